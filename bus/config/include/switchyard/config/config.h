@@ -1,0 +1,99 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "switchyard/core/task.h"
+
+namespace switchyard::config {
+
+// One problem in a configuration file, printed as FILE:LINE:COL: message.
+struct ConfigError {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+  std::string message;
+  std::string format() const;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";        // ingest listener; port 0 picks a free one
+  std::string admin_listen = "127.0.0.1:8081";  // admin listener (metrics, admin API)
+  size_t max_body_bytes = 1024 * 1024;          // largest request body accepted
+  int threads = 2;                              // I/O threads
+};
+
+struct StorageConfig {
+  std::string path = "./data";
+  bool sync = false;
+};
+
+struct BusConfig {
+  std::string name;
+  std::string account = "000000000000";  // the envelope's `account`
+  std::string region = "us-east-1";      // the envelope's `region`
+};
+
+struct ConnectionConfig {
+  std::string name;
+  std::string auth_type;  // api_key | basic
+  // Resolved request headers the auth adds (values are secrets).
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct ApiDestinationConfig {
+  std::string name;
+  std::string connection;  // optional
+  std::string endpoint;
+  std::string method = "POST";
+  uint32_t rate_limit_per_second = 300;
+};
+
+struct TargetConfig {
+  std::string id;
+  std::string destination;
+  std::vector<std::string> path_parameter_values;
+  core::RetryPolicy retry_policy;
+  bool dead_letter = true;
+};
+
+struct RuleConfig {
+  std::string name;
+  std::string bus = "default";
+  std::string event_pattern;  // JSON text, number literals kept as written
+  bool enabled = true;
+  std::vector<TargetConfig> targets;
+};
+
+struct WebhookConfig {
+  std::string name;
+  std::string bus = "default";
+  std::string source;
+  std::string detail_type;         // constant detail-type, or
+  std::string detail_type_header;  // the request header that carries it
+};
+
+struct Config {
+  std::string file;
+  ServerConfig server;
+  StorageConfig storage;
+  std::vector<BusConfig> buses;  // always contains "default"
+  std::vector<ConnectionConfig> connections;
+  std::vector<ApiDestinationConfig> api_destinations;
+  std::vector<RuleConfig> rules;
+  std::vector<WebhookConfig> webhooks;
+};
+
+// Reads and validates a configuration file. Returns true when it is valid;
+// otherwise fills `errors` with every problem found, in file order.
+bool load_file(const std::string& path, Config* out, std::vector<ConfigError>* errors);
+
+// The same for text already in memory; `file` names it in errors.
+bool load_text(const std::string& text, const std::string& file, Config* out, std::vector<ConfigError>* errors);
+
+// The number of '*' path wildcards in an endpoint URL.
+size_t count_path_wildcards(const std::string& endpoint);
+
+}  // namespace switchyard::config

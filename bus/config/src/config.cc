@@ -1,0 +1,502 @@
+#include "switchyard/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "switchyard/rules/matcher.h"
+
+namespace switchyard::config {
+namespace {
+
+const std::regex kNameRe(R"([\.\-_A-Za-z0-9]+)");
+const std::regex kHeaderKeyRe(R"([!#$%&'*+\-.^_`|~0-9a-zA-Z]+)");
+
+bool is_plain(const YAML::Node& n) { return n.Tag() == "?" || n.Tag().empty(); }
+
+// YAML 1.2 core-schema scalars, so that `yes`/`on` stay strings.
+bool is_yaml_null(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
+bool is_yaml_bool(const std::string& s, bool* v) {
+  if (s == "true" || s == "True" || s == "TRUE") return *v = true, true;
+  if (s == "false" || s == "False" || s == "FALSE") return *v = false, true;
+  return false;
+}
+bool is_json_number(const std::string& s) {
+  static const std::regex re(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
+  return std::regex_match(s, re);
+}
+
+// Converts a YAML node to JSON text with strict JSON typing: quoted scalars
+// are strings, plain ones are null/true/false/numbers when they look like
+// them (number text kept as written), anything else a string.
+void yaml_to_json(const YAML::Node& n, std::string& out) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      out += "null";
+      return;
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      bool b;
+      if (is_plain(n)) {
+        if (is_yaml_null(s)) return void(out += "null");
+        if (is_yaml_bool(s, &b)) return void(out += b ? "true" : "false");
+        if (is_json_number(s)) return void(out += s);
+      }
+      out += nlohmann::json(s).dump();
+      return;
+    }
+    case YAML::NodeType::Sequence: {
+      out += '[';
+      bool first = true;
+      for (const auto& child : n) {
+        if (!first) out += ',';
+        first = false;
+        yaml_to_json(child, out);
+      }
+      out += ']';
+      return;
+    }
+    case YAML::NodeType::Map: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : n) {
+        if (!first) out += ',';
+        first = false;
+        out += nlohmann::json(kv.first.Scalar()).dump();
+        out += ':';
+        yaml_to_json(kv.second, out);
+      }
+      out += '}';
+      return;
+    }
+  }
+}
+
+class Loader {
+ public:
+  Loader(std::string file, std::vector<ConfigError>* errors) : file_(std::move(file)), errors_(errors) {}
+
+  void error(const YAML::Node& at, const std::string& message) { error(at.Mark(), message); }
+  void error(const YAML::Mark& m, const std::string& message) {
+    errors_->push_back({file_, m.line < 0 ? 1 : m.line + 1, m.column < 0 ? 1 : m.column + 1, message});
+  }
+
+  // Refuses keys of `node` not in `allowed`.
+  void check_keys(const YAML::Node& node, const std::string& where, std::initializer_list<const char*> allowed) {
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
+        error(kv.first, "unknown key '" + key + "' in " + where);
+    }
+  }
+
+  bool require_map(const YAML::Node& n, const std::string& where) {
+    if (n.IsMap()) return true;
+    error(n, where + " must be a mapping");
+    return false;
+  }
+
+  std::string str(const YAML::Node& parent, const char* key, const std::string& where, bool required,
+                  const std::string& fallback = "") {
+    const YAML::Node n = parent[key];
+    if (!n) {
+      if (required) error(parent, "missing required key '" + std::string(key) + "' in " + where);
+      return fallback;
+    }
+    if (!n.IsScalar()) {
+      error(n, "'" + std::string(key) + "' in " + where + " must be a string");
+      return fallback;
+    }
+    return n.Scalar();
+  }
+
+  // A string that may be a secret reference: ${env:NAME} or ${file:PATH}.
+  std::string secret(const YAML::Node& parent, const char* key, const std::string& where) {
+    std::string v = str(parent, key, where, true);
+    static const std::regex ref(R"(\$\{(env|file):([^}]+)\})");
+    std::smatch m;
+    if (!std::regex_match(v, m, ref)) return v;
+    if (m[1] == "env") {
+      const char* e = std::getenv(m[2].str().c_str());
+      if (!e) error(parent[key], "environment variable " + m[2].str() + " for " + where + "." + key + " is not set");
+      return e ? e : "";
+    }
+    std::ifstream f(m[2].str());
+    if (!f) {
+      error(parent[key], "cannot read secret file " + m[2].str() + " for " + where + "." + key);
+      return "";
+    }
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::string s = ss.str();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s;
+  }
+
+  template <class T>
+  T number(const YAML::Node& parent, const char* key, const std::string& where, T fallback, T min, T max) {
+    const YAML::Node n = parent[key];
+    if (!n) return fallback;
+    T v{};
+    if (!n.IsScalar() || !YAML::convert<T>::decode(n, v)) {
+      error(n, "'" + std::string(key) + "' in " + where + " must be a whole number");
+      return fallback;
+    }
+    if (v < min || v > max) {
+      error(n, "'" + std::string(key) + "' in " + where + " must be between " + std::to_string(min) + " and " +
+                   std::to_string(max));
+      return fallback;
+    }
+    return v;
+  }
+
+  bool boolean(const YAML::Node& parent, const char* key, const std::string& where, bool fallback) {
+    const YAML::Node n = parent[key];
+    if (!n) return fallback;
+    bool v;
+    if (!n.IsScalar() || !is_yaml_bool(n.Scalar(), &v)) {
+      error(n, "'" + std::string(key) + "' in " + where + " must be true or false");
+      return fallback;
+    }
+    return v;
+  }
+
+  void name(const YAML::Node& parent, const std::string& value, const std::string& where, size_t max_len) {
+    if (value.empty() || value.size() > max_len || !std::regex_match(value, kNameRe))
+      error(parent["name"] ? parent["name"] : parent,
+            "invalid name '" + value + "' in " + where + ": 1 to " + std::to_string(max_len) +
+                " characters of letters, digits, '.', '-' and '_'");
+  }
+
+  void listen(const YAML::Node& parent, const char* key, std::string* out) {
+    if (!parent[key]) return;
+    *out = str(parent, key, "server", false, *out);
+    const auto colon = out->rfind(':');
+    const std::string port = colon == std::string::npos ? "" : out->substr(colon + 1);
+    if (colon == std::string::npos || colon == 0 || port.empty() ||
+        !std::all_of(port.begin(), port.end(), ::isdigit) || std::stol(port) > 65535)
+      error(parent[key], "server." + std::string(key) + " must be HOST:PORT, got '" + *out + "'");
+  }
+
+  void load(const YAML::Node& root, Config* c) {
+    if (!root.IsMap()) {
+      error(root, "the configuration must be a mapping");
+      return;
+    }
+    check_keys(root, "the configuration",
+               {"server", "storage", "buses", "connections", "api_destinations", "rules", "webhooks", "archives"});
+    if (const auto s = root["server"]; s && require_map(s, "server")) {
+      check_keys(s, "server", {"listen", "admin_listen", "max_body_bytes", "threads"});
+      listen(s, "listen", &c->server.listen);
+      listen(s, "admin_listen", &c->server.admin_listen);
+      c->server.max_body_bytes =
+          number<size_t>(s, "max_body_bytes", "server", c->server.max_body_bytes, 300 * 1024, 64 * 1024 * 1024);
+      c->server.threads = number<int>(s, "threads", "server", c->server.threads, 1, 64);
+    }
+    if (const auto s = root["storage"]; s && require_map(s, "storage")) {
+      check_keys(s, "storage", {"path", "sync"});
+      c->storage.path = str(s, "path", "storage", false, c->storage.path);
+      c->storage.sync = boolean(s, "sync", "storage", false);
+    }
+    load_buses(root["buses"], c);
+    load_connections(root["connections"], c);
+    load_destinations(root["api_destinations"], c);
+    load_rules(root["rules"], c);
+    load_webhooks(root["webhooks"], c);
+    if (root["archives"] && !root["archives"].IsNull())
+      error(root["archives"], "archives are not supported yet by this version of switchyard");
+  }
+
+  bool sequence(const YAML::Node& n, const char* what) {
+    if (!n || n.IsNull()) return false;
+    if (!n.IsSequence()) {
+      error(n, std::string(what) + " must be a list");
+      return false;
+    }
+    return true;
+  }
+
+  void load_buses(const YAML::Node& list, Config* c) {
+    std::set<std::string> seen;
+    if (sequence(list, "buses")) {
+      for (size_t i = 0; i < list.size(); ++i) {
+        const YAML::Node b = list[i];
+        const std::string where = "buses[" + std::to_string(i) + "]";
+        if (!require_map(b, where)) continue;
+        check_keys(b, where, {"name", "account", "region"});
+        BusConfig bus;
+        bus.name = str(b, "name", where, true);
+        name(b, bus.name, where, 256);
+        bus.account = str(b, "account", where, false, bus.account);
+        bus.region = str(b, "region", where, false, bus.region);
+        if (!seen.insert(bus.name).second) error(b, "duplicate bus name '" + bus.name + "'");
+        c->buses.push_back(bus);
+      }
+    }
+    if (!seen.count("default")) c->buses.insert(c->buses.begin(), BusConfig{"default"});
+  }
+
+  void load_connections(const YAML::Node& list, Config* c) {
+    if (!sequence(list, "connections")) return;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node n = list[i];
+      const std::string where = "connections[" + std::to_string(i) + "]";
+      if (!require_map(n, where)) continue;
+      check_keys(n, where, {"name", "auth"});
+      ConnectionConfig conn;
+      conn.name = str(n, "name", where, true);
+      name(n, conn.name, where, 64);
+      if (!seen.insert(conn.name).second) error(n, "duplicate connection name '" + conn.name + "'");
+      const YAML::Node auth = n["auth"];
+      if (!auth) {
+        error(n, "missing required key 'auth' in " + where);
+      } else if (require_map(auth, where + ".auth")) {
+        const std::string aw = where + ".auth";
+        conn.auth_type = str(auth, "type", aw, true);
+        if (conn.auth_type == "api_key") {
+          check_keys(auth, aw, {"type", "header", "value"});
+          const std::string header = str(auth, "header", aw, true);
+          if (!header.empty() && !std::regex_match(header, kHeaderKeyRe))
+            error(auth["header"], "invalid header name '" + header + "' in " + aw);
+          conn.headers.emplace_back(header, secret(auth, "value", aw));
+        } else if (conn.auth_type == "basic") {
+          check_keys(auth, aw, {"type", "username", "password"});
+          const std::string user = secret(auth, "username", aw);
+          const std::string pass = secret(auth, "password", aw);
+          if (user.find(':') != std::string::npos) error(auth["username"], "the username in " + aw + " must not contain ':'");
+          conn.headers.emplace_back("Authorization", "Basic " + base64(user + ":" + pass));
+        } else if (!conn.auth_type.empty()) {
+          error(auth["type"], "unsupported auth type '" + conn.auth_type + "' in " + aw +
+                                  " (supported: api_key, basic)");
+        }
+      }
+      c->connections.push_back(std::move(conn));
+    }
+  }
+
+  static std::string base64(const std::string& in) {
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+      const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+      out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+    }
+    if (i + 1 == in.size()) {
+      const uint32_t v = uint8_t(in[i]) << 16;
+      out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+    } else if (i + 2 == in.size()) {
+      const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+      out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+    }
+    return out;
+  }
+
+  void load_destinations(const YAML::Node& list, Config* c) {
+    if (!sequence(list, "api_destinations")) return;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node n = list[i];
+      const std::string where = "api_destinations[" + std::to_string(i) + "]";
+      if (!require_map(n, where)) continue;
+      check_keys(n, where, {"name", "connection", "endpoint", "method", "rate_limit_per_second"});
+      ApiDestinationConfig d;
+      d.name = str(n, "name", where, true);
+      name(n, d.name, where, 64);
+      if (!seen.insert(d.name).second) error(n, "duplicate api destination name '" + d.name + "'");
+      d.connection = str(n, "connection", where, false);
+      if (!d.connection.empty() &&
+          std::none_of(c->connections.begin(), c->connections.end(),
+                       [&](const ConnectionConfig& x) { return x.name == d.connection; }))
+        error(n["connection"], "api destination '" + d.name + "' names connection '" + d.connection +
+                                   "', which is not defined");
+      d.endpoint = str(n, "endpoint", where, true);
+      if (!d.endpoint.empty() && d.endpoint.rfind("http://", 0) != 0 && d.endpoint.rfind("https://", 0) != 0)
+        error(n["endpoint"], "endpoint of api destination '" + d.name + "' must be an http:// or https:// URL");
+      if (d.endpoint.size() > 2048) error(n["endpoint"], "endpoint of '" + d.name + "' is longer than 2048 characters");
+      d.method = str(n, "method", where, false, d.method);
+      static const std::set<std::string> kMethods{"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"};
+      if (!kMethods.count(d.method))
+        error(n["method"], "method of api destination '" + d.name + "' must be one of POST, GET, HEAD, OPTIONS, "
+                                                                    "PUT, PATCH, DELETE");
+      d.rate_limit_per_second = number<uint32_t>(n, "rate_limit_per_second", where, 300, 1, 1000000);
+      c->api_destinations.push_back(std::move(d));
+    }
+  }
+
+  void load_rules(const YAML::Node& list, Config* c) {
+    if (!sequence(list, "rules")) return;
+    std::set<std::pair<std::string, std::string>> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node n = list[i];
+      const std::string where = "rules[" + std::to_string(i) + "]";
+      if (!require_map(n, where)) continue;
+      check_keys(n, where, {"name", "bus", "description", "state", "event_pattern", "targets"});
+      RuleConfig r;
+      r.name = str(n, "name", where, true);
+      name(n, r.name, where, 64);
+      r.bus = str(n, "bus", where, false, r.bus);
+      if (std::none_of(c->buses.begin(), c->buses.end(), [&](const BusConfig& b) { return b.name == r.bus; }))
+        error(n["bus"] ? n["bus"] : n, "rule '" + r.name + "' is on bus '" + r.bus + "', which is not defined");
+      if (!seen.insert({r.bus, r.name}).second) error(n, "duplicate rule name '" + r.name + "' on bus '" + r.bus + "'");
+      const std::string state = str(n, "state", where, false, "ENABLED");
+      if (state != "ENABLED" && state != "DISABLED") error(n["state"], "state of rule '" + r.name + "' must be ENABLED or DISABLED");
+      r.enabled = state == "ENABLED";
+      const YAML::Node p = n["event_pattern"];
+      if (!p) {
+        error(n, "missing required key 'event_pattern' in " + where);
+      } else {
+        if (p.IsScalar() && !is_plain(p)) {
+          r.event_pattern = p.Scalar();  // a JSON string, taken as written
+        } else {
+          yaml_to_json(p, r.event_pattern);
+        }
+        const std::string reason = rules::validate_pattern(r.event_pattern);
+        if (!reason.empty())
+          error(p, "invalid event_pattern of rule '" + r.name + "': Event pattern is not valid. Reason: " + reason);
+      }
+      load_targets(n["targets"], where, r, c);
+      c->rules.push_back(std::move(r));
+    }
+  }
+
+  void load_targets(const YAML::Node& list, const std::string& rule_where, RuleConfig& r, Config* c) {
+    if (!sequence(list, (rule_where + ".targets").c_str())) return;
+    if (list.size() > 5)
+      error(list, "rule '" + r.name + "' has " + std::to_string(list.size()) +
+                      " targets; EventBridge allows at most 5 per rule");
+    std::set<std::string> ids;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node n = list[i];
+      const std::string where = rule_where + ".targets[" + std::to_string(i) + "]";
+      if (!require_map(n, where)) continue;
+      check_keys(n, where, {"id", "destination", "http_parameters", "retry_policy", "dead_letter"});
+      TargetConfig t;
+      t.id = str(n, "id", where, true);
+      if (!t.id.empty() && (t.id.size() > 64 || !std::regex_match(t.id, kNameRe)))
+        error(n["id"], "invalid target id '" + t.id + "' in " + where +
+                           ": 1 to 64 characters of letters, digits, '.', '-' and '_'");
+      if (!ids.insert(t.id).second) error(n, "duplicate target id '" + t.id + "' in rule '" + r.name + "'");
+      t.destination = str(n, "destination", where, true);
+      const ApiDestinationConfig* dest = nullptr;
+      for (const auto& d : c->api_destinations)
+        if (d.name == t.destination) dest = &d;
+      if (!dest && !t.destination.empty())
+        error(n["destination"], "target '" + t.id + "' of rule '" + r.name + "' names api destination '" +
+                                    t.destination + "', which is not defined");
+      if (const auto hp = n["http_parameters"]; hp && require_map(hp, where + ".http_parameters")) {
+        check_keys(hp, where + ".http_parameters", {"path_parameter_values"});
+        if (const auto pv = hp["path_parameter_values"]; sequence(pv, "path_parameter_values")) {
+          for (const auto& v : pv) {
+            if (!v.IsScalar() || v.Scalar().find_first_not_of(" \t") == std::string::npos)
+              error(v, "path parameter values must be non-blank strings");
+            else
+              t.path_parameter_values.push_back(v.Scalar());
+          }
+        }
+      }
+      if (dest) {
+        const size_t stars = count_path_wildcards(dest->endpoint);
+        if (stars != t.path_parameter_values.size())
+          error(n, "target '" + t.id + "' of rule '" + r.name + "' gives " +
+                       std::to_string(t.path_parameter_values.size()) + " path parameter values but the endpoint of '" +
+                       dest->name + "' has " + std::to_string(stars) + " '*'");
+      }
+      if (const auto rp = n["retry_policy"]; rp && require_map(rp, where + ".retry_policy")) {
+        check_keys(rp, where + ".retry_policy", {"maximum_retry_attempts", "maximum_event_age_seconds"});
+        t.retry_policy.maximum_retry_attempts =
+            number<uint32_t>(rp, "maximum_retry_attempts", where + ".retry_policy", 185, 0, 185);
+        t.retry_policy.maximum_event_age_seconds =
+            number<uint32_t>(rp, "maximum_event_age_seconds", where + ".retry_policy", 86400, 60, 86400);
+      }
+      t.dead_letter = boolean(n, "dead_letter", where, true);
+      r.targets.push_back(std::move(t));
+    }
+  }
+
+  void load_webhooks(const YAML::Node& list, Config* c) {
+    if (!sequence(list, "webhooks")) return;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node n = list[i];
+      const std::string where = "webhooks[" + std::to_string(i) + "]";
+      if (!require_map(n, where)) continue;
+      check_keys(n, where, {"name", "bus", "source", "detail_type", "detail_type_header"});
+      WebhookConfig w;
+      w.name = str(n, "name", where, true);
+      name(n, w.name, where, 64);
+      if (!seen.insert(w.name).second) error(n, "duplicate webhook name '" + w.name + "'");
+      w.bus = str(n, "bus", where, false, w.bus);
+      if (std::none_of(c->buses.begin(), c->buses.end(), [&](const BusConfig& b) { return b.name == w.bus; }))
+        error(n["bus"] ? n["bus"] : n, "webhook '" + w.name + "' posts to bus '" + w.bus + "', which is not defined");
+      w.source = str(n, "source", where, true);
+      w.detail_type = str(n, "detail_type", where, false);
+      w.detail_type_header = str(n, "detail_type_header", where, false);
+      if (w.detail_type.empty() && w.detail_type_header.empty())
+        error(n, "webhook '" + w.name + "' needs detail_type or detail_type_header");
+      if (w.detail_type.size() > 128) error(n["detail_type"], "detail_type is longer than 128 characters");
+      c->webhooks.push_back(std::move(w));
+    }
+  }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError>* errors_;
+};
+
+}  // namespace
+
+std::string ConfigError::format() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+size_t count_path_wildcards(const std::string& endpoint) {
+  const auto scheme = endpoint.find("://");
+  const auto path = endpoint.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (path == std::string::npos) return 0;
+  const auto end = endpoint.find_first_of("?#", path);
+  return static_cast<size_t>(std::count(endpoint.begin() + path,
+                                        end == std::string::npos ? endpoint.end() : endpoint.begin() + end, '*'));
+}
+
+bool load_text(const std::string& text, const std::string& file, Config* out, std::vector<ConfigError>* errors) {
+  errors->clear();
+  Config c;
+  c.file = file;
+  Loader loader(file, errors);
+  try {
+    const YAML::Node root = YAML::Load(text);
+    loader.load(root, &c);
+  } catch (const YAML::Exception& e) {
+    errors->push_back({file, e.mark.line + 1, e.mark.column + 1, e.msg});
+  }
+  std::stable_sort(errors->begin(), errors->end(), [](const ConfigError& a, const ConfigError& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  if (!errors->empty()) return false;
+  *out = std::move(c);
+  return true;
+}
+
+bool load_file(const std::string& path, Config* out, std::vector<ConfigError>* errors) {
+  std::ifstream f(path);
+  if (!f) {
+    errors->clear();
+    errors->push_back({path, 1, 1, "cannot read the configuration file"});
+    return false;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return load_text(ss.str(), path, out, errors);
+}
+
+}  // namespace switchyard::config

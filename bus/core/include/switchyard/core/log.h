@@ -1,0 +1,27 @@
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace switchyard::core::log {
+
+enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+
+void set_level(Level level);
+bool parse_level(std::string_view text, Level* level);
+
+using Field = std::pair<std::string_view, std::string>;
+
+// Writes one JSON object per line to stderr:
+// {"ts":"...","level":"info","msg":"...", <fields>}. Thread-safe.
+// Never pass secrets as fields.
+void write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
+
+inline void debug(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::debug, msg, f); }
+inline void info(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::info, msg, f); }
+inline void warn(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::warn, msg, f); }
+inline void error(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::error, msg, f); }
+
+}  // namespace switchyard::core::log

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchyard::core {
+
+// EventBridge's RetryPolicy for a target. MaximumRetryAttempts counts retries,
+// not the first attempt (0 means exactly one attempt).
+struct RetryPolicy {
+  uint32_t maximum_retry_attempts = 185;    // 0..185
+  uint32_t maximum_event_age_seconds = 86400;  // 60..86400
+};
+
+// One delivery of one event to one target, from the moment the event matched
+// until it succeeds or is dead-lettered. Fully rendered at match time, so a
+// later config change never alters what an accepted event delivers; the
+// destination (URL, auth, rate) is looked up by name at send time.
+struct DeliveryTask {
+  std::string id;            // stable across retries: sent as webhook-id
+  std::string event_id;
+  std::string bus;
+  std::string rule;
+  std::string rule_arn;
+  std::string target;
+  std::string destination;
+  std::string body;
+  std::string content_type = "application/json; charset=utf-8";
+  std::vector<std::string> path_params;
+  std::string trace_header;
+  RetryPolicy retry;
+  bool dead_letter = true;   // keep in the DLQ when it fails for good
+
+  int64_t ingested_ms = 0;   // event age is measured from here
+  int64_t due_ms = 0;        // not before this time; part of the storage key
+  uint32_t attempts = 0;     // attempts made so far
+  int last_status = 0;       // last HTTP status, 0 when none
+  std::string last_error;
+};
+
+std::string encode_task(const DeliveryTask& task);
+std::optional<DeliveryTask> decode_task(std::string_view data);
+
+}  // namespace switchyard::core

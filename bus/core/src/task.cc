@@ -1,0 +1,64 @@
+#include "switchyard/core/task.h"
+
+#include <nlohmann/json.hpp>
+
+namespace switchyard::core {
+
+using nlohmann::json;
+
+std::string encode_task(const DeliveryTask& t) {
+  json j = {
+      {"id", t.id},
+      {"event_id", t.event_id},
+      {"bus", t.bus},
+      {"rule", t.rule},
+      {"rule_arn", t.rule_arn},
+      {"target", t.target},
+      {"destination", t.destination},
+      {"body", t.body},
+      {"content_type", t.content_type},
+      {"path_params", t.path_params},
+      {"trace_header", t.trace_header},
+      {"max_retries", t.retry.maximum_retry_attempts},
+      {"max_age_s", t.retry.maximum_event_age_seconds},
+      {"dead_letter", t.dead_letter},
+      {"ingested_ms", t.ingested_ms},
+      {"due_ms", t.due_ms},
+      {"attempts", t.attempts},
+      {"last_status", t.last_status},
+      {"last_error", t.last_error},
+  };
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<DeliveryTask> decode_task(std::string_view data) {
+  json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    DeliveryTask t;
+    t.id = j.at("id").get<std::string>();
+    t.event_id = j.at("event_id").get<std::string>();
+    t.bus = j.value("bus", "");
+    t.rule = j.value("rule", "");
+    t.rule_arn = j.value("rule_arn", "");
+    t.target = j.value("target", "");
+    t.destination = j.at("destination").get<std::string>();
+    t.body = j.at("body").get<std::string>();
+    t.content_type = j.value("content_type", t.content_type);
+    t.path_params = j.value("path_params", std::vector<std::string>{});
+    t.trace_header = j.value("trace_header", "");
+    t.retry.maximum_retry_attempts = j.value("max_retries", t.retry.maximum_retry_attempts);
+    t.retry.maximum_event_age_seconds = j.value("max_age_s", t.retry.maximum_event_age_seconds);
+    t.dead_letter = j.value("dead_letter", true);
+    t.ingested_ms = j.value("ingested_ms", int64_t{0});
+    t.due_ms = j.value("due_ms", int64_t{0});
+    t.attempts = j.value("attempts", uint32_t{0});
+    t.last_status = j.value("last_status", 0);
+    t.last_error = j.value("last_error", "");
+    return t;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace switchyard::core

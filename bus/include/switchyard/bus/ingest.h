@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchyard/config/config.h"
+#include "switchyard/core/event.h"
+
+namespace switchyard::bus {
+
+// EventBridge's per-request limits.
+inline constexpr size_t kMaxEntriesPerRequest = 10;
+inline constexpr size_t kMaxEntriesSize = 262144;  // bytes, computed as EventBridge computes them
+inline constexpr int kMaxDetailDepth = 1000;
+
+// The result of one entry: an EventId, or an error code and message.
+struct EntryResult {
+  std::string event_id;
+  std::string error_code;
+  std::string error_message;
+  bool ok() const { return error_code.empty(); }
+};
+
+// A request-level failure (the whole request is refused, nothing stored).
+struct RequestError {
+  int http_status = 0;  // 0: no request-level error
+  std::string code;
+  std::string message;
+};
+
+// A parsed ingest request. `results` has one item per entry, in request
+// order; `events` holds the accepted entries, in the same order.
+struct ParsedRequest {
+  std::vector<core::Event> events;
+  std::vector<EntryResult> results;
+  RequestError error;
+};
+
+// POST /buses/{bus}/events: one entry object or an array of them, each
+// {"source", "detail-type", "detail" (object, or a string holding one),
+// "resources", "time" (ISO 8601 or epoch seconds)}.
+ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& bus, int64_t now_ms);
+
+// POST /webhooks/{name}: the raw payload becomes `detail`.
+ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& hook, const config::BusConfig& bus,
+                            std::string_view detail_type_header_value, int64_t now_ms);
+
+// {"FailedEntryCount": N, "Entries": [...]} as PutEvents answers.
+std::string put_events_response(const std::vector<EntryResult>& results);
+
+// {"code": "...", "message": "..."}
+std::string error_body(std::string_view code, std::string_view message);
+
+// Checks that `text` is one JSON object nested at most kMaxDetailDepth deep
+// and returns it without insignificant white space, every string and number
+// kept exactly as written. Returns false on anything else.
+bool compact_json_object(std::string_view text, std::string* out);
+
+}  // namespace switchyard::bus

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "switchyard/config/config.h"
+#include "switchyard/core/event.h"
+#include "switchyard/core/task.h"
+#include "switchyard/rules/matcher.h"
+
+namespace prometheus {
+class Counter;
+class Registry;
+}  // namespace prometheus
+
+namespace switchyard::bus {
+
+struct TargetRoute {
+  std::string id;
+  std::string destination;
+  std::vector<std::string> path_params;
+  core::RetryPolicy retry;
+  bool dead_letter = true;
+};
+
+struct RuleRoute {
+  std::string name;
+  std::string arn;
+  std::vector<TargetRoute> targets;
+  prometheus::Counter* matched = nullptr;
+};
+
+struct BusRoute {
+  config::BusConfig bus;
+  std::shared_ptr<const rules::Matcher> matcher;  // pattern id i is rules[i]
+  std::vector<RuleRoute> rules;
+  prometheus::Counter* ingested = nullptr;
+};
+
+// Everything ingest needs, built from one validated config and never changed
+// afterwards: a reload builds a new Routing and swaps the pointer.
+struct Routing {
+  std::map<std::string, BusRoute> buses;
+  std::map<std::string, config::WebhookConfig> webhooks;
+};
+
+// Builds the routing of a validated config; metric series are created in
+// `registry`.
+std::shared_ptr<const Routing> build_routing(const config::Config& config, prometheus::Registry& registry);
+
+// EventBridge's rule ARN: .../rule/<name> on the default bus,
+// .../rule/<bus>/<name> on others.
+std::string rule_arn(const config::BusConfig& bus, const std::string& rule);
+
+// Matches one event against its bus's rules and appends one rendered delivery
+// task per matching (rule, target). `envelope` is envelope_json(event).
+// Returns the number of rules that matched.
+size_t route_event(const BusRoute& bus, const core::Event& event, const std::string& envelope,
+                   std::vector<core::DeliveryTask>& out);
+
+}  // namespace switchyard::bus

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "switchyard/bus/routing.h"
+#include "switchyard/core/status.h"
+
+namespace prometheus {
+class Registry;
+}
+namespace switchyard::storage {
+class Store;
+}
+namespace switchyard::destinations {
+class Dispatcher;
+}
+
+namespace switchyard::bus {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8080";
+  std::string admin_listen = "127.0.0.1:8081";
+  size_t max_body_bytes = 1024 * 1024;
+  int threads = 2;
+};
+
+// The HTTP front of Switchyard: the ingest listener (events, webhooks,
+// health) and the admin listener (metrics, admin API), on Boost.Beast.
+//
+// Lifecycle: construct, set_routing(), start() (binds both listeners and
+// starts the I/O threads), ..., stop() (stops accepting, closes connections,
+// joins the threads). Thread-safe: set_routing() may be called at any time.
+class Server {
+ public:
+  Server(ServerOptions options, storage::Store& store, destinations::Dispatcher& dispatcher,
+         std::shared_ptr<prometheus::Registry> registry);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  void set_routing(std::shared_ptr<const Routing> routing);
+
+  core::Status start();
+  void stop();
+
+  // The bound addresses (HOST:PORT), valid after start().
+  std::string ingest_address() const;
+  std::string admin_address() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace switchyard::bus

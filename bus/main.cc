@@ -1,0 +1,241 @@
+// switchyard: the one binary. Reads the config, builds each component's
+// options, wires storage -> dispatcher -> server, and handles signals.
+#include <prometheus/registry.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "switchyard/bus/routing.h"
+#include "switchyard/bus/server.h"
+#include "switchyard/config/config.h"
+#include "switchyard/core/log.h"
+#include "switchyard/destinations/dispatcher.h"
+#include "switchyard/rules/matcher.h"
+#include "switchyard/storage/store.h"
+
+namespace sy = switchyard;
+
+namespace {
+
+const char* kUsage = R"(usage: switchyard <command> [options]
+
+commands:
+  serve --config FILE [--data-dir DIR] [--log-level debug|info|warn|error]
+      run the service
+  check-config --config FILE
+      validate a configuration; exit 0 when valid, 2 otherwise
+  test-pattern --pattern P --event E
+      P and E are JSON text or @file; prints "match" (exit 0) or "no match" (exit 1)
+)";
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::string> flags;
+};
+
+bool parse_args(int argc, char** argv, Args* out, std::string* error) {
+  if (argc < 2) {
+    *error = "missing command";
+    return false;
+  }
+  out->command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0) {
+      *error = "unexpected argument '" + a + "'";
+      return false;
+    }
+    const auto eq = a.find('=');
+    if (eq != std::string::npos) {
+      out->flags[a.substr(2, eq - 2)] = a.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      out->flags[a.substr(2)] = argv[++i];
+    } else {
+      *error = "option " + a + " needs a value";
+      return false;
+    }
+  }
+  return true;
+}
+
+// "@file" reads the file; anything else is the text itself.
+bool text_or_file(const std::string& arg, std::string* out, std::string* error) {
+  if (arg.empty() || arg[0] != '@') {
+    *out = arg;
+    return true;
+  }
+  std::ifstream f(arg.substr(1), std::ios::binary);
+  if (!f) {
+    *error = "cannot read " + arg.substr(1);
+    return false;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+bool load_config(const std::string& path, sy::config::Config* config) {
+  std::vector<sy::config::ConfigError> errors;
+  if (sy::config::load_file(path, config, &errors)) return true;
+  for (const auto& e : errors) std::cerr << e.format() << "\n";
+  return false;
+}
+
+std::vector<sy::destinations::Destination> destinations_of(const sy::config::Config& c) {
+  std::vector<sy::destinations::Destination> out;
+  for (const auto& d : c.api_destinations) {
+    sy::destinations::Destination dest{d.name, d.endpoint, d.method, d.rate_limit_per_second, {}};
+    for (const auto& conn : c.connections)
+      if (conn.name == d.connection) dest.headers = conn.headers;
+    out.push_back(std::move(dest));
+  }
+  return out;
+}
+
+int cmd_check_config(const Args& args) {
+  auto it = args.flags.find("config");
+  if (it == args.flags.end()) {
+    std::cerr << "check-config: --config FILE is required\n";
+    return 2;
+  }
+  sy::config::Config config;
+  if (!load_config(it->second, &config)) return 2;
+  std::cout << it->second << ": ok (" << config.buses.size() << " buses, " << config.rules.size() << " rules, "
+            << config.api_destinations.size() << " api destinations, " << config.webhooks.size() << " webhooks)\n";
+  return 0;
+}
+
+int cmd_test_pattern(const Args& args) {
+  std::string pattern, event, error;
+  auto p = args.flags.find("pattern");
+  auto e = args.flags.find("event");
+  if (p == args.flags.end() || e == args.flags.end()) {
+    std::cerr << "test-pattern: --pattern and --event are required\n";
+    return 2;
+  }
+  if (!text_or_file(p->second, &pattern, &error) || !text_or_file(e->second, &event, &error)) {
+    std::cerr << "test-pattern: " << error << "\n";
+    return 2;
+  }
+  sy::rules::MatcherBuilder builder;
+  if (!builder.add(pattern, &error)) {
+    std::cerr << "Event pattern is not valid. Reason: " << error << "\n";
+    return 2;
+  }
+  auto matcher = builder.build();
+  std::vector<uint32_t> ids;
+  if (!matcher->match(event, ids, &error)) {
+    std::cerr << "Parameter Event is not valid. " << error << "\n";
+    return 2;
+  }
+  std::cout << (ids.empty() ? "no match" : "match") << "\n";
+  return ids.empty() ? 1 : 0;
+}
+
+int cmd_serve(const Args& args) {
+  auto it = args.flags.find("config");
+  if (it == args.flags.end()) {
+    std::cerr << "serve: --config FILE is required\n";
+    return 2;
+  }
+  const std::string config_path = it->second;
+  if (auto l = args.flags.find("log-level"); l != args.flags.end()) {
+    sy::core::log::Level level;
+    if (!sy::core::log::parse_level(l->second, &level)) {
+      std::cerr << "serve: --log-level must be debug, info, warn or error\n";
+      return 2;
+    }
+    sy::core::log::set_level(level);
+  }
+  sy::config::Config config;
+  if (!load_config(config_path, &config)) return 2;
+
+  // Signals are taken by this thread alone (sigwait below); every thread
+  // started from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  sy::storage::Options store_options{config.storage.path, config.storage.sync};
+  if (auto d = args.flags.find("data-dir"); d != args.flags.end()) store_options.path = d->second;
+  std::string error;
+  auto store = sy::storage::Store::open(store_options, &error);
+  if (!store) {
+    sy::core::log::error("cannot open the store", {{"error", error}});
+    return 1;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  sy::destinations::Dispatcher dispatcher(sy::destinations::Options{}, *store, *registry);
+  dispatcher.set_destinations(destinations_of(config));
+  dispatcher.start();
+
+  sy::bus::ServerOptions server_options{config.server.listen, config.server.admin_listen,
+                                        config.server.max_body_bytes, config.server.threads};
+  sy::bus::Server server(server_options, *store, dispatcher, registry);
+  server.set_routing(sy::bus::build_routing(config, *registry));
+  if (auto st = server.start(); !st) {
+    sy::core::log::error("cannot start the server", {{"error", st.message()}});
+    dispatcher.stop();
+    return 1;
+  }
+  sy::core::log::info("switchyard is serving", {{"ingest", server.ingest_address()},
+                                                {"admin", server.admin_address()},
+                                                {"data_dir", store_options.path},
+                                                {"config", config_path}});
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      sy::config::Config next;
+      std::vector<sy::config::ConfigError> errors;
+      if (!sy::config::load_file(config_path, &next, &errors)) {
+        for (const auto& e : errors) sy::core::log::error("reload refused: invalid config", {{"problem", e.format()}});
+        continue;
+      }
+      dispatcher.set_destinations(destinations_of(next));
+      server.set_routing(sy::bus::build_routing(next, *registry));
+      sy::core::log::info("configuration reloaded", {{"config", config_path}});
+      continue;
+    }
+    sy::core::log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    break;
+  }
+  server.stop();
+  dispatcher.stop();
+  store.reset();
+  sy::core::log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  std::string error;
+  if (!parse_args(argc, argv, &args, &error)) {
+    std::cerr << "switchyard: " << error << "\n\n" << kUsage;
+    return 2;
+  }
+  if (args.command == "serve") return cmd_serve(args);
+  if (args.command == "check-config") return cmd_check_config(args);
+  if (args.command == "test-pattern") return cmd_test_pattern(args);
+  if (args.command == "help" || args.command == "--help" || args.command == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "switchyard: unknown command '" << args.command << "'\n\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,223 @@
+#include "switchyard/bus/ingest.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "switchyard/core/time.h"
+#include "switchyard/core/uuid.h"
+
+namespace switchyard::bus {
+
+using nlohmann::json;
+
+namespace {
+
+std::string required_message(const char* name) {
+  return std::string("Parameter ") + name + " is not valid. Reason: " + name + " is a required argument.";
+}
+
+EntryResult invalid(std::string message) { return {"", "InvalidArgument", std::move(message)}; }
+
+core::Event new_event(const config::BusConfig& bus, int64_t now_ms) {
+  core::Event e;
+  e.id = core::uuid_v4();
+  e.account = bus.account;
+  e.region = bus.region;
+  e.bus = bus.name;
+  e.ingested_ms = now_ms;
+  e.time = now_ms / 1000;
+  return e;
+}
+
+// Parses one entry of POST /buses/{bus}/events into `e`; adds its counted
+// size to *size. Returns an error result, or an ok one.
+EntryResult parse_entry(const json& entry, core::Event& e, size_t* size) {
+  if (!entry.is_object()) return invalid("Each entry must be a JSON object.");
+  const auto source = entry.find("source");
+  const auto detail_type = entry.find("detail-type");
+  const auto detail = entry.find("detail");
+  const auto resources = entry.find("resources");
+  const auto time = entry.find("time");
+
+  if (source != entry.end() && source->is_string()) *size += source->get_ref<const std::string&>().size();
+  if (detail_type != entry.end() && detail_type->is_string())
+    *size += detail_type->get_ref<const std::string&>().size();
+
+  if (source == entry.end() || !source->is_string() || source->get_ref<const std::string&>().empty())
+    return invalid(required_message("Source"));
+  if (detail_type == entry.end() || !detail_type->is_string() || detail_type->get_ref<const std::string&>().empty())
+    return invalid(required_message("DetailType"));
+  if (detail == entry.end() || detail->is_null()) return invalid(required_message("Detail"));
+  e.source = source->get<std::string>();
+  e.detail_type = detail_type->get<std::string>();
+  if (e.detail_type.size() > 128)
+    return invalid("Parameter DetailType is not valid. Reason: DetailType is longer than 128 characters.");
+
+  if (detail->is_object()) {
+    e.detail = detail->dump(-1, ' ', false, json::error_handler_t::replace);
+  } else if (!detail->is_string() || !compact_json_object(detail->get_ref<const std::string&>(), &e.detail)) {
+    if (detail->is_string()) *size += detail->get_ref<const std::string&>().size();
+    return {"", "MalformedDetail", "Detail is malformed."};
+  }
+  *size += detail->is_string() ? detail->get_ref<const std::string&>().size() : e.detail.size();
+
+  if (resources != entry.end() && !resources->is_null()) {
+    if (!resources->is_array())
+      return invalid("Parameter Resources is not valid. Reason: Resources must be a list of strings.");
+    for (const auto& r : *resources) {
+      if (!r.is_string())
+        return invalid("Parameter Resources is not valid. Reason: Resources must be a list of strings.");
+      const auto& s = r.get_ref<const std::string&>();
+      if (s.size() > 2048)
+        return invalid("Parameter Resources is not valid. Reason: a resource is longer than 2048 characters.");
+      *size += s.size();
+      e.resources.push_back(s);
+    }
+  }
+  if (time != entry.end() && !time->is_null()) {
+    *size += 14;
+    if (time->is_number()) {
+      const double secs = time->get<double>();
+      if (!std::isfinite(secs) || secs < 0 || secs > 253402300799.0)
+        return invalid("Parameter Time is not valid. Reason: Time is out of range.");
+      e.time = static_cast<int64_t>(std::floor(secs));
+    } else if (time->is_string()) {
+      const auto ms = core::parse_time_ms(time->get_ref<const std::string&>());
+      if (!ms)
+        return invalid("Parameter Time is not valid. Reason: Time must be an ISO 8601 timestamp or epoch seconds.");
+      e.time = *ms >= 0 ? *ms / 1000 : (*ms - 999) / 1000;
+    } else {
+      return invalid("Parameter Time is not valid. Reason: Time must be an ISO 8601 timestamp or epoch seconds.");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+bool compact_json_object(std::string_view text, std::string* out) {
+  if (!json::accept(text)) return false;
+  out->clear();
+  out->reserve(text.size());
+  int depth = 0;
+  bool in_string = false;
+  bool first = true;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      *out += c;
+      if (c == '\\') {
+        *out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (first && c != '{') return false;
+    first = false;
+    if (c == '"') in_string = true;
+    if (c == '{' || c == '[') {
+      if (++depth > kMaxDetailDepth) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+    *out += c;
+  }
+  return !first;
+}
+
+ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& bus, int64_t now_ms) {
+  ParsedRequest p;
+  json doc;
+  try {
+    doc = json::parse(body);
+  } catch (const json::parse_error& e) {
+    p.error = {400, "MalformedJSON", std::string("The request body is not valid JSON: ") + e.what()};
+    return p;
+  }
+  std::vector<const json*> entries;
+  if (doc.is_object()) {
+    entries.push_back(&doc);
+  } else if (doc.is_array()) {
+    for (const auto& e : doc) entries.push_back(&e);
+  } else {
+    p.error = {400, "ValidationException", "The request body must be an entry object or an array of entries."};
+    return p;
+  }
+  if (entries.empty() || entries.size() > kMaxEntriesPerRequest) {
+    p.error = {400, "ValidationException",
+               "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have "
+               "length between 1 and 10 (got " +
+                   std::to_string(entries.size()) + ")"};
+    return p;
+  }
+  size_t total = 0;
+  for (const json* entry : entries) {
+    core::Event e = new_event(bus, now_ms);
+    EntryResult r = parse_entry(*entry, e, &total);
+    if (r.ok()) {
+      r.event_id = e.id;
+      p.events.push_back(std::move(e));
+    }
+    p.results.push_back(std::move(r));
+  }
+  if (total > kMaxEntriesSize) {
+    p.events.clear();
+    p.results.clear();
+    p.error = {400, "ValidationException", "Total size of the entries in the request is over the limit."};
+  }
+  return p;
+}
+
+ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& hook, const config::BusConfig& bus,
+                            std::string_view detail_type_header_value, int64_t now_ms) {
+  ParsedRequest p;
+  core::Event e = new_event(bus, now_ms);
+  e.source = hook.source;
+  e.detail_type = hook.detail_type;
+  if (!hook.detail_type_header.empty() && !detail_type_header_value.empty())
+    e.detail_type = std::string(detail_type_header_value);
+  if (e.detail_type.empty()) {
+    p.error = {400, "InvalidArgument", "The " + hook.detail_type_header + " header is missing; it gives the detail-type."};
+    return p;
+  }
+  if (e.detail_type.size() > 128) {
+    p.error = {400, "InvalidArgument", "The detail-type is longer than 128 characters."};
+    return p;
+  }
+  if (e.source.size() + e.detail_type.size() + body.size() > kMaxEntriesSize) {
+    p.error = {413, "PayloadTooLarge", "The webhook payload is over the 256 KB event limit."};
+    return p;
+  }
+  if (!compact_json_object(body, &e.detail)) {
+    p.error = {400, "MalformedDetail", "The webhook payload must be a JSON object."};
+    return p;
+  }
+  p.results.push_back({e.id, "", ""});
+  p.events.push_back(std::move(e));
+  return p;
+}
+
+std::string put_events_response(const std::vector<EntryResult>& results) {
+  json entries = json::array();
+  size_t failed = 0;
+  for (const auto& r : results) {
+    if (r.ok()) {
+      entries.push_back({{"EventId", r.event_id}});
+    } else {
+      ++failed;
+      entries.push_back({{"ErrorCode", r.error_code}, {"ErrorMessage", r.error_message}});
+    }
+  }
+  nlohmann::ordered_json out;
+  out["FailedEntryCount"] = failed;
+  out["Entries"] = std::move(entries);
+  return out.dump();
+}
+
+std::string error_body(std::string_view code, std::string_view message) {
+  return json{{"code", code}, {"message", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace switchyard::bus

@@ -1,0 +1,83 @@
+#include "switchyard/bus/routing.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
+#include "switchyard/core/log.h"
+
+namespace switchyard::bus {
+
+std::string rule_arn(const config::BusConfig& bus, const std::string& rule) {
+  std::string arn = "arn:aws:events:" + bus.region + ":" + bus.account + ":rule/";
+  if (bus.name != "default") arn += bus.name + "/";
+  return arn + rule;
+}
+
+std::shared_ptr<const Routing> build_routing(const config::Config& config, prometheus::Registry& registry) {
+  auto& ingested = prometheus::BuildCounter()
+                       .Name("switchyard_events_ingested_total")
+                       .Help("Events accepted and stored, by bus")
+                       .Register(registry);
+  auto& matched = prometheus::BuildCounter()
+                      .Name("switchyard_events_matched_total")
+                      .Help("Events that matched a rule, by bus and rule")
+                      .Register(registry);
+  auto routing = std::make_shared<Routing>();
+  for (const auto& b : config.buses) {
+    BusRoute& route = routing->buses[b.name];
+    route.bus = b;
+    route.ingested = &ingested.Add({{"bus", b.name}});
+    rules::MatcherBuilder builder;
+    for (const auto& r : config.rules) {
+      if (r.bus != b.name || !r.enabled) continue;
+      std::string error;
+      if (!builder.add(r.event_pattern, &error)) {
+        // The config was validated; this only happens on a programming error.
+        core::log::error("rule pattern rejected after validation", {{"rule", r.name}, {"error", error}});
+        continue;
+      }
+      RuleRoute rr;
+      rr.name = r.name;
+      rr.arn = rule_arn(b, r.name);
+      rr.matched = &matched.Add({{"bus", b.name}, {"rule", r.name}});
+      for (const auto& t : r.targets)
+        rr.targets.push_back({t.id, t.destination, t.path_parameter_values, t.retry_policy, t.dead_letter});
+      route.rules.push_back(std::move(rr));
+    }
+    route.matcher = builder.build();
+  }
+  for (const auto& w : config.webhooks) routing->webhooks[w.name] = w;
+  return routing;
+}
+
+size_t route_event(const BusRoute& bus, const core::Event& event, const std::string& envelope,
+                   std::vector<core::DeliveryTask>& out) {
+  std::vector<uint32_t> ids;
+  if (!bus.matcher->match(envelope, ids)) return 0;
+  for (uint32_t id : ids) {
+    const RuleRoute& rule = bus.rules[id];
+    if (rule.matched) rule.matched->Increment();
+    for (const TargetRoute& t : rule.targets) {
+      core::DeliveryTask task;
+      task.id = "msg_" + event.id + "_" + rule.name + "_" + t.id;
+      task.event_id = event.id;
+      task.bus = bus.bus.name;
+      task.rule = rule.name;
+      task.rule_arn = rule.arn;
+      task.target = t.id;
+      task.destination = t.destination;
+      task.body = envelope;
+      task.path_params = t.path_params;
+      task.trace_header = event.trace_header;
+      task.retry = t.retry;
+      task.dead_letter = t.dead_letter;
+      task.ingested_ms = event.ingested_ms;
+      task.due_ms = event.ingested_ms;
+      out.push_back(std::move(task));
+    }
+  }
+  return ids.size();
+}
+
+}  // namespace switchyard::bus

@@ -1,0 +1,334 @@
+#include "switchyard/bus/server.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "switchyard/bus/ingest.h"
+#include "switchyard/core/log.h"
+#include "switchyard/core/time.h"
+#include "switchyard/destinations/dispatcher.h"
+#include "switchyard/storage/store.h"
+
+namespace switchyard::bus {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+namespace {
+
+constexpr auto kReadTimeout = std::chrono::seconds(30);
+constexpr size_t kHeaderLimit = 16 * 1024;
+
+Response json_response(const Request& req, http::status status, std::string body) {
+  Response res{status, req.version()};
+  res.set(http::field::server, "switchyard");
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response error_response(const Request& req, http::status status, std::string_view code, std::string_view message) {
+  return json_response(req, status, error_body(code, message));
+}
+
+// Splits "/a/b/c" into its segments.
+std::vector<std::string_view> segments(std::string_view target) {
+  const auto q = target.find('?');
+  if (q != std::string_view::npos) target = target.substr(0, q);
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos < target.size()) {
+    if (target[pos] == '/') {
+      ++pos;
+      continue;
+    }
+    const size_t end = target.find('/', pos);
+    out.push_back(target.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
+    if (end == std::string_view::npos) break;
+    pos = end;
+  }
+  return out;
+}
+
+bool parse_endpoint(const std::string& text, tcp::endpoint* out, std::string* error) {
+  const auto colon = text.rfind(':');
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) {
+    *error = "'" + text + "' is not an IP address and port";
+    return false;
+  }
+  *out = tcp::endpoint(addr, static_cast<unsigned short>(std::stoul(text.substr(colon + 1))));
+  return true;
+}
+
+std::string format_endpoint(const tcp::endpoint& ep) {
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+// Awaits Store::append, resuming on the caller's executor.
+template <class Token>
+auto async_append(storage::Store& store, std::shared_ptr<const storage::IngestBatch> batch, Token&& token) {
+  return asio::async_initiate<Token, void(core::Status)>(
+      [&store](auto handler, std::shared_ptr<const storage::IngestBatch> b) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto ex = asio::get_associated_executor(*shared);
+        store.append(std::move(b), [shared, ex](core::Status st) {
+          asio::post(ex, [shared, st = std::move(st)]() mutable { (*shared)(std::move(st)); });
+        });
+      },
+      token, std::move(batch));
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, storage::Store& store, destinations::Dispatcher& dispatcher,
+       std::shared_ptr<prometheus::Registry> registry)
+      : options_(std::move(options)),
+        store_(store),
+        dispatcher_(dispatcher),
+        registry_(std::move(registry)),
+        ingest_acceptor_(ioc_),
+        admin_acceptor_(ioc_) {}
+
+  ~Impl() { stop(); }
+
+  void set_routing(std::shared_ptr<const Routing> routing) {
+    std::lock_guard<std::mutex> lock(mu_);
+    routing_ = std::move(routing);
+  }
+
+  std::shared_ptr<const Routing> routing() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return routing_;
+  }
+
+  core::Status start() {
+    std::string error;
+    if (auto st = bind(ingest_acceptor_, options_.listen); !st) return st;
+    if (auto st = bind(admin_acceptor_, options_.admin_listen); !st) return st;
+    asio::co_spawn(ioc_, accept_loop(ingest_acceptor_, false), asio::detached);
+    asio::co_spawn(ioc_, accept_loop(admin_acceptor_, true), asio::detached);
+    for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+    return core::Status::ok();
+  }
+
+  void stop() {
+    if (threads_.empty()) return;
+    asio::post(ioc_, [this] {
+      boost::system::error_code ec;
+      ingest_acceptor_.close(ec);
+      admin_acceptor_.close(ec);
+    });
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  std::string ingest_address() const { return ingest_address_; }
+  std::string admin_address() const { return admin_address_; }
+
+ private:
+  core::Status bind(tcp::acceptor& acceptor, const std::string& address) {
+    tcp::endpoint ep;
+    std::string error;
+    if (!parse_endpoint(address, &ep, &error)) return core::Status::error(error);
+    boost::system::error_code ec;
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return core::Status::error("cannot listen on " + address + ": " + ec.message());
+    (&acceptor == &ingest_acceptor_ ? ingest_address_ : admin_address_) = format_endpoint(acceptor.local_endpoint());
+    return core::Status::ok();
+  }
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool admin) {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc_), asio::as_tuple(asio::use_awaitable));
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) continue;
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, session(std::move(socket), admin), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> session(tcp::socket socket, bool admin) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options_.max_body_bytes);
+      parser.header_limit(kHeaderLimit);
+      stream.expires_after(kReadTimeout);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      if (ec == http::error::body_limit || ec == http::error::header_limit) {
+        Request req = parser.get();
+        Response res = ec == http::error::body_limit
+                           ? error_response(req, http::status::payload_too_large, "PayloadTooLarge",
+                                            "The request body is larger than " +
+                                                std::to_string(options_.max_body_bytes) + " bytes.")
+                           : error_response(req, http::status::request_header_fields_too_large,
+                                            "HeadersTooLarge", "The request headers are too large.");
+        res.keep_alive(false);
+        stream.expires_after(kReadTimeout);
+        co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        break;
+      }
+      if (ec) break;
+      Request req = parser.release();
+      // Not a conditional expression: GCC 12 miscompiles co_await inside one.
+      Response res;
+      if (admin) {
+        res = handle_admin(req);
+      } else {
+        res = co_await handle_ingest(req);
+      }
+      const bool keep_alive = res.keep_alive();
+      stream.expires_after(kReadTimeout);
+      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      if (wec || !keep_alive) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<Response> handle_ingest(const Request& req) {
+    const auto parts = segments(req.target());
+    if (parts.empty() || parts[0] == "healthz" || parts[0] == "readyz") {
+      if (req.method() != http::verb::get && req.method() != http::verb::head)
+        co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use GET.");
+      if (!parts.empty() && parts[0] == "readyz" && !routing())
+        co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
+      if (parts.empty()) co_return error_response(req, http::status::not_found, "NotFound", "No route for /.");
+      co_return json_response(req, http::status::ok, parts[0] == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
+    }
+    const bool events_route = parts.size() == 3 && parts[0] == "buses" && parts[2] == "events";
+    const bool webhook_route = parts.size() == 2 && parts[0] == "webhooks";
+    if (!events_route && !webhook_route)
+      co_return error_response(req, http::status::not_found, "NotFound",
+                               "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+    if (req.method() != http::verb::post)
+      co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use POST.");
+
+    const auto routing_snapshot = routing();
+    if (!routing_snapshot)
+      co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
+    const int64_t now = core::now_ms();
+    const BusRoute* bus = nullptr;
+    ParsedRequest parsed;
+    if (events_route) {
+      auto it = routing_snapshot->buses.find(std::string(parts[1]));
+      if (it == routing_snapshot->buses.end())
+        co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
+                                 "Event bus " + std::string(parts[1]) + " does not exist.");
+      bus = &it->second;
+      parsed = parse_bus_events(req.body(), bus->bus, now);
+    } else {
+      auto it = routing_snapshot->webhooks.find(std::string(parts[1]));
+      if (it == routing_snapshot->webhooks.end())
+        co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
+                                 "Webhook " + std::string(parts[1]) + " does not exist.");
+      const auto& hook = it->second;
+      bus = &routing_snapshot->buses.at(hook.bus);
+      std::string_view header;
+      if (!hook.detail_type_header.empty()) header = req[hook.detail_type_header];
+      parsed = parse_webhook(req.body(), hook, bus->bus, header, now);
+    }
+    if (parsed.error.http_status != 0)
+      co_return error_response(req, static_cast<http::status>(parsed.error.http_status), parsed.error.code,
+                               parsed.error.message);
+
+    auto batch = std::make_shared<storage::IngestBatch>();
+    for (const auto& e : parsed.events) route_event(*bus, e, core::envelope_json(e), batch->tasks);
+    batch->events = std::move(parsed.events);
+    if (!batch->events.empty()) {
+      const core::Status st = co_await async_append(store_, batch, asio::use_awaitable);
+      if (!st)
+        co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
+                                 "The events could not be stored; nothing was accepted. Retry later.");
+      bus->ingested->Increment(static_cast<double>(batch->events.size()));
+      dispatcher_.submit(std::move(batch->tasks));
+    }
+    co_return json_response(req, http::status::ok, put_events_response(parsed.results));
+  }
+
+  Response handle_admin(const Request& req) {
+    const auto parts = segments(req.target());
+    if (req.method() == http::verb::get && parts.size() == 1 && parts[0] == "metrics") {
+      std::ostringstream out;
+      prometheus::TextSerializer().Serialize(out, registry_->Collect());
+      Response res = json_response(req, http::status::ok, out.str());
+      res.set(http::field::content_type, "text/plain; version=0.0.4");
+      return res;
+    }
+    if (req.method() == http::verb::get && parts.size() == 1 && parts[0] == "healthz")
+      return json_response(req, http::status::ok, R"({"status":"ok"})");
+    if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "destinations") {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& s : dispatcher_.stats())
+        out.push_back({{"name", s.name}, {"queued", s.queued}, {"in_flight", s.in_flight},
+                       {"delivered", s.delivered}, {"dead_lettered", s.dead_lettered}});
+      return json_response(req, http::status::ok, nlohmann::json{{"destinations", out}}.dump());
+    }
+    if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "rules") {
+      nlohmann::json out = nlohmann::json::array();
+      if (auto r = routing()) {
+        for (const auto& [name, bus] : r->buses)
+          for (const auto& rule : bus.rules) {
+            nlohmann::json targets = nlohmann::json::array();
+            for (const auto& t : rule.targets) targets.push_back({{"id", t.id}, {"destination", t.destination}});
+            out.push_back({{"name", rule.name}, {"bus", name}, {"arn", rule.arn}, {"targets", targets}});
+          }
+      }
+      return json_response(req, http::status::ok, nlohmann::json{{"rules", out}}.dump());
+    }
+    return error_response(req, http::status::not_found, "NotFound",
+                          "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+  }
+
+  ServerOptions options_;
+  storage::Store& store_;
+  destinations::Dispatcher& dispatcher_;
+  std::shared_ptr<prometheus::Registry> registry_;
+
+  asio::io_context ioc_;
+  tcp::acceptor ingest_acceptor_;
+  tcp::acceptor admin_acceptor_;
+  std::string ingest_address_, admin_address_;
+  std::vector<std::thread> threads_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const Routing> routing_;  // GUARDED_BY(mu_)
+};
+
+Server::Server(ServerOptions options, storage::Store& store, destinations::Dispatcher& dispatcher,
+               std::shared_ptr<prometheus::Registry> registry)
+    : impl_(std::make_unique<Impl>(std::move(options), store, dispatcher, std::move(registry))) {}
+Server::~Server() = default;
+void Server::set_routing(std::shared_ptr<const Routing> routing) { impl_->set_routing(std::move(routing)); }
+core::Status Server::start() { return impl_->start(); }
+void Server::stop() { impl_->stop(); }
+std::string Server::ingest_address() const { return impl_->ingest_address(); }
+std::string Server::admin_address() const { return impl_->admin_address(); }
+
+}  // namespace switchyard::bus

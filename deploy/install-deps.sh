@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what Switchyard needs to build, test and run on Debian 12.
+# Idempotent; run as root. Everything comes from Debian's own packages.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libboost1.81-dev            # Asio + Beast (header-only)
+  libcurl4-openssl-dev        # delivery
+  librocksdb-dev              # embedded store
+  nlohmann-json3-dev          # JSON
+  prometheus-cpp-dev          # metrics
+  libyaml-cpp-dev             # configuration
+  libgtest-dev libgmock-dev   # unit tests
+  libbenchmark-dev            # benchmarks
+  python3 curl                # end-to-end tests, quickstart
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: everything is installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "switchyard/core/task.h"
+#include "switchyard/destinations/retry.h"
+
+namespace prometheus {
+class Registry;
+}
+namespace switchyard::storage {
+class Store;
+}
+
+namespace switchyard::destinations {
+
+// An HTTP API destination as the dispatcher needs it at send time.
+struct Destination {
+  std::string name;
+  std::string endpoint;  // http(s) URL; each '*' is replaced by the next path parameter
+  std::string method = "POST";
+  uint32_t rate_limit_per_second = 300;
+  // Extra request headers (connection auth and parameters). Values may be
+  // secrets: they are sent, never logged.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct Options {
+  int64_t request_timeout_ms = 5000;          // EventBridge's client timeout
+  uint32_t max_in_flight_per_destination = 32;
+  BackoffOptions backoff;
+};
+
+struct DestinationStats {
+  std::string name;
+  uint64_t queued = 0;     // waiting in memory (due or not)
+  uint32_t in_flight = 0;
+  uint64_t delivered = 0;
+  uint64_t dead_lettered = 0;
+};
+
+// Delivers tasks to HTTP API destinations.
+//
+// Owns one thread that owns the libcurl multi handle, the per-destination
+// queues and rate windows; other threads only call submit(),
+// set_destinations() and stats(), which are thread-safe. Every outcome is
+// written to the store before the task leaves memory: success deletes the
+// task, a retry rewrites it with its next due time, a final failure moves it
+// to the dead-letter queue.
+//
+// Lifecycle: construct, set_destinations(), start() (which also recovers the
+// tasks the store holds), ..., stop() (or the destructor). Tasks in flight at
+// stop() stay in the store and are retried after the next start.
+class Dispatcher {
+ public:
+  Dispatcher(Options options, storage::Store& store, prometheus::Registry& registry);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Replaces the destination set; takes effect on the next attempt. Tasks for
+  // a destination that no longer exists stay stored and wait for it.
+  void set_destinations(std::vector<Destination> destinations);
+
+  // Loads the stored backlog and starts the delivery thread.
+  void start();
+  void stop();
+
+  // Hands over tasks that are already durably stored.
+  void submit(std::vector<core::DeliveryTask> tasks);
+
+  std::vector<DestinationStats> stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace switchyard::destinations

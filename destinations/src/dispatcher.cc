@@ -1,0 +1,478 @@
+#include "switchyard/destinations/dispatcher.h"
+
+#include <curl/curl.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+
+#include "switchyard/core/log.h"
+#include "switchyard/core/time.h"
+#include "switchyard/storage/store.h"
+
+namespace switchyard::destinations {
+namespace {
+
+constexpr size_t kMaxResponseKept = 512;  // bytes of a response body kept for error messages
+
+// Sliding one-second window: a send is allowed when fewer than `limit` sends
+// happened in the last 1000 ms. Holds the quota exactly, with no burst above
+// it after idle periods.
+class RateWindow {
+ public:
+  void set_limit(uint32_t limit) {
+    if (limit == 0) limit = 1;
+    if (limit == ring_.size()) return;
+    ring_.assign(limit, INT64_MIN / 2);
+    head_ = 0;
+  }
+  bool allowed(int64_t now) const { return now - ring_[head_] >= 1000; }
+  int64_t next_allowed(int64_t) const { return ring_[head_] + 1000; }
+  void record(int64_t now) {
+    ring_[head_] = now;
+    head_ = (head_ + 1) % ring_.size();
+  }
+
+ private:
+  std::vector<int64_t> ring_;  // the times of the last `limit` sends; head_ is the oldest
+  size_t head_ = 0;
+};
+
+struct DueOrder {
+  bool operator()(const core::DeliveryTask& a, const core::DeliveryTask& b) const { return a.due_ms > b.due_ms; }
+};
+
+struct Transfer {
+  core::DeliveryTask task;
+  std::string url;
+  curl_slist* headers = nullptr;
+  std::string response_head;  // first bytes of the body
+  std::string retry_after;
+  char error[CURL_ERROR_SIZE] = {0};
+  int64_t started_ms = 0;
+};
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t len = size * n;
+  if (t->response_head.size() < kMaxResponseKept)
+    t->response_head.append(data, std::min(len, kMaxResponseKept - t->response_head.size()));
+  return len;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t len = size * n;
+  std::string_view line(data, len);
+  constexpr std::string_view kName = "retry-after:";
+  if (line.size() > kName.size()) {
+    bool same = true;
+    for (size_t i = 0; i < kName.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(line[i])) == kName[i];
+    if (same) {
+      line.remove_prefix(kName.size());
+      while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+      t->retry_after = std::string(line);
+    }
+  }
+  return len;
+}
+
+}  // namespace
+
+class Dispatcher::Impl {
+ public:
+  Impl(Options options, storage::Store& store, prometheus::Registry& registry)
+      : options_(options),
+        store_(store),
+        invocations_(prometheus::BuildCounter()
+                         .Name("switchyard_invocations_total")
+                         .Help("HTTP attempts made to API destinations")
+                         .Register(registry)),
+        delivered_(prometheus::BuildCounter()
+                       .Name("switchyard_deliveries_delivered_total")
+                       .Help("Deliveries that got a 2xx answer")
+                       .Register(registry)),
+        failed_(prometheus::BuildCounter()
+                    .Name("switchyard_deliveries_failed_total")
+                    .Help("Deliveries that failed for good (retries exhausted or not retryable)")
+                    .Register(registry)),
+        retried_(prometheus::BuildCounter()
+                     .Name("switchyard_delivery_retries_total")
+                     .Help("Failed attempts that were scheduled for another try")
+                     .Register(registry)),
+        dead_lettered_(prometheus::BuildCounter()
+                           .Name("switchyard_deliveries_dead_lettered_total")
+                           .Help("Deliveries moved to the dead-letter queue")
+                           .Register(registry)),
+        queued_(prometheus::BuildGauge()
+                    .Name("switchyard_delivery_queue_depth")
+                    .Help("Deliveries waiting in memory per destination")
+                    .Register(registry)),
+        rng_(std::random_device{}()) {
+    static std::once_flag curl_once;
+    std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    multi_ = curl_multi_init();
+  }
+
+  ~Impl() {
+    stop();
+    curl_multi_cleanup(multi_);
+  }
+
+  void set_destinations(std::vector<Destination> destinations) {
+    auto map = std::make_shared<std::map<std::string, Destination>>();
+    for (auto& d : destinations) (*map)[d.name] = std::move(d);
+    std::lock_guard<std::mutex> lock(mu_);
+    destinations_ = std::move(map);
+    if (multi_) curl_multi_wakeup(multi_);
+  }
+
+  void start() {
+    if (thread_.joinable()) return;
+    std::vector<core::DeliveryTask> recovered;
+    const core::Status st = store_.scan_tasks([&](core::DeliveryTask&& t) { recovered.push_back(std::move(t)); });
+    if (!st) core::log::error("cannot read the stored deliveries", {{"error", st.message()}});
+    if (!recovered.empty())
+      core::log::info("recovered stored deliveries", {{"count", std::to_string(recovered.size())}});
+    submit(std::move(recovered));
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    curl_multi_wakeup(multi_);
+    thread_.join();
+  }
+
+  void submit(std::vector<core::DeliveryTask> tasks) {
+    if (tasks.empty()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& t : tasks) inbox_.push_back(std::move(t));
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  std::vector<DestinationStats> stats() const {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    std::vector<DestinationStats> out;
+    for (const auto& [_, s] : stats_) out.push_back(s);
+    return out;
+  }
+
+ private:
+  struct DestState {
+    std::deque<core::DeliveryTask> ready;
+    uint32_t in_flight = 0;
+    uint64_t waiting = 0;  // in the due-time heap
+    RateWindow window;
+    prometheus::Counter* invocations = nullptr;
+    prometheus::Counter* delivered = nullptr;
+    prometheus::Counter* failed = nullptr;
+    prometheus::Counter* retried = nullptr;
+    prometheus::Counter* dead_lettered = nullptr;
+    prometheus::Gauge* queued = nullptr;
+    bool warned_missing = false;
+  };
+
+  DestState& state(const std::string& name) {
+    auto it = dest_.find(name);
+    if (it != dest_.end()) return it->second;
+    DestState& s = dest_[name];
+    const std::map<std::string, std::string> labels{{"destination", name}};
+    s.invocations = &invocations_.Add(labels);
+    s.delivered = &delivered_.Add(labels);
+    s.failed = &failed_.Add(labels);
+    s.retried = &retried_.Add(labels);
+    s.dead_lettered = &dead_lettered_.Add(labels);
+    s.queued = &queued_.Add(labels);
+    return s;
+  }
+
+  void enqueue(core::DeliveryTask&& t) {
+    DestState& s = state(t.destination);
+    ++s.waiting;
+    heap_.push(std::move(t));
+  }
+
+  void run() {
+    while (!stopping_) {
+      std::shared_ptr<const std::map<std::string, Destination>> dests;
+      {
+        std::vector<core::DeliveryTask> incoming;
+        std::lock_guard<std::mutex> lock(mu_);
+        incoming.swap(inbox_);
+        dests = destinations_;
+        for (auto& t : incoming) enqueue(std::move(t));
+      }
+      int64_t now = core::now_ms();
+      while (!heap_.empty() && heap_.top().due_ms <= now) {
+        core::DeliveryTask t = heap_.top();
+        heap_.pop();
+        DestState& s = state(t.destination);
+        --s.waiting;
+        s.ready.push_back(std::move(t));
+      }
+      int64_t wake_at = heap_.empty() ? now + 1000 : std::min(heap_.top().due_ms, now + 1000);
+      for (auto& [name, s] : dest_) {
+        if (s.ready.empty()) continue;
+        const Destination* d = nullptr;
+        if (dests) {
+          auto it = dests->find(name);
+          if (it != dests->end()) d = &it->second;
+        }
+        if (d == nullptr) {
+          warn_missing(name, s);
+          continue;
+        }
+        s.warned_missing = false;
+        s.window.set_limit(d->rate_limit_per_second);
+        while (!s.ready.empty() && s.in_flight < options_.max_in_flight_per_destination) {
+          if (!s.window.allowed(now)) {
+            wake_at = std::min(wake_at, s.window.next_allowed(now));
+            break;
+          }
+          s.window.record(now);
+          core::DeliveryTask t = std::move(s.ready.front());
+          s.ready.pop_front();
+          begin(*d, s, std::move(t), now);
+        }
+      }
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      bool completed = false;
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        finish(msg->easy_handle, msg->data.result);
+        completed = true;
+      }
+      publish_stats();
+      if (completed) continue;
+      now = core::now_ms();
+      const int timeout = static_cast<int>(std::clamp<int64_t>(wake_at - now, 0, 1000));
+      if (timeout > 0) curl_multi_poll(multi_, nullptr, 0, timeout, nullptr);
+    }
+    // Abandon transfers in flight: their tasks are still stored and will be
+    // retried after the next start.
+    for (auto& [easy, transfer] : transfers_) {
+      curl_multi_remove_handle(multi_, easy);
+      curl_slist_free_all(transfer->headers);
+      curl_easy_cleanup(easy);
+    }
+    transfers_.clear();
+  }
+
+  // Tasks whose destination is not configured (removed by a reload) stay
+  // stored and wait in their queue until it comes back.
+  void warn_missing(const std::string& name, DestState& s) {
+    if (s.warned_missing) return;
+    core::log::warn("deliveries wait for a destination that is not configured",
+                    {{"destination", name}, {"count", std::to_string(s.ready.size())}});
+    s.warned_missing = true;
+  }
+
+  static std::string build_url(CURL* easy, const Destination& d, const core::DeliveryTask& t, bool* ok) {
+    std::string url;
+    size_t next = 0;
+    *ok = true;
+    for (char c : d.endpoint) {
+      if (c != '*') {
+        url += c;
+        continue;
+      }
+      if (next >= t.path_params.size()) {
+        *ok = false;
+        return url;
+      }
+      const std::string& v = t.path_params[next++];
+      char* esc = curl_easy_escape(easy, v.c_str(), static_cast<int>(v.size()));
+      url += esc ? esc : "";
+      curl_free(esc);
+    }
+    return url;
+  }
+
+  void begin(const Destination& d, DestState& s, core::DeliveryTask&& task, int64_t now) {
+    CURL* easy = curl_easy_init();
+    auto transfer = std::make_unique<Transfer>();
+    transfer->task = std::move(task);
+    transfer->started_ms = now;
+    bool url_ok = true;
+    transfer->url = build_url(easy, d, transfer->task, &url_ok);
+    if (!url_ok) {
+      curl_easy_cleanup(easy);
+      fail_for_good(transfer->task, "INVALID_PARAMETER",
+                    "the target has fewer path parameter values than the endpoint has '*'", "", s);
+      return;
+    }
+    curl_slist* h = nullptr;
+    auto add = [&h](const std::string& line) { h = curl_slist_append(h, line.c_str()); };
+    add("Content-Type: " + transfer->task.content_type);
+    add("User-Agent: Amazon/EventBridge/ApiDestinations");
+    add("Range: bytes=0-1048575");
+    add("webhook-id: " + transfer->task.id);
+    add("webhook-timestamp: " + std::to_string(now / 1000));
+    if (!transfer->task.trace_header.empty()) add("X-Amzn-Trace-Id: " + transfer->task.trace_header);
+    for (const auto& [k, v] : d.headers) add(k + ": " + v);
+    add("Expect:");
+    transfer->headers = h;
+
+    curl_easy_setopt(easy, CURLOPT_URL, transfer->url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout_ms));
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip,deflate");
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
+    if (d.method == "GET") {
+      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    } else if (d.method == "HEAD") {
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    } else {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer->task.body.data());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer->task.body.size()));
+      if (d.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, d.method.c_str());
+    }
+    ++s.in_flight;
+    s.invocations->Increment();
+    curl_multi_add_handle(multi_, easy);
+    transfers_.emplace(easy, std::move(transfer));
+  }
+
+  void finish(CURL* easy, CURLcode result) {
+    auto it = transfers_.find(easy);
+    if (it == transfers_.end()) return;
+    std::unique_ptr<Transfer> t = std::move(it->second);
+    transfers_.erase(it);
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(multi_, easy);
+    curl_easy_cleanup(easy);
+    curl_slist_free_all(t->headers);
+    t->headers = nullptr;
+
+    DestState& s = state(t->task.destination);
+    --s.in_flight;
+    const int64_t now = core::now_ms();
+    std::string transport_error;
+    if (result != CURLE_OK) transport_error = t->error[0] ? t->error : curl_easy_strerror(result);
+    const Outcome outcome =
+        classify(status, transport_error, result == CURLE_OPERATION_TIMEDOUT, t->retry_after, now / 1000);
+    core::DeliveryTask& task = t->task;
+    ++task.attempts;
+    task.last_status = static_cast<int>(status);
+
+    if (outcome.verdict == Verdict::delivered) {
+      record(store_.finish_task(task), "finish delivery");
+      s.delivered->Increment();
+      ++delivered_count_[task.destination];
+      return;
+    }
+    task.last_error = outcome.message;
+    const RetryDecision d =
+        decide_retry(task, outcome, now, backoff_delay_ms(task.attempts - 1, options_.backoff, rng_));
+    if (d.retry) {
+      const int64_t previous_due = task.due_ms;
+      task.due_ms = d.due_ms;
+      record(store_.reschedule_task(previous_due, task), "reschedule delivery");
+      s.retried->Increment();
+      core::log::debug("delivery will be retried",
+                       {{"destination", task.destination}, {"event_id", task.event_id},
+                        {"attempt", std::to_string(task.attempts)}, {"error", outcome.message}});
+      enqueue(std::move(task));
+      return;
+    }
+    fail_for_good(task, outcome.error_code, outcome.message, d.exhausted_condition, s);
+  }
+
+  void fail_for_good(core::DeliveryTask& task, const std::string& code, const std::string& message,
+                     const std::string& exhausted, DestState& s) {
+    storage::DeadLetter dl;
+    dl.task = task;
+    dl.task.last_error = message;
+    dl.error_code = code;
+    dl.error_message = message;
+    dl.exhausted_condition = exhausted;
+    dl.dead_ms = core::now_ms();
+    record(store_.dead_letter(dl), "dead-letter delivery");
+    s.failed->Increment();
+    if (task.dead_letter) {
+      s.dead_lettered->Increment();
+      ++dead_count_[task.destination];
+    }
+    core::log::warn("delivery failed for good",
+                    {{"destination", task.destination}, {"event_id", task.event_id}, {"rule", task.rule},
+                     {"error_code", code}, {"error", message}, {"attempts", std::to_string(task.attempts)}});
+  }
+
+  static void record(const core::Status& st, const char* what) {
+    if (!st) core::log::error("cannot store a delivery outcome", {{"what", what}, {"error", st.message()}});
+  }
+
+  void publish_stats() {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    for (auto& [name, s] : dest_) {
+      DestinationStats& out = stats_[name];
+      out.name = name;
+      out.queued = s.ready.size() + s.waiting;
+      out.in_flight = s.in_flight;
+      out.delivered = delivered_count_[name];
+      out.dead_lettered = dead_count_[name];
+      s.queued->Set(static_cast<double>(out.queued));
+    }
+  }
+
+  Options options_;
+  storage::Store& store_;
+  CURLM* multi_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  mutable std::mutex mu_;
+  std::vector<core::DeliveryTask> inbox_;                                   // GUARDED_BY(mu_)
+  std::shared_ptr<const std::map<std::string, Destination>> destinations_;  // GUARDED_BY(mu_)
+
+  // Owned by the delivery thread.
+  std::priority_queue<core::DeliveryTask, std::vector<core::DeliveryTask>, DueOrder> heap_;
+  std::map<std::string, DestState> dest_;
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
+  std::map<std::string, uint64_t> delivered_count_, dead_count_;
+
+  prometheus::Family<prometheus::Counter>& invocations_;
+  prometheus::Family<prometheus::Counter>& delivered_;
+  prometheus::Family<prometheus::Counter>& failed_;
+  prometheus::Family<prometheus::Counter>& retried_;
+  prometheus::Family<prometheus::Counter>& dead_lettered_;
+  prometheus::Family<prometheus::Gauge>& queued_;
+  std::mt19937_64 rng_;
+
+  mutable std::mutex stats_mu_;
+  std::map<std::string, DestinationStats> stats_;  // GUARDED_BY(stats_mu_)
+};
+
+Dispatcher::Dispatcher(Options options, storage::Store& store, prometheus::Registry& registry)
+    : impl_(std::make_unique<Impl>(options, store, registry)) {}
+Dispatcher::~Dispatcher() = default;
+void Dispatcher::set_destinations(std::vector<Destination> d) { impl_->set_destinations(std::move(d)); }
+void Dispatcher::start() { impl_->start(); }
+void Dispatcher::stop() { impl_->stop(); }
+void Dispatcher::submit(std::vector<core::DeliveryTask> tasks) { impl_->submit(std::move(tasks)); }
+std::vector<DestinationStats> Dispatcher::stats() const { return impl_->stats(); }
+
+}  // namespace switchyard::destinations

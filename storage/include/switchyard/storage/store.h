@@ -1,0 +1,83 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "switchyard/core/event.h"
+#include "switchyard/core/status.h"
+#include "switchyard/core/task.h"
+
+namespace switchyard::storage {
+
+struct Options {
+  // Directory of the RocksDB store; created when missing.
+  std::string path = "./data";
+  // true: every commit group is fsynced before any request in it is
+  // acknowledged (survives power loss). false: written to the OS before the
+  // acknowledgement (survives kill -9 of the process, not a power loss).
+  bool sync = false;
+};
+
+// Everything one ingest request stores, written atomically: the accepted
+// events and the deliveries their matches produced.
+struct IngestBatch {
+  std::vector<core::Event> events;
+  std::vector<core::DeliveryTask> tasks;
+};
+
+// A dead-lettered delivery with EventBridge's DLQ attributes.
+struct DeadLetter {
+  core::DeliveryTask task;
+  std::string error_code;            // ERROR_FROM_TARGET, TIMEOUT, ...
+  std::string error_message;
+  std::string exhausted_condition;   // MaximumRetryAttempts | MaximumEventAgeInSeconds | ""
+  int64_t dead_ms = 0;
+  std::string key;                   // storage key, filled by list_dead_letters
+};
+
+// The durable store: events, pending deliveries (ordered by due time) and the
+// dead-letter queue, in one RocksDB database with a column family each.
+//
+// Thread safety: every method may be called from any thread. Ingest writes go
+// through one committer thread that groups concurrent batches into a single
+// RocksDB write (one fsync per group when `sync` is on).
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (creating when needed) the store at options.path. On failure returns
+  // null and sets *error.
+  static std::unique_ptr<Store> open(const Options& options, std::string* error);
+
+  // Queues an ingest batch. `done` runs on the committer thread once the batch
+  // is durable (or failed); nothing of a failed batch is stored.
+  virtual void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) = 0;
+
+  // Delivery outcomes. These are not fsynced: losing one in a machine crash
+  // only causes one more attempt, which at-least-once delivery allows.
+  // `previous_due_ms` is the due time the task is stored under.
+  virtual core::Status finish_task(const core::DeliveryTask& task) = 0;
+  virtual core::Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) = 0;
+  virtual core::Status dead_letter(const DeadLetter& record) = 0;
+
+  // Calls fn for every pending delivery in due-time order (recovery).
+  virtual core::Status scan_tasks(const std::function<void(core::DeliveryTask&&)>& fn) = 0;
+  virtual uint64_t count_tasks() = 0;
+
+  // Dead letters of one destination, oldest first, at most `limit`.
+  virtual std::vector<DeadLetter> list_dead_letters(const std::string& destination, size_t limit) = 0;
+  // Removes the listed dead letters of `destination` and re-queues their tasks
+  // (attempts reset, due now) in one atomic write. Returns how many.
+  virtual size_t redrive(const std::string& destination, size_t limit, int64_t now_ms) = 0;
+  virtual uint64_t count_dead_letters(const std::string& destination) = 0;
+
+  // Events stored between [from_ms, to_ms) of ingestion time, as
+  // {"bus":..., "ingested_ms":..., "event": <envelope>} JSON text.
+  virtual core::Status scan_events(int64_t from_ms, int64_t to_ms,
+                                   const std::function<bool(const std::string&)>& fn) = 0;
+};
+
+}  // namespace switchyard::storage

@@ -1,0 +1,282 @@
+#include "switchyard/storage/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "switchyard/core/log.h"
+
+namespace switchyard::storage {
+namespace {
+
+using core::Status;
+
+// Column families. The default one is unused (RocksDB requires it).
+enum Cf : size_t { kDefault = 0, kEvents = 1, kTasks = 2, kDlq = 3, kCfCount = 4 };
+const char* const kCfNames[kCfCount] = {"default", "events", "tasks", "dlq"};
+
+void put_be64(std::string& out, int64_t v) {
+  const uint64_t u = static_cast<uint64_t>(v);
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((u >> (8 * i)) & 0xFF));
+}
+
+int64_t get_be64(const rocksdb::Slice& s, size_t offset) {
+  uint64_t u = 0;
+  for (size_t i = 0; i < 8; ++i) u = (u << 8) | static_cast<unsigned char>(s.data()[offset + i]);
+  return static_cast<int64_t>(u);
+}
+
+std::string event_key(const core::Event& e) {
+  std::string k;
+  put_be64(k, e.ingested_ms);
+  k += e.id;
+  return k;
+}
+
+std::string task_key(int64_t due_ms, const std::string& id) {
+  std::string k;
+  put_be64(k, due_ms);
+  k += id;
+  return k;
+}
+
+std::string dlq_prefix(const std::string& destination) { return destination + '\0'; }
+
+std::string dlq_key(const DeadLetter& d) {
+  std::string k = dlq_prefix(d.task.destination);
+  put_be64(k, d.dead_ms);
+  k += d.task.id;
+  return k;
+}
+
+std::string encode_event(const core::Event& e) {
+  std::string out = R"({"bus":)";
+  out += nlohmann::json(e.bus).dump();
+  out += R"(,"ingested_ms":)";
+  out += std::to_string(e.ingested_ms);
+  if (!e.trace_header.empty()) {
+    out += R"(,"trace_header":)";
+    out += nlohmann::json(e.trace_header).dump();
+  }
+  out += R"(,"event":)";
+  out += core::envelope_json(e);
+  out += '}';
+  return out;
+}
+
+std::string encode_dead_letter(const DeadLetter& d) {
+  nlohmann::json j = {
+      {"task", nlohmann::json::parse(core::encode_task(d.task))},
+      {"error_code", d.error_code},
+      {"error_message", d.error_message},
+      {"exhausted_condition", d.exhausted_condition},
+      {"dead_ms", d.dead_ms},
+  };
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<DeadLetter> decode_dead_letter(const rocksdb::Slice& key, const rocksdb::Slice& value) {
+  auto j = nlohmann::json::parse(value.ToStringView(), nullptr, false);
+  if (!j.is_object() || !j.contains("task")) return std::nullopt;
+  auto task = core::decode_task(j["task"].dump());
+  if (!task) return std::nullopt;
+  DeadLetter d;
+  d.task = std::move(*task);
+  d.error_code = j.value("error_code", "");
+  d.error_message = j.value("error_message", "");
+  d.exhausted_condition = j.value("exhausted_condition", "");
+  d.dead_ms = j.value("dead_ms", int64_t{0});
+  d.key = key.ToString();
+  return d;
+}
+
+Status from_rocks(const rocksdb::Status& s, const char* what) {
+  if (s.ok()) return Status::ok();
+  return Status::error(std::string(what) + ": " + s.ToString());
+}
+
+class RocksStore final : public Store {
+ public:
+  RocksStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> cfs, const Options& options)
+      : db_(db), cfs_(std::move(cfs)), options_(options), committer_([this] { commit_loop(); }) {}
+
+  ~RocksStore() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    committer_.join();
+    for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
+    db_->Close();
+    delete db_;
+  }
+
+  void append(std::shared_ptr<const IngestBatch> batch, std::function<void(Status)> done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stopping_) {
+        queue_.push_back({std::move(batch), std::move(done)});
+        cv_.notify_one();
+        return;
+      }
+    }
+    done(Status::error("store is shutting down"));
+  }
+
+  Status finish_task(const core::DeliveryTask& task) override {
+    return from_rocks(db_->Delete(rocksdb::WriteOptions(), cfs_[kTasks], task_key(task.due_ms, task.id)),
+                      "delete task");
+  }
+
+  Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) override {
+    rocksdb::WriteBatch wb;
+    wb.Delete(cfs_[kTasks], task_key(previous_due_ms, task.id));
+    wb.Put(cfs_[kTasks], task_key(task.due_ms, task.id), core::encode_task(task));
+    return from_rocks(db_->Write(rocksdb::WriteOptions(), &wb), "reschedule task");
+  }
+
+  Status dead_letter(const DeadLetter& record) override {
+    rocksdb::WriteBatch wb;
+    wb.Delete(cfs_[kTasks], task_key(record.task.due_ms, record.task.id));
+    if (record.task.dead_letter) wb.Put(cfs_[kDlq], dlq_key(record), encode_dead_letter(record));
+    return from_rocks(db_->Write(rocksdb::WriteOptions(), &wb), "dead-letter task");
+  }
+
+  Status scan_tasks(const std::function<void(core::DeliveryTask&&)>& fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kTasks]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto task = core::decode_task(it->value().ToStringView());
+      if (!task) {
+        core::log::error("skipping undecodable delivery task", {{"key_bytes", std::to_string(it->key().size())}});
+        continue;
+      }
+      // The key is authoritative for the due time the task is stored under.
+      task->due_ms = get_be64(it->key(), 0);
+      fn(std::move(*task));
+    }
+    return from_rocks(it->status(), "scan tasks");
+  }
+
+  uint64_t count_tasks() override { return count(cfs_[kTasks], ""); }
+
+  std::vector<DeadLetter> list_dead_letters(const std::string& destination, size_t limit) override {
+    std::vector<DeadLetter> out;
+    const std::string prefix = dlq_prefix(destination);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kDlq]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+      if (auto d = decode_dead_letter(it->key(), it->value())) out.push_back(std::move(*d));
+    }
+    return out;
+  }
+
+  size_t redrive(const std::string& destination, size_t limit, int64_t now_ms) override {
+    auto letters = list_dead_letters(destination, limit);
+    if (letters.empty()) return 0;
+    rocksdb::WriteBatch wb;
+    for (auto& d : letters) {
+      wb.Delete(cfs_[kDlq], d.key);
+      core::DeliveryTask t = d.task;
+      t.attempts = 0;
+      t.due_ms = now_ms;
+      t.ingested_ms = now_ms;  // a redriven delivery gets a fresh age budget
+      t.last_error.clear();
+      t.last_status = 0;
+      wb.Put(cfs_[kTasks], task_key(t.due_ms, t.id), core::encode_task(t));
+    }
+    if (!db_->Write(rocksdb::WriteOptions(), &wb).ok()) return 0;
+    return letters.size();
+  }
+
+  uint64_t count_dead_letters(const std::string& destination) override {
+    return count(cfs_[kDlq], dlq_prefix(destination));
+  }
+
+  Status scan_events(int64_t from_ms, int64_t to_ms, const std::function<bool(const std::string&)>& fn) override {
+    std::string start;
+    put_be64(start, from_ms);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
+    for (it->Seek(start); it->Valid(); it->Next()) {
+      if (it->key().size() < 8 || get_be64(it->key(), 0) >= to_ms) break;
+      if (!fn(it->value().ToString())) break;
+    }
+    return from_rocks(it->status(), "scan events");
+  }
+
+ private:
+  struct Pending {
+    std::shared_ptr<const IngestBatch> batch;
+    std::function<void(Status)> done;
+  };
+
+  uint64_t count(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix) {
+    uint64_t n = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+    return n;
+  }
+
+  // The committer: takes every batch queued since the last write and stores
+  // them with a single RocksDB write (and a single fsync when sync is on).
+  void commit_loop() {
+    std::deque<Pending> group;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        group.swap(queue_);
+      }
+      rocksdb::WriteBatch wb;
+      for (const auto& p : group) {
+        for (const auto& e : p.batch->events) wb.Put(cfs_[kEvents], event_key(e), encode_event(e));
+        for (const auto& t : p.batch->tasks) wb.Put(cfs_[kTasks], task_key(t.due_ms, t.id), core::encode_task(t));
+      }
+      rocksdb::WriteOptions wo;
+      wo.sync = options_.sync;
+      const Status st = from_rocks(db_->Write(wo, &wb), "store events");
+      if (!st) core::log::error("ingest commit failed", {{"error", st.message()}});
+      for (auto& p : group) p.done(st);
+      group.clear();
+    }
+  }
+
+  rocksdb::DB* db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  Options options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;      // GUARDED_BY(mu_)
+  std::thread committer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> Store::open(const Options& options, std::string* error) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  rocksdb::ColumnFamilyOptions cf_options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);
+  if (!s.ok()) {
+    *error = "cannot open store at " + options.path + ": " + s.ToString();
+    return nullptr;
+  }
+  return std::make_unique<RocksStore>(db, std::move(handles), options);
+}
+
+}  // namespace switchyard::storage

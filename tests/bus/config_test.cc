@@ -1,0 +1,184 @@
+#include "switchyard/config/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+namespace switchyard::config {
+namespace {
+
+std::vector<ConfigError> errors_of(const std::string& yaml) {
+  Config c;
+  std::vector<ConfigError> errors;
+  EXPECT_FALSE(load_text(yaml, "sy.yaml", &c, &errors));
+  return errors;
+}
+
+Config valid(const std::string& yaml) {
+  Config c;
+  std::vector<ConfigError> errors;
+  EXPECT_TRUE(load_text(yaml, "sy.yaml", &c, &errors)) << (errors.empty() ? "" : errors[0].format());
+  return c;
+}
+
+const char* kMinimal = R"(
+api_destinations:
+  - name: d
+    endpoint: http://127.0.0.1:9000/a/*
+rules:
+  - name: r
+    event_pattern: {source: [shop]}
+    targets:
+      - id: t
+        destination: d
+        http_parameters: {path_parameter_values: [eu]}
+)";
+
+TEST(ConfigTest, MinimalConfigGetsDefaults) {
+  Config c = valid(kMinimal);
+  EXPECT_EQ(c.server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.storage.path, "./data");
+  EXPECT_FALSE(c.storage.sync);
+  ASSERT_EQ(c.buses.size(), 1u);
+  EXPECT_EQ(c.buses[0].name, "default");
+  ASSERT_EQ(c.rules.size(), 1u);
+  EXPECT_EQ(c.rules[0].bus, "default");
+  EXPECT_EQ(c.rules[0].event_pattern, R"({"source":["shop"]})");
+  EXPECT_EQ(c.rules[0].targets[0].retry_policy.maximum_retry_attempts, 185u);
+  EXPECT_EQ(c.rules[0].targets[0].retry_policy.maximum_event_age_seconds, 86400u);
+  EXPECT_EQ(c.api_destinations[0].rate_limit_per_second, 300u);
+}
+
+TEST(ConfigTest, YamlPatternsUseStrictJsonTyping) {
+  Config c = valid(R"(
+rules:
+  - name: r
+    event_pattern:
+      detail:
+        a: [yes, on, "300", 300, 1.0e2, ~, null, true, "true", 0.30000000000000001]
+)");
+  EXPECT_EQ(c.rules[0].event_pattern,
+            R"({"detail":{"a":["yes","on","300",300,1.0e2,null,null,true,"true",0.30000000000000001]}})");
+}
+
+TEST(ConfigTest, PatternAsJsonStringIsTakenVerbatim) {
+  Config c = valid(R"(
+rules:
+  - name: r
+    event_pattern: '{"source": ["a"]}'
+)");
+  EXPECT_EQ(c.rules[0].event_pattern, R"({"source": ["a"]})");
+}
+
+TEST(ConfigTest, EveryProblemIsReportedWithLineAndColumn) {
+  auto errors = errors_of(R"(server:
+  listen: nowhere
+rules:
+  - name: r1
+    bus: nosuch
+    event_pattern: {detail: {a: 5}}
+    targets:
+      - id: t
+        destination: missing
+    extra: 1
+)");
+  ASSERT_EQ(errors.size(), 5u);
+  EXPECT_EQ(errors[0].format(), "sy.yaml:2:11: server.listen must be HOST:PORT, got 'nowhere'");
+  EXPECT_EQ(errors[1].line, 5);
+  EXPECT_NE(errors[1].message.find("bus 'nosuch'"), std::string::npos);
+  EXPECT_EQ(errors[2].line, 6);
+  EXPECT_NE(errors[2].message.find("\"a\" must be an object or an array"), std::string::npos);
+  EXPECT_EQ(errors[3].line, 9);
+  EXPECT_NE(errors[3].message.find("api destination 'missing'"), std::string::npos);
+  EXPECT_EQ(errors[4].format(), "sy.yaml:10:5: unknown key 'extra' in rules[0]");
+}
+
+TEST(ConfigTest, MissingRequiredKeys) {
+  auto errors = errors_of("api_destinations:\n  - name: d\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message, "missing required key 'endpoint' in api_destinations[0]");
+  EXPECT_EQ(errors[0].line, 2);
+}
+
+TEST(ConfigTest, PathParameterCountMustMatchTheEndpoint) {
+  auto errors = errors_of(R"(
+api_destinations:
+  - name: d
+    endpoint: http://h/a/*/b/*
+rules:
+  - name: r
+    event_pattern: {source: [x]}
+    targets: [{id: t, destination: d, http_parameters: {path_parameter_values: [one]}}]
+)");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].message.find("gives 1 path parameter values but the endpoint of 'd' has 2"), std::string::npos);
+}
+
+TEST(ConfigTest, LimitsAndRanges) {
+  auto errors = errors_of(R"(
+api_destinations:
+  - {name: d, endpoint: "ftp://x", method: TRACE, rate_limit_per_second: 0}
+rules:
+  - name: r
+    event_pattern: {source: [x]}
+    targets:
+      - {id: t1, destination: d, retry_policy: {maximum_retry_attempts: 186}}
+      - {id: t2, destination: d, retry_policy: {maximum_event_age_seconds: 59}}
+      - {id: t3, destination: d}
+      - {id: t4, destination: d}
+      - {id: t5, destination: d}
+      - {id: t5, destination: d}
+)");
+  std::string all;
+  for (const auto& e : errors) all += e.format() + "\n";
+  EXPECT_NE(all.find("must be an http:// or https:// URL"), std::string::npos) << all;
+  EXPECT_NE(all.find("method of api destination 'd'"), std::string::npos) << all;
+  EXPECT_NE(all.find("'rate_limit_per_second' in api_destinations[0] must be between 1"), std::string::npos) << all;
+  EXPECT_NE(all.find("'maximum_retry_attempts'"), std::string::npos) << all;
+  EXPECT_NE(all.find("'maximum_event_age_seconds'"), std::string::npos) << all;
+  EXPECT_NE(all.find("at most 5 per rule"), std::string::npos) << all;
+  EXPECT_NE(all.find("duplicate target id 't5'"), std::string::npos) << all;
+}
+
+TEST(ConfigTest, SecretsFromTheEnvironmentNeverAppearInErrors) {
+  setenv("SY_TEST_KEY", "s3cr3t", 1);
+  Config c = valid(R"(
+connections:
+  - name: c
+    auth: {type: api_key, header: x-api-key, value: "${env:SY_TEST_KEY}"}
+  - name: b
+    auth: {type: basic, username: user, password: pass}
+)");
+  ASSERT_EQ(c.connections.size(), 2u);
+  EXPECT_EQ(c.connections[0].headers[0], (std::pair<std::string, std::string>{"x-api-key", "s3cr3t"}));
+  EXPECT_EQ(c.connections[1].headers[0].second, "Basic dXNlcjpwYXNz");
+  auto errors = errors_of(R"(
+connections:
+  - name: c
+    auth: {type: api_key, header: x-api-key, value: "${env:SY_TEST_UNSET_VAR}"}
+)");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].message.find("SY_TEST_UNSET_VAR"), std::string::npos);
+}
+
+TEST(ConfigTest, YamlSyntaxErrorsHaveALocation) {
+  auto errors = errors_of("rules: [\n  {name: r\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_GE(errors[0].line, 2);
+}
+
+TEST(ConfigTest, UnreadableFile) {
+  Config c;
+  std::vector<ConfigError> errors;
+  EXPECT_FALSE(load_file("/nonexistent/sy.yaml", &c, &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].format(), "/nonexistent/sy.yaml:1:1: cannot read the configuration file");
+}
+
+TEST(ConfigTest, CountPathWildcards) {
+  EXPECT_EQ(count_path_wildcards("http://h/a/*/b/*"), 2u);
+  EXPECT_EQ(count_path_wildcards("http://h/a?x=*"), 0u);
+  EXPECT_EQ(count_path_wildcards("http://h"), 0u);
+}
+
+}  // namespace
+}  // namespace switchyard::config

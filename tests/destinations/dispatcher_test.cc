@@ -1,0 +1,196 @@
+#include "switchyard/destinations/dispatcher.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "switchyard/core/time.h"
+#include "switchyard/storage/store.h"
+#include "testing/http_receiver.h"
+#include "testing/temp_dir.h"
+
+namespace switchyard::destinations {
+namespace {
+
+using namespace std::chrono_literals;
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    store_ = storage::Store::open({dir_.path(), false}, &error);
+    ASSERT_TRUE(store_) << error;
+    options_.backoff = {50, 200};
+  }
+
+  // Stores the tasks first, as ingest does, then hands them over.
+  void submit(Dispatcher& d, std::vector<core::DeliveryTask> tasks) {
+    auto batch = std::make_shared<storage::IngestBatch>();
+    batch->tasks = tasks;
+    std::promise<core::Status> done;
+    store_->append(batch, [&](core::Status st) { done.set_value(st); });
+    ASSERT_TRUE(done.get_future().get());
+    d.submit(std::move(tasks));
+  }
+
+  static core::DeliveryTask task(const std::string& id, const std::string& dest = "d") {
+    core::DeliveryTask t;
+    t.id = id;
+    t.event_id = "evt-" + id;
+    t.rule = "r";
+    t.destination = dest;
+    t.body = R"({"id":")" + id + R"("})";
+    t.ingested_ms = core::now_ms();
+    t.due_ms = t.ingested_ms;
+    return t;
+  }
+
+  // Waits until the store holds no pending task.
+  bool drained(std::chrono::milliseconds timeout = 10s) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (store_->count_tasks() == 0) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  prometheus::Registry registry_;
+  Options options_;
+};
+
+TEST_F(DispatcherTest, DeliversBodyHeadersAndPathParameters) {
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({{"d", rx.url("/orders/*/x/*"), "PUT", 100, {{"x-api-key", "secret"}}}});
+  d.start();
+  auto t = task("one");
+  t.path_params = {"eu west", "a/b"};
+  submit(d, {t});
+  auto got = rx.wait_for(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].method, "PUT");
+  EXPECT_EQ(got[0].target, "/orders/eu%20west/x/a%2Fb");
+  EXPECT_EQ(got[0].body, R"({"id":"one"})");
+  EXPECT_EQ(got[0].headers["content-type"], "application/json; charset=utf-8");
+  EXPECT_EQ(got[0].headers["user-agent"], "Amazon/EventBridge/ApiDestinations");
+  EXPECT_EQ(got[0].headers["webhook-id"], "one");
+  EXPECT_EQ(got[0].headers["x-api-key"], "secret");
+  EXPECT_FALSE(got[0].headers["webhook-timestamp"].empty());
+  EXPECT_TRUE(drained());
+}
+
+TEST_F(DispatcherTest, RetriesServerErrorsWithTheSameWebhookId) {
+  std::atomic<int> calls{0};
+  testing::HttpReceiver rx([&](const testing::ReceivedRequest&) {
+    return testing::Reply{++calls <= 2 ? 503 : 200, {}};
+  });
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.start();
+  submit(d, {task("r1")});
+  auto got = rx.wait_for(3);
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& r : got) EXPECT_EQ(r.headers.at("webhook-id"), "r1");
+  EXPECT_TRUE(drained());
+  EXPECT_EQ(store_->count_dead_letters("d"), 0u);
+}
+
+TEST_F(DispatcherTest, ClientErrorGoesStraightToTheDeadLetterQueue) {
+  testing::HttpReceiver rx([](const testing::ReceivedRequest&) { return testing::Reply{404, {}}; });
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.start();
+  submit(d, {task("gone")});
+  ASSERT_TRUE(drained());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(rx.requests().size(), 1u);
+  auto letters = store_->list_dead_letters("d", 10);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].error_code, "ERROR_FROM_TARGET");
+  EXPECT_EQ(letters[0].exhausted_condition, "");
+  EXPECT_EQ(letters[0].task.attempts, 1u);
+  EXPECT_EQ(letters[0].task.last_status, 404);
+}
+
+TEST_F(DispatcherTest, ExhaustedRetriesAreDeadLettered) {
+  testing::HttpReceiver rx([](const testing::ReceivedRequest&) { return testing::Reply{500, {}}; });
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.start();
+  auto t = task("x");
+  t.retry.maximum_retry_attempts = 2;
+  submit(d, {t});
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(rx.requests().size(), 3u);
+  auto letters = store_->list_dead_letters("d", 10);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].exhausted_condition, "MaximumRetryAttempts");
+  EXPECT_EQ(letters[0].task.attempts, 3u);
+}
+
+TEST_F(DispatcherTest, ConnectionFailuresAreRetriedUntilTheReceiverIsUp) {
+  // Reserve a port, then free it: nothing listens there until the receiver starts.
+  unsigned short port;
+  {
+    testing::HttpReceiver probe;
+    port = probe.port();
+  }
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({{"d", "http://127.0.0.1:" + std::to_string(port) + "/", "POST", 100, {}}});
+  d.start();
+  submit(d, {task("later")});
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(store_->count_tasks(), 1u);
+  EXPECT_EQ(store_->count_dead_letters("d"), 0u);
+  d.stop();
+  testing::HttpReceiver rx;
+  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.start();  // recovers the stored task
+  auto got = rx.wait_for(1);
+  ASSERT_GE(got.size(), 1u);
+  EXPECT_EQ(got[0].headers["webhook-id"], "later");
+  EXPECT_TRUE(drained());
+}
+
+TEST_F(DispatcherTest, StoredTasksAreDeliveredAfterRestart) {
+  testing::HttpReceiver rx;
+  {
+    Dispatcher d(options_, *store_, registry_);
+    // No destination configured yet: tasks are stored and wait.
+    d.start();
+    submit(d, {task("a"), task("b")});
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(store_->count_tasks(), 2u);
+  }
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.start();
+  EXPECT_EQ(rx.wait_for(2).size(), 2u);
+  EXPECT_TRUE(drained());
+}
+
+TEST_F(DispatcherTest, RateLimitHoldsInEveryOneSecondWindow) {
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({{"d", rx.url("/"), "POST", 5, {}}});
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 12; ++i) tasks.push_back(task("t" + std::to_string(i)));
+  const auto start = std::chrono::steady_clock::now();
+  submit(d, tasks);
+  auto got = rx.wait_for(12, 10s);
+  ASSERT_EQ(got.size(), 12u);
+  // 12 deliveries at 5/s need at least two full seconds.
+  EXPECT_GE(got.back().at - start, 1900ms);
+  for (size_t i = 5; i < got.size(); ++i)
+    EXPECT_GE(got[i].at - got[i - 5].at, 950ms) << "more than 5 within one second at " << i;
+}
+
+}  // namespace
+}  // namespace switchyard::destinations

@@ -1,0 +1,92 @@
+#include "switchyard/rules/matcher.h"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::rules {
+namespace {
+
+bool matches(const std::string& pattern, const std::string& event) {
+  MatcherBuilder b;
+  std::string error;
+  EXPECT_TRUE(b.add(pattern, &error)) << error;
+  auto m = b.build();
+  std::vector<uint32_t> ids;
+  EXPECT_TRUE(m->match(event, ids, &error)) << error;
+  return !ids.empty();
+}
+
+struct Case {
+  const char* pattern;
+  const char* event;
+  bool expected;
+};
+
+class ExactMatchTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ExactMatchTest, GivesTheExpectedAnswer) {
+  const Case& c = GetParam();
+  EXPECT_EQ(matches(c.pattern, c.event), c.expected) << c.pattern << " vs " << c.event;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Spec, ExactMatchTest,
+    ::testing::Values(
+        Case{R"({"source":["shop"]})", R"({"source":"shop"})", true},
+        Case{R"({"source":["shop"]})", R"({"source":"Shop"})", false},
+        Case{R"({"source":["a","shop"]})", R"({"source":"shop"})", true},  // array = OR
+        Case{R"({"source":["shop"],"detail-type":["x"]})", R"({"source":"shop","detail-type":"y"})", false},  // AND
+        Case{R"({"detail":{"n":[300]}})", R"({"detail":{"n":300.0}})", true},
+        Case{R"({"detail":{"n":[300]}})", R"({"detail":{"n":"300"}})", false},
+        Case{R"({"detail":{"n":["300"]}})", R"({"detail":{"n":300}})", false},
+        Case{R"({"detail":{"b":[true]}})", R"({"detail":{"b":"true"}})", false},
+        Case{R"({"detail":{"b":[true]}})", R"({"detail":{"b":true}})", true},
+        Case{R"({"detail":{"v":[null]}})", R"({"detail":{"v":null}})", true},
+        Case{R"({"detail":{"v":[null]}})", R"({"detail":{}})", false},
+        Case{R"({"detail":{"v":[null]}})", R"({"detail":{"v":""}})", false},
+        Case{R"({"detail":{"v":[""]}})", R"({"detail":{"v":""}})", true},
+        Case{R"({"resources":["arn:x:i-b188560f"]})", R"({"resources":["arn:asg","arn:x:i-b188560f"]})", true},
+        Case{R"({"resources":[null]})", R"({"resources":[]})", false},
+        Case{R"({"a":{"b":["x"]}})", R"({"a":[{"b":"x"},{"b":"y"}]})", true},
+        Case{R"({"a":["x"]})", R"({"a":[["x"]]})", true},
+        Case{R"({"detail":{"a":[1]}})", R"({"detail":"{\"a\":1}"})", false},
+        Case{R"({"detail":{"x":["y"]}})", R"({"detail":{"x":{"y":1}}})", false}));
+
+TEST(MatcherTest, ReturnsEveryMatchingIdInOrder) {
+  MatcherBuilder b;
+  std::string error;
+  ASSERT_TRUE(b.add(R"({"source":["a"]})", &error));
+  ASSERT_TRUE(b.add(R"({"source":["b"]})", &error));
+  ASSERT_TRUE(b.add(R"({"detail-type":["t"]})", &error));
+  auto m = b.build();
+  EXPECT_EQ(m->size(), 3u);
+  std::vector<uint32_t> ids;
+  ASSERT_TRUE(m->match(R"({"source":"a","detail-type":"t"})", ids));
+  EXPECT_EQ(ids, (std::vector<uint32_t>{0, 2}));
+}
+
+TEST(MatcherTest, RejectsEventsThatAreNotObjects) {
+  MatcherBuilder b;
+  std::string error;
+  ASSERT_TRUE(b.add(R"({"source":["a"]})", &error));
+  auto m = b.build();
+  std::vector<uint32_t> ids{7};
+  EXPECT_FALSE(m->match("[1]", ids, &error));
+  EXPECT_TRUE(ids.empty());
+  EXPECT_FALSE(m->match("{", ids, &error));
+  EXPECT_FALSE(error.empty());
+}
+
+TEST(ValidationTest, InvalidPatternsAreRefusedWithEventBridgeReasons) {
+  EXPECT_EQ(validate_pattern(R"([1])"), "Filter is not an object");
+  EXPECT_EQ(validate_pattern(R"({})"), "Empty objects are not allowed");
+  EXPECT_EQ(validate_pattern(R"({"a":{}})"), "Empty objects are not allowed");
+  EXPECT_EQ(validate_pattern(R"({"a":42})"), "\"a\" must be an object or an array");
+  EXPECT_EQ(validate_pattern(R"({"a":"x"})"), "\"a\" must be an object or an array");
+  EXPECT_EQ(validate_pattern(R"({"a":[]})"), "Empty arrays are not allowed");
+  EXPECT_EQ(validate_pattern(R"({"a":[["x"]]})"), "Match value must be String, number, true, false, or null");
+  EXPECT_NE(validate_pattern("this is not json"), "");
+  EXPECT_EQ(validate_pattern(R"({"a":["x", 1, null, true]})"), "");
+}
+
+}  // namespace
+}  // namespace switchyard::rules

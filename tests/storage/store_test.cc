@@ -1,0 +1,172 @@
+#include "switchyard/storage/store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "testing/temp_dir.h"
+
+namespace switchyard::storage {
+namespace {
+
+core::DeliveryTask task(const std::string& id, int64_t due, const std::string& dest = "d") {
+  core::DeliveryTask t;
+  t.id = id;
+  t.event_id = "e-" + id;
+  t.destination = dest;
+  t.body = "{}";
+  t.due_ms = due;
+  t.ingested_ms = due;
+  return t;
+}
+
+core::Event event(const std::string& id, int64_t ingested_ms) {
+  core::Event e;
+  e.id = id;
+  e.source = "s";
+  e.detail_type = "t";
+  e.bus = "default";
+  e.ingested_ms = ingested_ms;
+  e.time = ingested_ms / 1000;
+  return e;
+}
+
+core::Status append_sync(Store& store, IngestBatch batch) {
+  std::promise<core::Status> done;
+  store.append(std::make_shared<IngestBatch>(std::move(batch)), [&](core::Status st) { done.set_value(st); });
+  return done.get_future().get();
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Store> open(bool sync = false) {
+    std::string error;
+    auto s = Store::open({dir_.path(), sync}, &error);
+    EXPECT_TRUE(s) << error;
+    return s;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(StoreTest, AppendedTasksSurviveReopenInDueOrder) {
+  {
+    auto store = open(true);
+    IngestBatch b;
+    b.events.push_back(event("e1", 1000));
+    b.tasks = {task("late", 300), task("early", 100), task("mid", 200)};
+    ASSERT_TRUE(append_sync(*store, std::move(b)));
+  }
+  auto store = open();
+  std::vector<std::string> ids;
+  ASSERT_TRUE(store->scan_tasks([&](core::DeliveryTask&& t) { ids.push_back(t.id); }));
+  EXPECT_EQ(ids, (std::vector<std::string>{"early", "mid", "late"}));
+  EXPECT_EQ(store->count_tasks(), 3u);
+}
+
+TEST_F(StoreTest, ConcurrentAppendsAreAllStored) {
+  auto store = open(true);
+  constexpr int kThreads = 8, kPerThread = 50;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        IngestBatch b;
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        b.events.push_back(event(id, 1000 + i));
+        b.tasks.push_back(task(id, 1000 + i));
+        if (append_sync(*store, std::move(b))) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(store->count_tasks(), static_cast<uint64_t>(kThreads * kPerThread));
+  int events = 0;
+  ASSERT_TRUE(store->scan_events(0, INT64_MAX, [&](const std::string&) { return ++events, true; }));
+  EXPECT_EQ(events, kThreads * kPerThread);
+}
+
+TEST_F(StoreTest, FinishRescheduleAndDeadLetter) {
+  auto store = open();
+  IngestBatch b;
+  b.tasks = {task("a", 10), task("b", 20), task("c", 30)};
+  ASSERT_TRUE(append_sync(*store, std::move(b)));
+
+  ASSERT_TRUE(store->finish_task(task("a", 10)));
+  auto moved = task("b", 20);
+  moved.due_ms = 500;
+  moved.attempts = 1;
+  ASSERT_TRUE(store->reschedule_task(20, moved));
+  DeadLetter dl;
+  dl.task = task("c", 30);
+  dl.task.attempts = 4;
+  dl.error_code = "ERROR_FROM_TARGET";
+  dl.error_message = "HTTP 404 from target";
+  dl.dead_ms = 1234;
+  ASSERT_TRUE(store->dead_letter(dl));
+
+  std::vector<core::DeliveryTask> left;
+  ASSERT_TRUE(store->scan_tasks([&](core::DeliveryTask&& t) { left.push_back(std::move(t)); }));
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].id, "b");
+  EXPECT_EQ(left[0].due_ms, 500);
+  EXPECT_EQ(left[0].attempts, 1u);
+
+  auto letters = store->list_dead_letters("d", 10);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].task.id, "c");
+  EXPECT_EQ(letters[0].error_code, "ERROR_FROM_TARGET");
+  EXPECT_EQ(letters[0].error_message, "HTTP 404 from target");
+  EXPECT_EQ(letters[0].task.attempts, 4u);
+  EXPECT_EQ(store->count_dead_letters("d"), 1u);
+  EXPECT_EQ(store->count_dead_letters("other"), 0u);
+}
+
+TEST_F(StoreTest, RedriveRequeuesDeadLetters) {
+  auto store = open();
+  for (int i = 0; i < 3; ++i) {
+    DeadLetter dl;
+    dl.task = task("t" + std::to_string(i), 1, "dest");
+    dl.task.attempts = 3;
+    dl.dead_ms = 100 + i;
+    ASSERT_TRUE(store->dead_letter(dl));
+  }
+  EXPECT_EQ(store->redrive("dest", 2, 9999), 2u);
+  EXPECT_EQ(store->count_dead_letters("dest"), 1u);
+  std::vector<core::DeliveryTask> tasks;
+  ASSERT_TRUE(store->scan_tasks([&](core::DeliveryTask&& t) { tasks.push_back(std::move(t)); }));
+  ASSERT_EQ(tasks.size(), 2u);
+  for (const auto& t : tasks) {
+    EXPECT_EQ(t.attempts, 0u);
+    EXPECT_EQ(t.due_ms, 9999);
+  }
+}
+
+TEST_F(StoreTest, ScanEventsHonoursTheWindow) {
+  auto store = open();
+  IngestBatch b;
+  for (int i = 0; i < 10; ++i) b.events.push_back(event("e" + std::to_string(i), 1000 * i));
+  ASSERT_TRUE(append_sync(*store, std::move(b)));
+  int n = 0;
+  ASSERT_TRUE(store->scan_events(2000, 5000, [&](const std::string& s) {
+    EXPECT_NE(s.find("\"event\":{\"version\":\"0\""), std::string::npos) << s;
+    return ++n, true;
+  }));
+  EXPECT_EQ(n, 3);
+}
+
+TEST_F(StoreTest, OpeningAFileInsteadOfADirectoryFailsWithAMessage) {
+  const std::string path = dir_.file("not-a-dir");
+  FILE* f = fopen(path.c_str(), "w");
+  fputs("x", f);
+  fclose(f);
+  std::string error;
+  EXPECT_FALSE(Store::open({path, false}, &error));
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace switchyard::storage
