@@ -3,7 +3,10 @@
 #include <prometheus/registry.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -31,7 +34,10 @@ commands:
   check-config --config FILE
       validate a configuration; exit 0 when valid, 2 otherwise
   test-pattern --pattern P --event E
-      P and E are JSON text or @file; prints "match" (exit 0) or "no match" (exit 1)
+      P and E are JSON text or @file; prints "match" (exit 0) or "no match" (exit 1);
+      an invalid pattern or event prints the reason and exits 2
+  match --patterns FILE.jsonl --events FILE.jsonl [--repeat K] [--stats]
+      batch matching: one line per event, "N<TAB>name,name,..."
 )";
 
 struct Args {
@@ -52,7 +58,9 @@ bool parse_args(int argc, char** argv, Args* out, std::string* error) {
       return false;
     }
     const auto eq = a.find('=');
-    if (eq != std::string::npos) {
+    if (a == "--stats") {
+      out->flags["stats"] = "1";
+    } else if (eq != std::string::npos) {
       out->flags[a.substr(2, eq - 2)] = a.substr(eq + 1);
     } else if (i + 1 < argc) {
       out->flags[a.substr(2)] = argv[++i];
@@ -124,19 +132,118 @@ int cmd_test_pattern(const Args& args) {
     std::cerr << "test-pattern: " << error << "\n";
     return 2;
   }
-  sy::rules::MatcherBuilder builder;
-  if (!builder.add(pattern, &error)) {
-    std::cerr << "Event pattern is not valid. Reason: " << error << "\n";
+  const int result = sy::rules::test_event_pattern(pattern, event, &error);
+  if (result < 0) {
+    std::cerr << error << "\n";
     return 2;
+  }
+  std::cout << (result ? "match" : "no match") << "\n";
+  return result ? 0 : 1;
+}
+
+bool read_lines(const std::string& path, std::vector<std::string>* lines, std::string* error) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    *error = "cannot read " + path;
+    return false;
+  }
+  std::string line;
+  while (std::getline(f, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines->push_back(std::move(line));
+  }
+  return true;
+}
+
+int cmd_match(const Args& args) {
+  auto pf = args.flags.find("patterns");
+  auto ef = args.flags.find("events");
+  if (pf == args.flags.end() || ef == args.flags.end()) {
+    std::cerr << "match: --patterns FILE and --events FILE are required\n";
+    return 2;
+  }
+  long repeat = 1;
+  if (auto r = args.flags.find("repeat"); r != args.flags.end()) {
+    repeat = std::strtol(r->second.c_str(), nullptr, 10);
+    if (repeat < 1) {
+      std::cerr << "match: --repeat must be a positive whole number\n";
+      return 2;
+    }
+  }
+  const bool stats = args.flags.count("stats") != 0;
+  std::vector<std::string> pattern_lines, events;
+  std::string error;
+  if (!read_lines(pf->second, &pattern_lines, &error)) {
+    std::cerr << "match: " << error << "\n";
+    return 2;
+  }
+  sy::rules::MatcherBuilder builder;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < pattern_lines.size(); ++i) {
+    if (pattern_lines[i].find_first_not_of(" \t") == std::string::npos) continue;
+    std::string name, pattern;
+    sy::rules::PatternError pe;
+    if (!sy::rules::parse_named_pattern(pattern_lines[i], &name, &pattern, &error)) {
+      std::cerr << pf->second << ":" << i + 1 << ": " << error << "\n";
+      return 2;
+    }
+    if (!builder.add(pattern, &pe)) {
+      std::cerr << pf->second << ":" << i + 1 << ": " << pe.describe() << "\n";
+      return 2;
+    }
+    names.push_back(name);
   }
   auto matcher = builder.build();
-  std::vector<uint32_t> ids;
-  if (!matcher->match(event, ids, &error)) {
-    std::cerr << "Parameter Event is not valid. " << error << "\n";
+  if (!read_lines(ef->second, &events, &error)) {
+    std::cerr << "match: " << error << "\n";
     return 2;
   }
-  std::cout << (ids.empty() ? "no match" : "match") << "\n";
-  return ids.empty() ? 1 : 0;
+  // The last pass's results, printed after the timed phase.
+  std::vector<std::vector<uint32_t>> last(events.size());
+  std::vector<std::string> errors(events.size());
+  std::vector<uint32_t> ids;
+  uint64_t matched = 0, processed = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (long pass = 0; pass < repeat; ++pass) {
+    const bool keep = pass == repeat - 1;
+    for (size_t i = 0; i < events.size(); ++i) {
+      std::string* err = keep ? &errors[i] : nullptr;
+      if (!matcher->match(events[i], ids, err)) continue;
+      ++processed;
+      matched += ids.size();
+      if (keep) last[i] = ids;
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  bool invalid = false;
+  std::string out;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!errors[i].empty()) {
+      std::cerr << ef->second << ":" << i + 1 << ": invalid event: " << errors[i] << "\n";
+      invalid = true;
+      continue;
+    }
+    std::vector<std::string> hit;
+    for (uint32_t id : last[i]) hit.push_back(names[id]);
+    std::sort(hit.begin(), hit.end());
+    out += std::to_string(i + 1);
+    out += '\t';
+    for (size_t k = 0; k < hit.size(); ++k) {
+      if (k) out += ',';
+      out += hit[k];
+    }
+    out += '\n';
+  }
+  std::cout << out;
+  std::cout.flush();
+  if (stats) {
+    char line[256];
+    std::snprintf(line, sizeof line, "events=%llu matches=%llu seconds=%.6f events_per_second=%.0f\n",
+                  static_cast<unsigned long long>(processed), static_cast<unsigned long long>(matched), seconds,
+                  seconds > 0 ? processed / seconds : 0.0);
+    std::cerr << line;
+  }
+  return invalid ? 3 : 0;
 }
 
 int cmd_serve(const Args& args) {
@@ -232,6 +339,7 @@ int main(int argc, char** argv) {
   if (args.command == "serve") return cmd_serve(args);
   if (args.command == "check-config") return cmd_check_config(args);
   if (args.command == "test-pattern") return cmd_test_pattern(args);
+  if (args.command == "match") return cmd_match(args);
   if (args.command == "help" || args.command == "--help" || args.command == "-h") {
     std::cout << kUsage;
     return 0;

@@ -15,6 +15,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
 #include "switchyard/destinations/dispatcher.h"
+#include "switchyard/rules/matcher.h"
 #include "switchyard/storage/store.h"
 
 namespace switchyard::bus {
@@ -283,6 +284,9 @@ class Server::Impl {
     }
     if (req.method() == http::verb::get && parts.size() == 1 && parts[0] == "healthz")
       return json_response(req, http::status::ok, R"({"status":"ok"})");
+    if (req.method() == http::verb::post && parts.size() == 2 && parts[0] == "admin" &&
+        parts[1] == "test-event-pattern")
+      return test_event_pattern(req);
     if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "destinations") {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& s : dispatcher_.stats())
@@ -304,6 +308,22 @@ class Server::Impl {
     }
     return error_response(req, http::status::not_found, "NotFound",
                           "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+  }
+
+  // POST /admin/test-event-pattern: EventBridge's TestEventPattern.
+  static Response test_event_pattern(const Request& req) {
+    const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+    if (!body.is_object() || !body.contains("EventPattern") || !body.contains("Event") ||
+        !body["EventPattern"].is_string() || !body["Event"].is_string())
+      return error_response(req, http::status::bad_request, "ValidationException",
+                            "The body must be {\"EventPattern\": \"<pattern JSON>\", \"Event\": \"<event JSON>\"}.");
+    const auto& pattern = body["EventPattern"].get_ref<const std::string&>();
+    const auto& event = body["Event"].get_ref<const std::string&>();
+    std::string error;
+    const int result = rules::test_event_pattern(pattern, event, &error);
+    if (result == -1) return error_response(req, http::status::bad_request, "InvalidEventPatternException", error);
+    if (result == -2) return error_response(req, http::status::bad_request, "ValidationException", error);
+    return json_response(req, http::status::ok, result ? R"({"Result":true})" : R"({"Result":false})");
   }
 
   ServerOptions options_;

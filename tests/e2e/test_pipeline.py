@@ -171,7 +171,7 @@ class CheckConfigTest(unittest.TestCase):
             self.assertEqual(p.returncode, 2)
             self.assertEqual(p.stderr.strip(),
                              service.config_path + ':3:20: invalid event_pattern of rule \'r\': '
-                             'Event pattern is not valid. Reason: "a" must be an object or an array')
+                             'Event pattern is not valid. Reason: "a" must be an object or an array (field a)')
             p = subprocess.run([BIN, "serve", "--config", service.config_path], capture_output=True, text=True)
             self.assertEqual(p.returncode, 2)
         finally:

@@ -360,9 +360,9 @@ class Loader {
         } else {
           yaml_to_json(p, r.event_pattern);
         }
-        const std::string reason = rules::validate_pattern(r.event_pattern);
-        if (!reason.empty())
-          error(p, "invalid event_pattern of rule '" + r.name + "': Event pattern is not valid. Reason: " + reason);
+        rules::MatcherBuilder check;
+        rules::PatternError pe;
+        if (!check.add(r.event_pattern, &pe)) error(p, "invalid event_pattern of rule '" + r.name + "': " + pe.describe());
       }
       load_targets(n["targets"], where, r, c);
       c->rules.push_back(std::move(r));

@@ -1,0 +1,332 @@
+#include "json_tree.h"
+
+#include <cstdint>
+
+namespace switchyard::rules::internal {
+namespace {
+
+constexpr int kMaxDepth = 256;
+
+class Parser {
+ public:
+  explicit Parser(std::string_view s) : s_(s) {}
+
+  bool parse(JsonNode* out, std::string* error) {
+    skip_ws();
+    if (!value(out, 0)) {
+      *error = error_;
+      return false;
+    }
+    skip_ws();
+    if (pos_ != s_.size()) {
+      *error = "Unexpected character ('" + std::string(1, s_[pos_]) +
+               "'): expected end of input";
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  bool fail(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
+    return false;
+  }
+
+  void skip_ws() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
+  }
+
+  bool unrecognized_token() {
+    size_t end = pos_;
+    while (end < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_' || s_[end] == '\'' ||
+                               static_cast<unsigned char>(s_[end]) >= 0x80))
+      ++end;
+    if (end == pos_) end = pos_ + 1;
+    return fail("Unrecognized token '" + std::string(s_.substr(pos_, end - pos_)) +
+                "': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')");
+  }
+
+  bool literal(std::string_view word, JsonNode::Type type, JsonNode* out) {
+    if (s_.substr(pos_, word.size()) != word) return unrecognized_token();
+    pos_ += word.size();
+    if (pos_ < s_.size() && std::isalnum(static_cast<unsigned char>(s_[pos_]))) {
+      pos_ -= word.size();
+      return unrecognized_token();
+    }
+    out->type = type;
+    return true;
+  }
+
+  bool value(JsonNode* out, int depth) {
+    if (depth > kMaxDepth) return fail("JSON nesting is deeper than " + std::to_string(kMaxDepth) + " levels");
+    if (pos_ >= s_.size()) return fail("Unexpected end-of-input: expected a JSON value");
+    const char c = s_[pos_];
+    switch (c) {
+      case '{': return object(out, depth);
+      case '[': return array(out, depth);
+      case '"':
+        out->type = JsonNode::Type::kString;
+        return string(&out->text);
+      case 't': return literal("true", JsonNode::Type::kTrue, out);
+      case 'f': return literal("false", JsonNode::Type::kFalse, out);
+      case 'n': return literal("null", JsonNode::Type::kNull, out);
+      default:
+        if (c == '-' || (c >= '0' && c <= '9')) return number(out);
+        return unrecognized_token();
+    }
+  }
+
+  bool number(JsonNode* out) {
+    const size_t start = pos_;
+    if (s_[pos_] == '-') ++pos_;
+    auto digits = [&] {
+      const size_t d = pos_;
+      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+      return pos_ - d;
+    };
+    const size_t int_start = pos_;
+    if (digits() == 0) return fail("Unexpected character in number: expected digit");
+    if (s_[int_start] == '0' && pos_ - int_start > 1)
+      return fail("Invalid numeric value: Leading zeroes not allowed");
+    if (pos_ < s_.size() && s_[pos_] == '.') {
+      ++pos_;
+      if (digits() == 0) return fail("Unexpected character in number: Decimal point not followed by a digit");
+    }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+      if (digits() == 0) return fail("Unexpected character in number: Exponent indicator not followed by a digit");
+    }
+    out->type = JsonNode::Type::kNumber;
+    out->text = std::string(s_.substr(start, pos_ - start));
+    return true;
+  }
+
+  static void put_utf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  bool hex4(uint32_t* v) {
+    if (pos_ + 4 > s_.size()) return fail("Unexpected end-of-input in character escape sequence");
+    *v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char h = s_[pos_++];
+      *v <<= 4;
+      if (h >= '0' && h <= '9') *v |= h - '0';
+      else if (h >= 'a' && h <= 'f') *v |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F') *v |= h - 'A' + 10;
+      else return fail("Unexpected character ('" + std::string(1, h) + "'): expected a hex-digit for character escape sequence");
+    }
+    return true;
+  }
+
+  bool string(std::string* out) {
+    ++pos_;  // opening quote
+    out->clear();
+    for (;;) {
+      if (pos_ >= s_.size()) return fail("Unexpected end-of-input: was expecting closing quote for a string value");
+      const char c = s_[pos_++];
+      if (c == '"') return true;
+      if (static_cast<unsigned char>(c) < 0x20)
+        return fail("Illegal unquoted character ((CTRL-CHAR, code " + std::to_string(static_cast<int>(c)) +
+                    ")): has to be escaped using backslash to be included in string value");
+      if (c != '\\') {
+        *out += c;
+        continue;
+      }
+      if (pos_ >= s_.size()) return fail("Unexpected end-of-input in character escape sequence");
+      const char e = s_[pos_++];
+      switch (e) {
+        case '"': *out += '"'; break;
+        case '\\': *out += '\\'; break;
+        case '/': *out += '/'; break;
+        case 'b': *out += '\b'; break;
+        case 'f': *out += '\f'; break;
+        case 'n': *out += '\n'; break;
+        case 'r': *out += '\r'; break;
+        case 't': *out += '\t'; break;
+        case 'u': {
+          uint32_t cp;
+          if (!hex4(&cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF && pos_ + 6 <= s_.size() && s_[pos_] == '\\' && s_[pos_ + 1] == 'u') {
+            const size_t save = pos_;
+            pos_ += 2;
+            uint32_t lo;
+            if (!hex4(&lo)) return false;
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else {
+              pos_ = save;
+            }
+          }
+          put_utf8(*out, cp);
+          break;
+        }
+        default:
+          return fail("Unrecognized character escape '" + std::string(1, e) + "'");
+      }
+    }
+  }
+
+  bool array(JsonNode* out, int depth) {
+    ++pos_;
+    out->type = JsonNode::Type::kArray;
+    skip_ws();
+    if (pos_ < s_.size() && s_[pos_] == ']') {
+      ++pos_;
+      return true;
+    }
+    for (;;) {
+      skip_ws();
+      out->elements.emplace_back();
+      if (!value(&out->elements.back(), depth + 1)) return false;
+      skip_ws();
+      if (pos_ >= s_.size()) return fail("Unexpected end-of-input: expected close marker for ARRAY");
+      if (s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (s_[pos_] == ']') {
+        ++pos_;
+        return true;
+      }
+      return fail("Unexpected character ('" + std::string(1, s_[pos_]) +
+                  "'): was expecting comma to separate Array entries");
+    }
+  }
+
+  bool object(JsonNode* out, int depth) {
+    ++pos_;
+    out->type = JsonNode::Type::kObject;
+    skip_ws();
+    if (pos_ < s_.size() && s_[pos_] == '}') {
+      ++pos_;
+      return true;
+    }
+    for (;;) {
+      skip_ws();
+      if (pos_ >= s_.size()) return fail("Unexpected end-of-input: expected close marker for OBJECT");
+      if (s_[pos_] != '"')
+        return fail("Unexpected character ('" + std::string(1, s_[pos_]) +
+                    "'): was expecting double-quote to start field name");
+      std::string key;
+      if (!string(&key)) return false;
+      skip_ws();
+      if (pos_ >= s_.size() || s_[pos_] != ':')
+        return fail("Unexpected character: was expecting a colon to separate field name and value");
+      ++pos_;
+      skip_ws();
+      JsonNode v;
+      if (!value(&v, depth + 1)) return false;
+      bool replaced = false;
+      for (auto& [k, existing] : out->members) {
+        if (k == key) {
+          existing = std::move(v);  // the last duplicate wins
+          replaced = true;
+          break;
+        }
+      }
+      if (!replaced) out->members.emplace_back(std::move(key), std::move(v));
+      skip_ws();
+      if (pos_ >= s_.size()) return fail("Unexpected end-of-input: expected close marker for OBJECT");
+      if (s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (s_[pos_] == '}') {
+        ++pos_;
+        return true;
+      }
+      return fail("Unexpected character ('" + std::string(1, s_[pos_]) +
+                  "'): was expecting comma to separate Object entries");
+    }
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+  std::string error_;
+};
+
+}  // namespace
+
+bool parse_json(std::string_view text, JsonNode* out, std::string* error) {
+  *out = JsonNode();
+  return Parser(text).parse(out, error);
+}
+
+namespace {
+void write(const JsonNode& n, std::string& out) {
+  switch (n.type) {
+    case JsonNode::Type::kNull: out += "null"; break;
+    case JsonNode::Type::kTrue: out += "true"; break;
+    case JsonNode::Type::kFalse: out += "false"; break;
+    case JsonNode::Type::kNumber: out += n.text; break;
+    case JsonNode::Type::kString: append_json_string(out, n.text); break;
+    case JsonNode::Type::kArray:
+      out += '[';
+      for (size_t i = 0; i < n.elements.size(); ++i) {
+        if (i) out += ',';
+        write(n.elements[i], out);
+      }
+      out += ']';
+      break;
+    case JsonNode::Type::kObject:
+      out += '{';
+      for (size_t i = 0; i < n.members.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, n.members[i].first);
+        out += ':';
+        write(n.members[i].second, out);
+      }
+      out += '}';
+      break;
+  }
+}
+}  // namespace
+
+std::string to_json(const JsonNode& node) {
+  std::string out;
+  write(node, out);
+  return out;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static const char* kHex = "0123456789abcdef";
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace switchyard::rules::internal
