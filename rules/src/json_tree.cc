@@ -240,7 +240,7 @@ class Parser {
           break;
         }
       }
-      if (!replaced) out->members.emplace_back(std::move(key), std::move(v));
+      if (!replaced) out->members.push_back({std::move(key), std::move(v)});
       skip_ws();
       if (pos_ >= s_.size()) return fail("Unexpected end-of-input: expected close marker for OBJECT");
       if (s_[pos_] == ',') {

@@ -12,18 +12,25 @@
 
 namespace switchyard::rules::internal {
 
+struct JsonMember;
+
 struct JsonNode {
   enum class Type { kNull, kTrue, kFalse, kNumber, kString, kArray, kObject };
   Type type = Type::kNull;
   std::string text;                                    // string value, or number text
   std::vector<JsonNode> elements;                      // arrays
-  std::vector<std::pair<std::string, JsonNode>> members;  // objects, in first-seen order, last value wins
+  std::vector<JsonMember> members;                     // objects, in first-seen order, last value wins
 
   bool is_object() const { return type == Type::kObject; }
   bool is_array() const { return type == Type::kArray; }
   bool is_string() const { return type == Type::kString; }
   bool is_number() const { return type == Type::kNumber; }
   bool is_bool() const { return type == Type::kTrue || type == Type::kFalse; }
+};
+
+struct JsonMember {
+  std::string first;  // key
+  JsonNode second;    // value
 };
 
 // Parses JSON text. On error returns false and sets *error to a message in

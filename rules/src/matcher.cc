@@ -47,6 +47,16 @@ struct FieldIndex {
   std::vector<ByLength> prefixes, suffixes, prefixes_ic, suffixes_ic;
   StringMap<Slots> equals_ic;
   std::vector<std::pair<const Condition*, uint32_t>> evaluated;  // checked value by value
+  // Numeric ranges, sorted so that a binary search finds the candidates.
+  struct Bound {
+    double at;
+    bool inclusive;
+    uint32_t slot;
+    const internal::NumericRange* range;  // for two-sided ones
+  };
+  std::vector<Bound> above;   // "> at" / ">= at", ascending
+  std::vector<Bound> below;   // "< at" / "<= at", ascending
+  std::vector<Bound> between; // both sides, ascending by lower bound
   bool needs_number = false;
   bool needs_fold = false;
 };
@@ -121,6 +131,12 @@ class MatcherIndex {
         }
       }
     }
+    auto by_bound = [](const FieldIndex::Bound& a, const FieldIndex::Bound& b) { return a.at < b.at; };
+    for (auto& f : fields_) {
+      std::sort(f.above.begin(), f.above.end(), by_bound);
+      std::sort(f.below.begin(), f.below.end(), by_bound);
+      std::sort(f.between.begin(), f.between.end(), by_bound);
+    }
   }
 
   size_t size() const { return parts_.patterns.size(); }
@@ -192,7 +208,20 @@ class MatcherIndex {
           f.evaluated.push_back({&c, slot});
         }
         break;
-      case Op::kNumeric:
+      case Op::kNumeric: {
+        f.needs_number = true;
+        const auto& r = c.range;
+        if (r.has_lo && r.has_hi && r.lo == r.hi) {
+          f.numbers[internal::number_key(r.lo)].push_back(slot);  // "="
+        } else if (r.has_lo && r.has_hi) {
+          f.between.push_back({r.lo, r.lo_inclusive, slot, &c.range});
+        } else if (r.has_lo) {
+          f.above.push_back({r.lo, r.lo_inclusive, slot, nullptr});
+        } else {
+          f.below.push_back({r.hi, r.hi_inclusive, slot, nullptr});
+        }
+        break;
+      }
       case Op::kAnythingButNumbers:
         f.needs_number = true;
         f.evaluated.push_back({&c, slot});
@@ -579,9 +608,12 @@ class MatcherIndex {
       case Kind::kNumber:
         if (f.needs_number) {
           n = internal::parse_number(v.text);
-          if (n.comparable && !f.numbers.empty()) {
-            auto it = f.numbers.find(internal::number_key(n.value));
-            if (it != f.numbers.end()) hit_all(it->second, vi, s.hits);
+          if (n.comparable) {
+            if (!f.numbers.empty()) {
+              auto it = f.numbers.find(internal::number_key(n.value));
+              if (it != f.numbers.end()) hit_all(it->second, vi, s.hits);
+            }
+            numeric_hits(f, n.value, vi, s.hits);
           }
         }
         lookup(f.number_texts, v.text, vi, s.hits);
@@ -592,6 +624,27 @@ class MatcherIndex {
     }
     for (const auto& [c, slot] : f.evaluated)
       if (evaluate(*c, v, n)) s.hits.push_back({slot, vi});
+  }
+
+  // Ranges containing x: a prefix of `above` (bounds below x), a suffix of
+  // `below` (bounds above x), and the two-sided ones starting below x.
+  static void numeric_hits(const FieldIndex& f, double x, uint32_t vi, std::vector<Hit>& hits) {
+    using B = FieldIndex::Bound;
+    if (!f.above.empty()) {
+      auto end = std::upper_bound(f.above.begin(), f.above.end(), x, [](double v, const B& b) { return v < b.at; });
+      for (auto it = f.above.begin(); it != end; ++it)
+        if (it->at < x || it->inclusive) hits.push_back({it->slot, vi});
+    }
+    if (!f.below.empty()) {
+      auto begin = std::lower_bound(f.below.begin(), f.below.end(), x, [](const B& b, double v) { return b.at < v; });
+      for (auto it = begin; it != f.below.end(); ++it)
+        if (it->at > x || it->inclusive) hits.push_back({it->slot, vi});
+    }
+    if (!f.between.empty()) {
+      auto end = std::upper_bound(f.between.begin(), f.between.end(), x, [](double v, const B& b) { return v < b.at; });
+      for (auto it = f.between.begin(); it != end; ++it)
+        if (it->range->contains(x)) hits.push_back({it->slot, vi});
+    }
   }
 
   static bool compatible(const Scratch& s, uint32_t a, uint32_t b) {
