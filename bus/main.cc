@@ -1,6 +1,7 @@
 // switchyard: the one binary. Reads the config, builds each component's
 // options, wires storage -> dispatcher -> server, and handles signals.
 #include <prometheus/registry.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/destinations/dispatcher.h"
 #include "switchyard/rules/matcher.h"
+#include "switchyard/rules/transformer.h"
 #include "switchyard/storage/store.h"
 
 namespace sy = switchyard;
@@ -38,6 +40,8 @@ commands:
       an invalid pattern or event prints the reason and exits 2
   match --patterns FILE.jsonl --events FILE.jsonl [--repeat K] [--stats]
       batch matching: one line per event, "N<TAB>name,name,..."
+  transform --transformer T --event E [--rule-name N] [--rule-arn A] [--ingestion-time ISO8601]
+      prints exactly the bytes a target would receive; an invalid transformer exits 2
 )";
 
 struct Args {
@@ -246,6 +250,53 @@ int cmd_match(const Args& args) {
   return invalid ? 3 : 0;
 }
 
+int cmd_transform(const Args& args) {
+  auto t = args.flags.find("transformer");
+  auto e = args.flags.find("event");
+  if (t == args.flags.end() || e == args.flags.end()) {
+    std::cerr << "transform: --transformer and --event are required\n";
+    return 2;
+  }
+  std::string transformer_text, event, error;
+  if (!text_or_file(t->second, &transformer_text, &error) || !text_or_file(e->second, &event, &error)) {
+    std::cerr << "transform: " << error << "\n";
+    return 2;
+  }
+  sy::rules::TargetInput input;
+  if (!sy::rules::parse_target_input(transformer_text, &input, &error)) {
+    std::cerr << "invalid transformer: " << error << "\n";
+    return 2;
+  }
+  auto transformer = sy::rules::Transformer::compile(input, "target", &error);
+  if (!transformer) {
+    std::cerr << "invalid transformer: " << error << "\n";
+    return 2;
+  }
+  const auto envelope = nlohmann::json::parse(event, nullptr, false);
+  if (!envelope.is_object()) {
+    std::cerr << "transform: the event is not a JSON object\n";
+    return 2;
+  }
+  auto field = [&](const char* key, const char* fallback) {
+    auto it = envelope.find(key);
+    return it != envelope.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+  };
+  sy::rules::TransformContext ctx;
+  ctx.rule_name = args.flags.count("rule-name") ? args.flags.at("rule-name") : "rule";
+  ctx.rule_arn = args.flags.count("rule-arn") ? args.flags.at("rule-arn")
+                                             : "arn:aws:events:" + field("region", "us-east-1") + ":" +
+                                                   field("account", "000000000000") + ":rule/" + ctx.rule_name;
+  ctx.ingestion_time = args.flags.count("ingestion-time") ? args.flags.at("ingestion-time") : field("time", "");
+  sy::rules::Rendered out;
+  if (!transformer->render(event, ctx, &out, &error)) {
+    std::cerr << "not delivered (INVALID_JSON): " << error << "\n";
+    return 3;
+  }
+  std::cout << out.body;
+  std::cout.flush();
+  return 0;
+}
+
 int cmd_serve(const Args& args) {
   auto it = args.flags.find("config");
   if (it == args.flags.end()) {
@@ -340,6 +391,7 @@ int main(int argc, char** argv) {
   if (args.command == "check-config") return cmd_check_config(args);
   if (args.command == "test-pattern") return cmd_test_pattern(args);
   if (args.command == "match") return cmd_match(args);
+  if (args.command == "transform") return cmd_transform(args);
   if (args.command == "help" || args.command == "--help" || args.command == "-h") {
     std::cout << kUsage;
     return 0;

@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include "switchyard/core/log.h"
+#include "switchyard/core/time.h"
 
 namespace switchyard::bus {
 
@@ -41,8 +42,15 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
       rr.name = r.name;
       rr.arn = rule_arn(b, r.name);
       rr.matched = &matched.Add({{"bus", b.name}, {"rule", r.name}});
-      for (const auto& t : r.targets)
-        rr.targets.push_back({t.id, t.destination, t.path_parameter_values, t.retry_policy, t.dead_letter});
+      for (const auto& t : r.targets) {
+        std::string why;
+        auto input = rules::Transformer::compile(t.input, t.id, &why);
+        if (!input) {  // validated with the config; only a programming error gets here
+          core::log::error("target input rejected after validation", {{"rule", r.name}, {"error", why}});
+          continue;
+        }
+        rr.targets.push_back({t.id, t.destination, t.path_parameter_values, t.retry_policy, t.dead_letter, input});
+      }
       route.rules.push_back(std::move(rr));
     }
     route.matcher = builder.build();
@@ -67,7 +75,16 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
       task.rule_arn = rule.arn;
       task.target = t.id;
       task.destination = t.destination;
-      task.body = envelope;
+      rules::Rendered rendered;
+      std::string why;
+      if (t.input->render(envelope, {rule.name, rule.arn, core::format_time(event.ingested_ms / 1000)}, &rendered,
+                          &why)) {
+        task.body = std::move(rendered.body);
+        task.content_type = std::move(rendered.content_type);
+      } else {
+        task.body = envelope;  // kept for the dead-letter record
+        task.render_error = why;
+      }
       task.path_params = t.path_params;
       task.trace_header = event.trace_header;
       task.retry = t.retry;

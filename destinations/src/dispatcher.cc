@@ -238,6 +238,12 @@ class Dispatcher::Impl {
         s.warned_missing = false;
         s.window.set_limit(d->rate_limit_per_second);
         while (!s.ready.empty() && s.in_flight < options_.max_in_flight_per_destination) {
+          if (!s.ready.front().render_error.empty()) {  // nothing to send: no rate token used
+            core::DeliveryTask t = std::move(s.ready.front());
+            s.ready.pop_front();
+            fail_for_good(t, "INVALID_JSON", t.render_error, "", s);
+            continue;
+          }
           if (!s.window.allowed(now)) {
             wake_at = std::min(wake_at, s.window.next_allowed(now));
             break;

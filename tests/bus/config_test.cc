@@ -182,3 +182,55 @@ TEST(ConfigTest, CountPathWildcards) {
 
 }  // namespace
 }  // namespace switchyard::config
+
+namespace switchyard::config {
+namespace {
+
+TEST(ConfigTest, TargetInputSettings) {
+  Config c = valid(R"(
+api_destinations: [{name: d, endpoint: "http://127.0.0.1:1/"}]
+rules:
+  - name: r
+    event_pattern: {source: [x]}
+    targets:
+      - {id: a, destination: d, input: '{"k": 1}'}
+      - {id: b, destination: d, input: {k: 1.50}}
+      - {id: c, destination: d, input_path: $.detail}
+      - id: e
+        destination: d
+        input_transformer:
+          input_paths_map: {order: $.detail.id}
+          input_template: '{"order": <order>}'
+)");
+  const auto& t = c.rules[0].targets;
+  EXPECT_EQ(t[0].input.kind, rules::TargetInput::Kind::kConstant);
+  EXPECT_EQ(t[0].input.input, R"({"k": 1})");
+  EXPECT_EQ(t[1].input.input, R"({"k":1.50})");
+  EXPECT_EQ(t[2].input.input_path, "$.detail");
+  EXPECT_EQ(t[3].input.kind, rules::TargetInput::Kind::kTransformer);
+  EXPECT_EQ(t[3].input.paths_map[0], (std::pair<std::string, std::string>{"order", "$.detail.id"}));
+}
+
+TEST(ConfigTest, InvalidTargetInputsNameTheTargetAndTheProblem) {
+  auto errors = errors_of(R"(
+api_destinations: [{name: d, endpoint: "http://127.0.0.1:1/"}]
+rules:
+  - name: r
+    event_pattern: {source: [x]}
+    targets:
+      - {id: both, destination: d, input: '{}', input_path: $.detail}
+      - id: ph
+        destination: d
+        input_transformer:
+          input_paths_map: {a: $.x}
+          input_template: '{"v": <b>}'
+)");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].line, 7);
+  EXPECT_EQ(errors[0].message, "Only one of Input, InputPath, or InputTransformer must be provided for target both.");
+  EXPECT_EQ(errors[1].line, 12);
+  EXPECT_EQ(errors[1].message, "InputTemplate for target ph contains invalid placeholder b.");
+}
+
+}  // namespace
+}  // namespace switchyard::config

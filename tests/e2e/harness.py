@@ -116,6 +116,8 @@ class Service:
 
     def cleanup(self):
         self.stop()
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def request(self, method, path, body=None, headers=None, admin=False):

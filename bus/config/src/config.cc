@@ -379,7 +379,8 @@ class Loader {
       const YAML::Node n = list[i];
       const std::string where = rule_where + ".targets[" + std::to_string(i) + "]";
       if (!require_map(n, where)) continue;
-      check_keys(n, where, {"id", "destination", "http_parameters", "retry_policy", "dead_letter"});
+      check_keys(n, where, {"id", "destination", "http_parameters", "retry_policy", "dead_letter", "input",
+                            "input_path", "input_transformer"});
       TargetConfig t;
       t.id = str(n, "id", where, true);
       if (!t.id.empty() && (t.id.size() > 64 || !std::regex_match(t.id, kNameRe)))
@@ -419,8 +420,55 @@ class Loader {
             number<uint32_t>(rp, "maximum_event_age_seconds", where + ".retry_policy", 86400, 60, 86400);
       }
       t.dead_letter = boolean(n, "dead_letter", where, true);
+      load_target_input(n, where, &t);
       r.targets.push_back(std::move(t));
     }
+  }
+
+  // input (JSON text, or YAML converted to JSON), input_path, or
+  // input_transformer {input_paths_map, input_template}; at most one.
+  void load_target_input(const YAML::Node& n, const std::string& where, TargetConfig* t) {
+    const int given = (n["input"] ? 1 : 0) + (n["input_path"] ? 1 : 0) + (n["input_transformer"] ? 1 : 0);
+    if (given > 1) {
+      error(n, "Only one of Input, InputPath, or InputTransformer must be provided for target " + t->id + ".");
+      return;
+    }
+    // A Mark, not a Node: assigning a YAML::Node overwrites the node it refers to.
+    YAML::Mark at = n.Mark();
+    if (const auto in = n["input"]) {
+      at = in.Mark();
+      t->input.kind = rules::TargetInput::Kind::kConstant;
+      if (in.IsScalar() && !is_plain(in)) {
+        t->input.input = in.Scalar();
+      } else {
+        yaml_to_json(in, t->input.input);
+      }
+    } else if (const auto ip = n["input_path"]) {
+      at = ip.Mark();
+      t->input.kind = rules::TargetInput::Kind::kInputPath;
+      t->input.input_path = str(n, "input_path", where, true);
+    } else if (const auto tr = n["input_transformer"]) {
+      at = tr.Mark();
+      if (!require_map(tr, where + ".input_transformer")) return;
+      check_keys(tr, where + ".input_transformer", {"input_paths_map", "input_template"});
+      t->input.kind = rules::TargetInput::Kind::kTransformer;
+      if (const auto map = tr["input_paths_map"]; map && !map.IsNull()) {
+        if (!require_map(map, where + ".input_transformer.input_paths_map")) return;
+        for (const auto& kv : map) {
+          if (!kv.second.IsScalar()) {
+            error(kv.second, "the JSONPath of variable " + kv.first.Scalar() + " must be a string");
+            return;
+          }
+          t->input.paths_map.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+        }
+      }
+      t->input.input_template = str(tr, "input_template", where + ".input_transformer", true);
+      if (tr["input_template"]) at = tr["input_template"].Mark();
+    } else {
+      return;
+    }
+    std::string why;
+    if (!rules::Transformer::compile(t->input, t->id, &why)) error(at, why);
   }
 
   void load_webhooks(const YAML::Node& list, Config* c) {

@@ -19,6 +19,7 @@ std::string encode_task(const DeliveryTask& t) {
       {"content_type", t.content_type},
       {"path_params", t.path_params},
       {"trace_header", t.trace_header},
+      {"render_error", t.render_error},
       {"max_retries", t.retry.maximum_retry_attempts},
       {"max_age_s", t.retry.maximum_event_age_seconds},
       {"dead_letter", t.dead_letter},
@@ -47,6 +48,7 @@ std::optional<DeliveryTask> decode_task(std::string_view data) {
     t.content_type = j.value("content_type", t.content_type);
     t.path_params = j.value("path_params", std::vector<std::string>{});
     t.trace_header = j.value("trace_header", "");
+    t.render_error = j.value("render_error", "");
     t.retry.maximum_retry_attempts = j.value("max_retries", t.retry.maximum_retry_attempts);
     t.retry.maximum_event_age_seconds = j.value("max_age_s", t.retry.maximum_event_age_seconds);
     t.dead_letter = j.value("dead_letter", true);

@@ -9,6 +9,7 @@
 #include "switchyard/core/event.h"
 #include "switchyard/core/task.h"
 #include "switchyard/rules/matcher.h"
+#include "switchyard/rules/transformer.h"
 
 namespace prometheus {
 class Counter;
@@ -23,6 +24,7 @@ struct TargetRoute {
   std::vector<std::string> path_params;
   core::RetryPolicy retry;
   bool dead_letter = true;
+  std::shared_ptr<const rules::Transformer> input;  // compiled once per config
 };
 
 struct RuleRoute {

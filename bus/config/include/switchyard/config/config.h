@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "switchyard/core/task.h"
+#include "switchyard/rules/transformer.h"
 
 namespace switchyard::config {
 
@@ -57,6 +58,7 @@ struct TargetConfig {
   std::vector<std::string> path_parameter_values;
   core::RetryPolicy retry_policy;
   bool dead_letter = true;
+  rules::TargetInput input;  // whole event unless input, input_path or input_transformer is set
 };
 
 struct RuleConfig {

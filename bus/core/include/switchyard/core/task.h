@@ -31,6 +31,9 @@ struct DeliveryTask {
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::string> path_params;
   std::string trace_header;
+  // Set when the target input could not be rendered for this event (the
+  // delivery is dead-lettered as INVALID_JSON without an HTTP attempt).
+  std::string render_error;
   RetryPolicy retry;
   bool dead_letter = true;   // keep in the DLQ when it fails for good
 
