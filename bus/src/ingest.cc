@@ -18,6 +18,8 @@ std::string required_message(const char* name) {
 
 EntryResult invalid(std::string message) { return {"", "InvalidArgument", std::move(message)}; }
 
+bool parse_entry_time(const json& time, core::Event& e);
+
 core::Event new_event(const config::BusConfig& bus, int64_t now_ms) {
   core::Event e;
   e.id = core::uuid_v4();
@@ -76,24 +78,147 @@ EntryResult parse_entry(const json& entry, core::Event& e, size_t* size) {
   }
   if (time != entry.end() && !time->is_null()) {
     *size += 14;
-    if (time->is_number()) {
-      const double secs = time->get<double>();
-      if (!std::isfinite(secs) || secs < 0 || secs > 253402300799.0)
-        return invalid("Parameter Time is not valid. Reason: Time is out of range.");
-      e.time = static_cast<int64_t>(std::floor(secs));
-    } else if (time->is_string()) {
-      const auto ms = core::parse_time_ms(time->get_ref<const std::string&>());
-      if (!ms)
-        return invalid("Parameter Time is not valid. Reason: Time must be an ISO 8601 timestamp or epoch seconds.");
-      e.time = *ms >= 0 ? *ms / 1000 : (*ms - 999) / 1000;
-    } else {
+    if (!parse_entry_time(*time, e))
       return invalid("Parameter Time is not valid. Reason: Time must be an ISO 8601 timestamp or epoch seconds.");
+  }
+  return {};
+}
+
+// Sets e.time from a Time member (epoch seconds, possibly fractional, or an
+// ISO 8601 string). Returns false when it is neither.
+bool parse_entry_time(const json& time, core::Event& e) {
+  if (time.is_number()) {
+    const double secs = time.get<double>();
+    if (!std::isfinite(secs) || secs < 0 || secs > 253402300799.0) return false;
+    e.time = static_cast<int64_t>(std::floor(secs));
+    return true;
+  }
+  if (!time.is_string()) return false;
+  const auto ms = core::parse_time_ms(time.get_ref<const std::string&>());
+  if (!ms) return false;
+  e.time = *ms >= 0 ? *ms / 1000 : (*ms - 999) / 1000;
+  return true;
+}
+
+EntryResult parse_put_events_entry(const json& entry, core::Event& e, size_t* size, std::string* bus_name) {
+  if (!entry.is_object()) return invalid("Each entry must be a JSON object.");
+  auto member = [&](const char* k) -> const json* {
+    auto it = entry.find(k);
+    return it == entry.end() || it->is_null() ? nullptr : &*it;
+  };
+  const json* source = member("Source");
+  const json* detail_type = member("DetailType");
+  const json* detail = member("Detail");
+  const json* resources = member("Resources");
+  const json* time = member("Time");
+  const json* bus = member("EventBusName");
+  const json* trace = member("TraceHeader");
+  if (time) *size += 14;
+  if (source && source->is_string()) *size += source->get_ref<const std::string&>().size();
+  if (detail_type && detail_type->is_string()) *size += detail_type->get_ref<const std::string&>().size();
+  if (detail && detail->is_string()) *size += detail->get_ref<const std::string&>().size();
+  if (resources && resources->is_array())
+    for (const auto& r : *resources)
+      if (r.is_string()) *size += r.get_ref<const std::string&>().size();
+
+  if (!source || !source->is_string() || source->get_ref<const std::string&>().empty())
+    return invalid(required_message("Source"));
+  if (!detail_type || !detail_type->is_string() || detail_type->get_ref<const std::string&>().empty())
+    return invalid(required_message("DetailType"));
+  if (!detail) return invalid(required_message("Detail"));
+  e.source = source->get<std::string>();
+  e.detail_type = detail_type->get<std::string>();
+  if (e.detail_type.size() > 128)
+    return invalid("Parameter DetailType is not valid. Reason: DetailType is longer than 128 characters.");
+  if (!detail->is_string() || !compact_json_object(detail->get_ref<const std::string&>(), &e.detail))
+    return {"", "MalformedDetail", "Detail is malformed."};
+  if (resources) {
+    if (!resources->is_array())
+      return invalid("Parameter Resources is not valid. Reason: Resources must be a list of strings.");
+    for (const auto& r : *resources) {
+      if (!r.is_string())
+        return invalid("Parameter Resources is not valid. Reason: Resources must be a list of strings.");
+      if (r.get_ref<const std::string&>().size() > 2048)
+        return invalid("Parameter Resources is not valid. Reason: a resource is longer than 2048 characters.");
+      e.resources.push_back(r.get<std::string>());
     }
+  }
+  if (time && !parse_entry_time(*time, e))
+    return invalid("Parameter Time is not valid. Reason: Time must be epoch seconds or an ISO 8601 timestamp.");
+  if (trace) {
+    if (!trace->is_string() || trace->get_ref<const std::string&>().empty() ||
+        trace->get_ref<const std::string&>().size() > 500)
+      return invalid("Parameter TraceHeader is not valid. Reason: TraceHeader must be 1 to 500 characters.");
+    e.trace_header = trace->get<std::string>();
+  }
+  *bus_name = "default";
+  if (bus) {
+    if (!bus->is_string() || bus->get_ref<const std::string&>().empty() ||
+        bus->get_ref<const std::string&>().size() > 1600)
+      return invalid("Parameter EventBusName is not valid. Reason: EventBusName must be a bus name or ARN.");
+    const std::string& v = bus->get_ref<const std::string&>();
+    const auto slash = v.rfind("event-bus/");
+    *bus_name = v.rfind("arn:", 0) == 0 && slash != std::string::npos ? v.substr(slash + 10) : v;
   }
   return {};
 }
 
 }  // namespace
+
+ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const void* ctx, int64_t now_ms) {
+  ParsedRequest p;
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    p.error = {400, "SerializationException", "The request body is not a valid JSON object."};
+    return p;
+  }
+  auto entries = doc.find("Entries");
+  if (entries == doc.end() || !entries->is_array()) {
+    p.error = {400, "ValidationException",
+               "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not "
+               "be null"};
+    return p;
+  }
+  if (entries->empty() || entries->size() > kMaxEntriesPerRequest) {
+    p.error = {400, "ValidationException",
+               "1 validation error detected: Value '" + entries->dump() +
+                   "' at 'entries' failed to satisfy constraint: Member must have length " +
+                   (entries->empty() ? "greater than or equal to 1" : "less than or equal to 10")};
+    return p;
+  }
+  size_t total = 0;
+  for (const auto& entry : *entries) {
+    core::Event e;
+    std::string bus_name;
+    e.id = core::uuid_v4();
+    e.ingested_ms = now_ms;
+    e.time = now_ms / 1000;
+    EntryResult r = parse_put_events_entry(entry, e, &total, &bus_name);
+    if (r.ok()) {
+      const config::BusConfig* bus = lookup(ctx, bus_name);
+      if (!bus) {
+        r = invalid("Parameter EventBusName is not valid. Reason: Event bus " + bus_name + " does not exist.");
+      } else {
+        e.bus = bus->name;
+        e.account = bus->account;
+        e.region = bus->region;
+        r.event_id = e.id;
+        p.events.push_back(std::move(e));
+      }
+    }
+    p.results.push_back(std::move(r));
+  }
+  if (total > kMaxEntriesSize) {
+    p.events.clear();
+    p.results.clear();
+    p.error = {400, "ValidationException", "Total size of the entries in the request is over the limit."};
+  }
+  return p;
+}
+
+std::string aws_error_body(std::string_view type, std::string_view message) {
+  return json{{"__type", type}, {"message", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 bool compact_json_object(std::string_view text, std::string* out) {
   if (!json::accept(text)) return false;

@@ -14,6 +14,7 @@
 #include "switchyard/bus/ingest.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
+#include "switchyard/core/uuid.h"
 #include "switchyard/destinations/dispatcher.h"
 #include "switchyard/rules/matcher.h"
 #include "switchyard/storage/store.h"
@@ -215,12 +216,13 @@ class Server::Impl {
 
   asio::awaitable<Response> handle_ingest(const Request& req) {
     const auto parts = segments(req.target());
+    if (parts.empty() && req.method() == http::verb::post) co_return co_await handle_aws(req);
     if (parts.empty() || parts[0] == "healthz" || parts[0] == "readyz") {
       if (req.method() != http::verb::get && req.method() != http::verb::head)
         co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use GET.");
       if (!parts.empty() && parts[0] == "readyz" && !routing())
         co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
-      if (parts.empty()) co_return error_response(req, http::status::not_found, "NotFound", "No route for /.");
+      if (parts.empty()) co_return error_response(req, http::status::not_found, "NotFound", "No route for GET /.");
       co_return json_response(req, http::status::ok, parts[0] == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
     }
     const bool events_route = parts.size() == 3 && parts[0] == "buses" && parts[2] == "events";
@@ -235,42 +237,98 @@ class Server::Impl {
     if (!routing_snapshot)
       co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
     const int64_t now = core::now_ms();
-    const BusRoute* bus = nullptr;
     ParsedRequest parsed;
     if (events_route) {
       auto it = routing_snapshot->buses.find(std::string(parts[1]));
       if (it == routing_snapshot->buses.end())
         co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
                                  "Event bus " + std::string(parts[1]) + " does not exist.");
-      bus = &it->second;
-      parsed = parse_bus_events(req.body(), bus->bus, now);
+      parsed = parse_bus_events(req.body(), it->second.bus, now);
     } else {
       auto it = routing_snapshot->webhooks.find(std::string(parts[1]));
       if (it == routing_snapshot->webhooks.end())
         co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
                                  "Webhook " + std::string(parts[1]) + " does not exist.");
       const auto& hook = it->second;
-      bus = &routing_snapshot->buses.at(hook.bus);
       std::string_view header;
       if (!hook.detail_type_header.empty()) header = req[hook.detail_type_header];
-      parsed = parse_webhook(req.body(), hook, bus->bus, header, now);
+      parsed = parse_webhook(req.body(), hook, routing_snapshot->buses.at(hook.bus).bus, header, now);
     }
     if (parsed.error.http_status != 0)
       co_return error_response(req, static_cast<http::status>(parsed.error.http_status), parsed.error.code,
                                parsed.error.message);
-
-    auto batch = std::make_shared<storage::IngestBatch>();
-    for (const auto& e : parsed.events) route_event(*bus, e, core::envelope_json(e), batch->tasks);
-    batch->events = std::move(parsed.events);
-    if (!batch->events.empty()) {
-      const core::Status st = co_await async_append(store_, batch, asio::use_awaitable);
-      if (!st)
-        co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
-                                 "The events could not be stored; nothing was accepted. Retry later.");
-      bus->ingested->Increment(static_cast<double>(batch->events.size()));
-      dispatcher_.submit(std::move(batch->tasks));
-    }
+    if (!co_await commit(*routing_snapshot, parsed))
+      co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
+                               "The events could not be stored; nothing was accepted. Retry later.");
     co_return json_response(req, http::status::ok, put_events_response(parsed.results));
+  }
+
+  // Matches and renders the accepted events, stores them with their
+  // deliveries in one write, then hands the deliveries to the dispatcher.
+  // Returns false when nothing could be stored.
+  asio::awaitable<bool> commit(const Routing& routing, ParsedRequest& parsed) {
+    if (parsed.events.empty()) co_return true;
+    auto batch = std::make_shared<storage::IngestBatch>();
+    for (const auto& e : parsed.events) route_event(routing.buses.at(e.bus), e, core::envelope_json(e), batch->tasks);
+    batch->events = std::move(parsed.events);
+    const core::Status st = co_await async_append(store_, batch, asio::use_awaitable);
+    if (!st) co_return false;
+    for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
+    dispatcher_.submit(std::move(batch->tasks));
+    co_return true;
+  }
+
+  static Response aws_response(const Request& req, http::status status, std::string body) {
+    Response res = json_response(req, status, std::move(body));
+    res.set(http::field::content_type, "application/x-amz-json-1.1");
+    res.set("x-amzn-RequestId", core::uuid_v4());
+    return res;
+  }
+
+  // POST / : the EventBridge API (AWS JSON 1.1), selected by X-Amz-Target.
+  asio::awaitable<Response> handle_aws(const Request& req) {
+    const std::string_view target = req["X-Amz-Target"];
+    const auto routing_snapshot = routing();
+    if (!routing_snapshot)
+      co_return aws_response(req, http::status::service_unavailable,
+                             aws_error_body("ServiceUnavailableException", "No configuration loaded."));
+    if (target == "AWSEvents.PutEvents") {
+      const Routing* r = routing_snapshot.get();
+      BusLookup lookup = [](const void* ctx, std::string_view name) -> const config::BusConfig* {
+        const auto* routing = static_cast<const Routing*>(ctx);
+        auto it = routing->buses.find(std::string(name));
+        return it == routing->buses.end() ? nullptr : &it->second.bus;
+      };
+      ParsedRequest parsed = parse_put_events(req.body(), lookup, r, core::now_ms());
+      if (parsed.error.http_status != 0)
+        co_return aws_response(req, static_cast<http::status>(parsed.error.http_status),
+                               aws_error_body(parsed.error.code, parsed.error.message));
+      if (!co_await commit(*r, parsed))
+        co_return aws_response(req, http::status::service_unavailable,
+                               aws_error_body("ServiceUnavailableException",
+                                              "The events could not be stored; nothing was accepted. Retry later."));
+      co_return aws_response(req, http::status::ok, put_events_response(parsed.results));
+    }
+    if (target == "AWSEvents.TestEventPattern") {
+      const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+      if (!body.is_object() || !body.value("EventPattern", nlohmann::json()).is_string() ||
+          !body.value("Event", nlohmann::json()).is_string())
+        co_return aws_response(req, http::status::bad_request,
+                               aws_error_body("ValidationException", "EventPattern and Event are required strings."));
+      std::string error;
+      const int result = rules::test_event_pattern(body["EventPattern"].get<std::string>(),
+                                                   body["Event"].get<std::string>(), &error);
+      if (result == -1)
+        co_return aws_response(req, http::status::bad_request, aws_error_body("InvalidEventPatternException", error));
+      if (result == -2)
+        co_return aws_response(req, http::status::bad_request,
+                               aws_error_body("ValidationException", "Parameter Event is not valid."));
+      co_return aws_response(req, http::status::ok, result ? R"({"Result":true})" : R"({"Result":false})");
+    }
+    co_return aws_response(req, http::status::bad_request,
+                           aws_error_body("UnknownOperationException",
+                                          target.empty() ? "The X-Amz-Target header is missing."
+                                                         : "Operation " + std::string(target) + " is not supported."));
   }
 
   Response handle_admin(const Request& req) {

@@ -43,6 +43,17 @@ struct ParsedRequest {
 // "resources", "time" (ISO 8601 or epoch seconds)}.
 ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& bus, int64_t now_ms);
 
+// Resolves a bus name to its config, or null when there is no such bus.
+using BusLookup = const config::BusConfig* (*)(const void* ctx, std::string_view name);
+
+// POST / with X-Amz-Target: AWSEvents.PutEvents (AWS JSON 1.1). Entries may
+// name different buses (EventBusName: a name, or an ARN ending in
+// event-bus/<name>; "default" when absent). An unknown bus fails its entry.
+ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const void* ctx, int64_t now_ms);
+
+// {"__type": "...", "message": "..."}: AWS JSON 1.1 operation errors.
+std::string aws_error_body(std::string_view type, std::string_view message);
+
 // POST /webhooks/{name}: the raw payload becomes `detail`.
 ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& hook, const config::BusConfig& bus,
                             std::string_view detail_type_header_value, int64_t now_ms);
