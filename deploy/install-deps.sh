@@ -11,9 +11,11 @@ packages=(
   nlohmann-json3-dev          # JSON
   prometheus-cpp-dev          # metrics
   libyaml-cpp-dev             # configuration
+  libssl-dev                  # HMAC/SHA-256 for webhook signatures and SigV4
   libgtest-dev libgmock-dev   # unit tests
   libbenchmark-dev            # benchmarks
   python3 curl                # end-to-end tests, quickstart
+  awscli python3-boto3        # PutEvents compatibility tests (AWS CLI v2, boto3)
 )
 
 missing=()

@@ -8,9 +8,11 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast.hpp>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "switchyard/bus/auth.h"
 #include "switchyard/bus/ingest.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
@@ -243,6 +245,8 @@ class Server::Impl {
       if (it == routing_snapshot->buses.end())
         co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
                                  "Event bus " + std::string(parts[1]) + " does not exist.");
+      if (!it->second.bus.ingest_tokens.empty() && !bearer_allowed(req[http::field::authorization], it->second.bus.ingest_tokens))
+        co_return unauthorized(req, "A valid bearer token for bus " + it->second.bus.name + " is required.");
       parsed = parse_bus_events(req.body(), it->second.bus, now);
     } else {
       auto it = routing_snapshot->webhooks.find(std::string(parts[1]));
@@ -250,6 +254,17 @@ class Server::Impl {
         co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
                                  "Webhook " + std::string(parts[1]) + " does not exist.");
       const auto& hook = it->second;
+      const auto& hook_bus = routing_snapshot->buses.at(hook.bus).bus;
+      if (!hook_bus.ingest_tokens.empty() && !bearer_allowed(req[http::field::authorization], hook_bus.ingest_tokens))
+        co_return unauthorized(req, "A valid bearer token for bus " + hook_bus.name + " is required.");
+      if (hook.verified) {
+        const std::string why = verify_webhook(
+            hook.verify, [&req](std::string_view name) { return req[name]; }, req.body(), now / 1000);
+        if (!why.empty()) {
+          core::log::warn("webhook signature refused", {{"webhook", hook.name}, {"reason", why}});
+          co_return unauthorized(req, "Signature verification failed: " + why + ".");
+        }
+      }
       std::string_view header;
       if (!hook.detail_type_header.empty()) header = req[hook.detail_type_header];
       parsed = parse_webhook(req.body(), hook, routing_snapshot->buses.at(hook.bus).bus, header, now);
@@ -261,6 +276,12 @@ class Server::Impl {
       co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
                                "The events could not be stored; nothing was accepted. Retry later.");
     co_return json_response(req, http::status::ok, put_events_response(parsed.results));
+  }
+
+  static Response unauthorized(const Request& req, std::string message) {
+    Response res = error_response(req, http::status::unauthorized, "Unauthorized", message);
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
   }
 
   // Matches and renders the accepted events, stores them with their
@@ -285,6 +306,45 @@ class Server::Impl {
     return res;
   }
 
+  // SigV4: buses with access keys take only entries signed with one of their
+  // keys; other entries for them fail with AccessDeniedException. When every
+  // entry is for such a bus and the signature is bad, the whole request is
+  // refused with the signature error, as AWS does. Buses without keys accept
+  // any signature. Returns the request-level error body, if any.
+  static std::optional<std::string> check_signature(const Request& req, const Routing& routing, ParsedRequest& parsed,
+                                                    int64_t now_s) {
+    std::vector<AccessKey> keys;
+    for (const auto& [_, b] : routing.buses) keys.insert(keys.end(), b.bus.access_keys.begin(), b.bus.access_keys.end());
+    if (keys.empty()) return std::nullopt;
+    const std::string_view target = req.target();
+    const auto q = target.find('?');
+    const SigV4Result sig = verify_sigv4(
+        req.method_string(), target.substr(0, q), q == std::string_view::npos ? "" : target.substr(q + 1),
+        [&req](std::string_view name) { return req[name]; }, req.body(), keys, now_s);
+    if (sig.kind == SigV4Result::Kind::kInvalid &&
+        std::all_of(parsed.events.begin(), parsed.events.end(),
+                    [&](const core::Event& e) { return !routing.buses.at(e.bus).bus.access_keys.empty(); }))
+      return aws_error_body(sig.error_type, sig.message);
+    std::vector<core::Event> allowed;
+    size_t next = 0;
+    for (auto& r : parsed.results) {
+      if (!r.ok()) continue;
+      core::Event& e = parsed.events[next++];
+      const auto& bus_keys = routing.buses.at(e.bus).bus.access_keys;
+      const bool ok = bus_keys.empty() ||
+                      (sig.kind == SigV4Result::Kind::kValid &&
+                       std::any_of(bus_keys.begin(), bus_keys.end(),
+                                   [&](const AccessKey& k) { return k.id == sig.access_key_id; }));
+      if (ok) {
+        allowed.push_back(std::move(e));
+      } else {
+        r = {"", "AccessDeniedException", "User is not authorized to put events on event bus " + e.bus + "."};
+      }
+    }
+    parsed.events = std::move(allowed);
+    return std::nullopt;
+  }
+
   // POST / : the EventBridge API (AWS JSON 1.1), selected by X-Amz-Target.
   asio::awaitable<Response> handle_aws(const Request& req) {
     const std::string_view target = req["X-Amz-Target"];
@@ -299,7 +359,12 @@ class Server::Impl {
         auto it = routing->buses.find(std::string(name));
         return it == routing->buses.end() ? nullptr : &it->second.bus;
       };
-      ParsedRequest parsed = parse_put_events(req.body(), lookup, r, core::now_ms());
+      const int64_t now = core::now_ms();
+      ParsedRequest parsed = parse_put_events(req.body(), lookup, r, now);
+      if (parsed.error.http_status == 0) {
+        if (auto denied = check_signature(req, *r, parsed, now / 1000))
+          co_return aws_response(req, http::status::forbidden, *denied);
+      }
       if (parsed.error.http_status != 0)
         co_return aws_response(req, static_cast<http::status>(parsed.error.http_status),
                                aws_error_body(parsed.error.code, parsed.error.message));

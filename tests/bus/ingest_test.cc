@@ -7,7 +7,13 @@
 namespace switchyard::bus {
 namespace {
 
-const config::BusConfig kBus{"orders", "111122223333", "eu-west-1"};
+const config::BusConfig kBus = [] {
+  config::BusConfig b;
+  b.name = "orders";
+  b.account = "111122223333";
+  b.region = "eu-west-1";
+  return b;
+}();
 constexpr int64_t kNow = 1740824130123;
 
 TEST(ParseBusEventsTest, SingleEntryBuildsTheEnvelope) {
@@ -101,7 +107,11 @@ TEST(ParseBusEventsTest, SizeLimitCountsAsEventBridgeDoes) {
 }
 
 TEST(ParseWebhookTest, PayloadBecomesDetailAndHeaderGivesDetailType) {
-  config::WebhookConfig hook{"github", "orders", "github.com", "", "X-GitHub-Event"};
+  config::WebhookConfig hook;
+  hook.name = "github";
+  hook.bus = "orders";
+  hook.source = "github.com";
+  hook.detail_type_header = "X-GitHub-Event";
   auto p = parse_webhook("{\n  \"ref\": \"main\"\n}", hook, kBus, "push", kNow);
   ASSERT_EQ(p.events.size(), 1u);
   EXPECT_EQ(p.events[0].detail, R"({"ref":"main"})");

@@ -83,7 +83,9 @@ TEST(RoutingTest, NonMatchingEventsAndDisabledRulesProduceNothing) {
 }
 
 TEST(RoutingTest, RuleArnOnTheDefaultBusHasNoBusName) {
-  config::BusConfig b{"default", "123456789012", "us-east-1"};
+  config::BusConfig b;
+  b.name = "default";
+  b.account = "123456789012";
   EXPECT_EQ(rule_arn(b, "r"), "arn:aws:events:us-east-1:123456789012:rule/r");
 }
 

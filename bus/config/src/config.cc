@@ -120,18 +120,30 @@ class Loader {
 
   // A string that may be a secret reference: ${env:NAME} or ${file:PATH}.
   std::string secret(const YAML::Node& parent, const char* key, const std::string& where) {
-    std::string v = str(parent, key, where, true);
+    if (!parent[key]) {
+      error(parent, "missing required key '" + std::string(key) + "' in " + where);
+      return "";
+    }
+    return secret_value(parent[key], where + "." + key);
+  }
+
+  std::string secret_value(const YAML::Node& n, const std::string& where) {
+    if (!n.IsScalar()) {
+      error(n, where + " must be a string");
+      return "";
+    }
+    std::string v = n.Scalar();
     static const std::regex ref(R"(\$\{(env|file):([^}]+)\})");
     std::smatch m;
     if (!std::regex_match(v, m, ref)) return v;
     if (m[1] == "env") {
       const char* e = std::getenv(m[2].str().c_str());
-      if (!e) error(parent[key], "environment variable " + m[2].str() + " for " + where + "." + key + " is not set");
+      if (!e) error(n, "environment variable " + m[2].str() + " for " + where + " is not set");
       return e ? e : "";
     }
     std::ifstream f(m[2].str());
     if (!f) {
-      error(parent[key], "cannot read secret file " + m[2].str() + " for " + where + "." + key);
+      error(n, "cannot read secret file " + m[2].str() + " for " + where);
       return "";
     }
     std::stringstream ss;
@@ -231,17 +243,36 @@ class Loader {
         const YAML::Node b = list[i];
         const std::string where = "buses[" + std::to_string(i) + "]";
         if (!require_map(b, where)) continue;
-        check_keys(b, where, {"name", "account", "region"});
+        check_keys(b, where, {"name", "account", "region", "ingest_tokens", "access_keys"});
         BusConfig bus;
         bus.name = str(b, "name", where, true);
         name(b, bus.name, where, 256);
         bus.account = str(b, "account", where, false, bus.account);
         bus.region = str(b, "region", where, false, bus.region);
+        if (const auto tokens = b["ingest_tokens"]; sequence(tokens, "ingest_tokens")) {
+          for (size_t k = 0; k < tokens.size(); ++k) {
+            std::string token = secret_value(tokens[k], where + ".ingest_tokens[" + std::to_string(k) + "]");
+            if (token.empty()) error(tokens[k], "an ingest token in " + where + " is empty");
+            bus.ingest_tokens.push_back(std::move(token));
+          }
+        }
+        if (const auto keys = b["access_keys"]; sequence(keys, "access_keys")) {
+          for (size_t k = 0; k < keys.size(); ++k) {
+            const std::string kw = where + ".access_keys[" + std::to_string(k) + "]";
+            if (!require_map(keys[k], kw)) continue;
+            check_keys(keys[k], kw, {"access_key_id", "secret_access_key"});
+            bus.access_keys.push_back({str(keys[k], "access_key_id", kw, true), secret(keys[k], "secret_access_key", kw)});
+          }
+        }
         if (!seen.insert(bus.name).second) error(b, "duplicate bus name '" + bus.name + "'");
         c->buses.push_back(bus);
       }
     }
-    if (!seen.count("default")) c->buses.insert(c->buses.begin(), BusConfig{"default"});
+    if (!seen.count("default")) {
+      BusConfig fallback;
+      fallback.name = "default";
+      c->buses.insert(c->buses.begin(), fallback);
+    }
   }
 
   void load_connections(const YAML::Node& list, Config* c) {
@@ -478,7 +509,7 @@ class Loader {
       const YAML::Node n = list[i];
       const std::string where = "webhooks[" + std::to_string(i) + "]";
       if (!require_map(n, where)) continue;
-      check_keys(n, where, {"name", "bus", "source", "detail_type", "detail_type_header"});
+      check_keys(n, where, {"name", "bus", "source", "detail_type", "detail_type_header", "verify"});
       WebhookConfig w;
       w.name = str(n, "name", where, true);
       name(n, w.name, where, 64);
@@ -492,6 +523,25 @@ class Loader {
       if (w.detail_type.empty() && w.detail_type_header.empty())
         error(n, "webhook '" + w.name + "' needs detail_type or detail_type_header");
       if (w.detail_type.size() > 128) error(n["detail_type"], "detail_type is longer than 128 characters");
+      if (const auto v = n["verify"]; v && require_map(v, where + ".verify")) {
+        const std::string vw = where + ".verify";
+        check_keys(v, vw, {"scheme", "secret", "header", "encoding", "prefix", "tolerance_seconds"});
+        w.verified = true;
+        w.verify.scheme = str(v, "scheme", vw, true);
+        w.verify.secret = secret(v, "secret", vw);
+        w.verify.header = str(v, "header", vw, false);
+        w.verify.encoding = str(v, "encoding", vw, false, "hex");
+        w.verify.prefix = str(v, "prefix", vw, false);
+        w.verify.tolerance_seconds = number<int64_t>(v, "tolerance_seconds", vw, 300, 1, 86400);
+        static const std::set<std::string> kSchemes{"github-sha256", "stripe", "standard-webhooks", "hmac-sha256"};
+        if (!w.verify.scheme.empty() && !kSchemes.count(w.verify.scheme))
+          error(v["scheme"], "unknown verify scheme '" + w.verify.scheme +
+                                 "' (github-sha256, stripe, standard-webhooks, hmac-sha256)");
+        if (w.verify.scheme == "hmac-sha256" && w.verify.header.empty())
+          error(v, "verify scheme hmac-sha256 needs 'header', the header that carries the signature");
+        if (w.verify.encoding != "hex" && w.verify.encoding != "base64")
+          error(v["encoding"], "verify encoding must be hex or base64");
+      }
       c->webhooks.push_back(std::move(w));
     }
   }

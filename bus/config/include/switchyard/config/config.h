@@ -31,10 +31,29 @@ struct StorageConfig {
   bool sync = false;
 };
 
+// AWS credentials a bus accepts on PutEvents (SigV4). Without any, any
+// signature (or none) is accepted.
+struct AccessKey {
+  std::string id;
+  std::string secret;
+};
+
 struct BusConfig {
   std::string name;
   std::string account = "000000000000";  // the envelope's `account`
   std::string region = "us-east-1";      // the envelope's `region`
+  std::vector<std::string> ingest_tokens;  // bearer tokens for the JSON and webhook routes (secrets)
+  std::vector<AccessKey> access_keys;      // SigV4 keys for PutEvents (secrets)
+};
+
+// How a webhook route checks its sender's signature.
+struct WebhookVerify {
+  std::string scheme;               // github-sha256 | stripe | standard-webhooks | hmac-sha256
+  std::string secret;
+  std::string header;               // hmac-sha256: the header carrying the signature
+  std::string encoding = "hex";     // hmac-sha256: hex | base64
+  std::string prefix;               // hmac-sha256: text before the signature, e.g. "sha256="
+  int64_t tolerance_seconds = 300;  // stripe, standard-webhooks: timestamp tolerance
 };
 
 struct ConnectionConfig {
@@ -75,6 +94,8 @@ struct WebhookConfig {
   std::string source;
   std::string detail_type;         // constant detail-type, or
   std::string detail_type_header;  // the request header that carries it
+  bool verified = false;           // false: no signature check
+  WebhookVerify verify;
 };
 
 struct Config {

@@ -1,0 +1,51 @@
+#pragma once
+
+// Who may put events: webhook signature schemes, bearer tokens and AWS
+// Signature Version 4. Pure functions over headers and body; every
+// comparison of secrets is constant-time, and no message contains a secret.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchyard/config/config.h"
+
+namespace switchyard::bus {
+
+using HeaderLookup = std::function<std::string_view(std::string_view name)>;
+
+using WebhookVerify = config::WebhookVerify;
+using AccessKey = config::AccessKey;
+
+// Returns "" when the request carries a valid signature, else why not.
+std::string verify_webhook(const WebhookVerify& verify, const HeaderLookup& header, std::string_view body,
+                           int64_t now_seconds);
+
+// Returns true when `authorization` is "Bearer <t>" for one of `tokens`.
+bool bearer_allowed(std::string_view authorization, const std::vector<std::string>& tokens);
+
+// The outcome of checking a request's SigV4 signature.
+struct SigV4Result {
+  enum class Kind { kUnsigned, kValid, kInvalid } kind = Kind::kUnsigned;
+  std::string access_key_id;  // kValid
+  std::string error_type;     // kInvalid: the AWS error __type
+  std::string message;        // kInvalid
+};
+
+// Verifies an AWS Signature Version 4 Authorization header against the
+// known keys. `path` and `query` are the request target's parts.
+SigV4Result verify_sigv4(std::string_view method, std::string_view path, std::string_view query,
+                         const HeaderLookup& header, std::string_view body, const std::vector<AccessKey>& keys,
+                         int64_t now_seconds);
+
+// Building blocks, exposed for tests and for signing in tests.
+std::string hmac_sha256(std::string_view key, std::string_view data);
+std::string sha256_hex(std::string_view data);
+std::string to_hex(std::string_view bytes);
+std::string base64_encode(std::string_view bytes);
+bool base64_decode(std::string_view text, std::string* out);
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace switchyard::bus
