@@ -325,7 +325,7 @@ int cmd_serve(const Args& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  sy::storage::Options store_options{config.storage.path, config.storage.sync};
+  sy::storage::Options store_options{config.storage.path, config.storage.sync, config.storage.min_free_mb << 20};
   if (auto d = args.flags.find("data-dir"); d != args.flags.end()) store_options.path = d->second;
   std::string error;
   auto store = sy::storage::Store::open(store_options, &error);
@@ -339,8 +339,9 @@ int cmd_serve(const Args& args) {
   dispatcher.set_destinations(destinations_of(config));
   dispatcher.start();
 
-  sy::bus::ServerOptions server_options{config.server.listen, config.server.admin_listen,
-                                        config.server.max_body_bytes, config.server.threads};
+  sy::bus::ServerOptions server_options{config.server.listen,          config.server.admin_listen,
+                                        config.server.max_body_bytes,  config.server.threads,
+                                        config.server.max_connections, config.server.read_timeout_seconds};
   sy::bus::Server server(server_options, *store, dispatcher, registry);
   server.set_routing(sy::bus::build_routing(config, *registry));
   if (auto st = server.start(); !st) {

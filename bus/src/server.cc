@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast.hpp>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -32,7 +33,6 @@ using Response = http::response<http::string_body>;
 
 namespace {
 
-constexpr auto kReadTimeout = std::chrono::seconds(30);
 constexpr size_t kHeaderLimit = 16 * 1024;
 
 Response json_response(const Request& req, http::status status, std::string body) {
@@ -167,16 +167,39 @@ class Server::Impl {
   }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool admin) {
+    auto& open = admin ? admin_connections_ : ingest_connections_;
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc_), asio::as_tuple(asio::use_awaitable));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) continue;
       auto ex = socket.get_executor();
+      if (open.load() >= options_.max_connections) {
+        asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
+        continue;
+      }
       asio::co_spawn(ex, session(std::move(socket), admin), asio::detached);
     }
   }
 
+  // Over the connection cap: a short 503 and close, without reading.
+  static asio::awaitable<void> refuse(tcp::socket socket) {
+    static const std::string kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        "Retry-After: 1\r\nContent-Length: 81\r\n\r\n"
+        "{\"code\":\"TooManyConnections\",\"message\":\"Too many open connections; retry later.\"}";
+    co_await asio::async_write(socket, asio::buffer(kBusy), asio::as_tuple(asio::use_awaitable));
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
   asio::awaitable<void> session(tcp::socket socket, bool admin) {
+    auto& open = admin ? admin_connections_ : ingest_connections_;
+    ++open;
+    struct Release {
+      std::atomic<size_t>& n;
+      ~Release() { --n; }
+    } release{open};
+    const auto kReadTimeout = std::chrono::seconds(options_.read_timeout_seconds);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
@@ -272,9 +295,9 @@ class Server::Impl {
     if (parsed.error.http_status != 0)
       co_return error_response(req, static_cast<http::status>(parsed.error.http_status), parsed.error.code,
                                parsed.error.message);
-    if (!co_await commit(*routing_snapshot, parsed))
+    if (std::string why = co_await commit(*routing_snapshot, parsed); !why.empty())
       co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
-                               "The events could not be stored; nothing was accepted. Retry later.");
+                               "The events could not be stored (" + why + "); nothing was accepted. Retry later.");
     co_return json_response(req, http::status::ok, put_events_response(parsed.results));
   }
 
@@ -286,17 +309,17 @@ class Server::Impl {
 
   // Matches and renders the accepted events, stores them with their
   // deliveries in one write, then hands the deliveries to the dispatcher.
-  // Returns false when nothing could be stored.
-  asio::awaitable<bool> commit(const Routing& routing, ParsedRequest& parsed) {
-    if (parsed.events.empty()) co_return true;
+  // Returns "" on success, else why nothing was stored.
+  asio::awaitable<std::string> commit(const Routing& routing, ParsedRequest& parsed) {
+    if (parsed.events.empty()) co_return "";
     auto batch = std::make_shared<storage::IngestBatch>();
     for (const auto& e : parsed.events) route_event(routing.buses.at(e.bus), e, core::envelope_json(e), batch->tasks);
     batch->events = std::move(parsed.events);
     const core::Status st = co_await async_append(store_, batch, asio::use_awaitable);
-    if (!st) co_return false;
+    if (!st) co_return st.message();
     for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
     dispatcher_.submit(std::move(batch->tasks));
-    co_return true;
+    co_return "";
   }
 
   static Response aws_response(const Request& req, http::status status, std::string body) {
@@ -368,10 +391,10 @@ class Server::Impl {
       if (parsed.error.http_status != 0)
         co_return aws_response(req, static_cast<http::status>(parsed.error.http_status),
                                aws_error_body(parsed.error.code, parsed.error.message));
-      if (!co_await commit(*r, parsed))
+      if (std::string why = co_await commit(*r, parsed); !why.empty())
         co_return aws_response(req, http::status::service_unavailable,
-                               aws_error_body("ServiceUnavailableException",
-                                              "The events could not be stored; nothing was accepted. Retry later."));
+                               aws_error_body("ServiceUnavailableException", "The events could not be stored (" + why +
+                                                                                 "); nothing was accepted. Retry later."));
       co_return aws_response(req, http::status::ok, put_events_response(parsed.results));
     }
     if (target == "AWSEvents.TestEventPattern") {
@@ -459,6 +482,7 @@ class Server::Impl {
   tcp::acceptor admin_acceptor_;
   std::string ingest_address_, admin_address_;
   std::vector<std::thread> threads_;
+  std::atomic<size_t> ingest_connections_{0}, admin_connections_{0};
 
   mutable std::mutex mu_;
   std::shared_ptr<const Routing> routing_;  // GUARDED_BY(mu_)

@@ -170,3 +170,24 @@ TEST_F(StoreTest, OpeningAFileInsteadOfADirectoryFailsWithAMessage) {
 
 }  // namespace
 }  // namespace switchyard::storage
+
+namespace switchyard::storage {
+namespace {
+
+TEST(StoreSpaceTest, BelowTheFreeSpaceReserveNothingIsStored) {
+  testing::TempDir dir;
+  std::string error;
+  Options options{dir.path(), false, 1ull << 62};  // more than any disk has free
+  auto store = Store::open(options, &error);
+  ASSERT_TRUE(store) << error;
+  IngestBatch b;
+  b.events.push_back(event("e1", 1000));
+  b.tasks.push_back(task("t1", 1000));
+  const core::Status st = append_sync(*store, std::move(b));
+  EXPECT_FALSE(st);
+  EXPECT_NE(st.message().find("storage is full"), std::string::npos) << st.message();
+  EXPECT_EQ(store->count_tasks(), 0u);
+}
+
+}  // namespace
+}  // namespace switchyard::storage

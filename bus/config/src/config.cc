@@ -206,17 +206,23 @@ class Loader {
     check_keys(root, "the configuration",
                {"server", "storage", "buses", "connections", "api_destinations", "rules", "webhooks", "archives"});
     if (const auto s = root["server"]; s && require_map(s, "server")) {
-      check_keys(s, "server", {"listen", "admin_listen", "max_body_bytes", "threads"});
+      check_keys(s, "server", {"listen", "admin_listen", "max_body_bytes", "threads", "max_connections",
+                               "read_timeout_seconds"});
       listen(s, "listen", &c->server.listen);
       listen(s, "admin_listen", &c->server.admin_listen);
       c->server.max_body_bytes =
           number<size_t>(s, "max_body_bytes", "server", c->server.max_body_bytes, 300 * 1024, 64 * 1024 * 1024);
       c->server.threads = number<int>(s, "threads", "server", c->server.threads, 1, 64);
+      c->server.max_connections =
+          number<size_t>(s, "max_connections", "server", c->server.max_connections, 1, 1000000);
+      c->server.read_timeout_seconds =
+          number<int>(s, "read_timeout_seconds", "server", c->server.read_timeout_seconds, 1, 3600);
     }
     if (const auto s = root["storage"]; s && require_map(s, "storage")) {
-      check_keys(s, "storage", {"path", "sync"});
+      check_keys(s, "storage", {"path", "sync", "min_free_mb"});
       c->storage.path = str(s, "path", "storage", false, c->storage.path);
       c->storage.sync = boolean(s, "sync", "storage", false);
+      c->storage.min_free_mb = number<uint64_t>(s, "min_free_mb", "storage", 128, 0, 1ull << 30);
     }
     load_buses(root["buses"], c);
     load_connections(root["connections"], c);

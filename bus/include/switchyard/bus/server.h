@@ -23,6 +23,8 @@ struct ServerOptions {
   std::string admin_listen = "127.0.0.1:8081";
   size_t max_body_bytes = 1024 * 1024;
   int threads = 2;
+  size_t max_connections = 10000;  // per listener; beyond it a connection gets a 503 and is closed
+  int read_timeout_seconds = 30;   // slow clients are cut off after this
 };
 
 // The HTTP front of Switchyard: the ingest listener (events, webhooks,

@@ -19,6 +19,11 @@ struct Options {
   // acknowledged (survives power loss). false: written to the OS before the
   // acknowledgement (survives kill -9 of the process, not a power loss).
   bool sync = false;
+  // Ingest stops (every batch fails, nothing is written) while the store's
+  // file system has less than this free, and resumes by itself when space
+  // is back. The reserve keeps room for delivery bookkeeping and compaction,
+  // and keeps RocksDB from ever hitting a full disk. 0 disables the check.
+  uint64_t min_free_bytes = 128ull << 20;
 };
 
 // Everything one ingest request stores, written atomically: the accepted

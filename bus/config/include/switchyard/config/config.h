@@ -24,11 +24,14 @@ struct ServerConfig {
   std::string admin_listen = "127.0.0.1:8081";  // admin listener (metrics, admin API)
   size_t max_body_bytes = 1024 * 1024;          // largest request body accepted
   int threads = 2;                              // I/O threads
+  size_t max_connections = 10000;               // open connections per listener; more get a 503
+  int read_timeout_seconds = 30;                // a request must arrive within this
 };
 
 struct StorageConfig {
   std::string path = "./data";
   bool sync = false;
+  uint64_t min_free_mb = 128;  // ingest pauses (503) below this much free disk
 };
 
 // AWS credentials a bus accepts on PutEvents (SigV4). Without any, any
