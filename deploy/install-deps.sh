@@ -14,6 +14,7 @@ packages=(
   libssl-dev                  # HMAC/SHA-256 for webhook signatures and SigV4
   libgtest-dev libgmock-dev   # unit tests
   libbenchmark-dev            # benchmarks
+  wrk nginx-light bc          # ingest benchmark (tests/bench/run_ingest_bench.sh)
   python3 curl                # end-to-end tests, quickstart
   awscli python3-boto3        # PutEvents compatibility tests (AWS CLI v2, boto3)
 )
