@@ -103,7 +103,7 @@ bool load_config(const std::string& path, sy::config::Config* config) {
 std::vector<sy::destinations::Destination> destinations_of(const sy::config::Config& c) {
   std::vector<sy::destinations::Destination> out;
   for (const auto& d : c.api_destinations) {
-    sy::destinations::Destination dest{d.name, d.endpoint, d.method, d.rate_limit_per_second, {}};
+    sy::destinations::Destination dest{d.name, d.endpoint, d.method, d.rate_limit_per_second, {}, d.signing_key};
     for (const auto& conn : c.connections)
       if (conn.name == d.connection) dest.headers = conn.headers;
     out.push_back(std::move(dest));

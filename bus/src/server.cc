@@ -436,9 +436,37 @@ class Server::Impl {
     if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "destinations") {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& s : dispatcher_.stats())
-        out.push_back({{"name", s.name}, {"queued", s.queued}, {"in_flight", s.in_flight},
-                       {"delivered", s.delivered}, {"dead_lettered", s.dead_lettered}});
+        out.push_back({{"name", s.name}, {"state", s.paused ? "paused" : "active"}, {"queued", s.queued},
+                       {"in_flight", s.in_flight}, {"delivered", s.delivered}, {"dead_lettered", s.dead_lettered},
+                       {"dlq_depth", store_.count_dead_letters(s.name)}});
       return json_response(req, http::status::ok, nlohmann::json{{"destinations", out}}.dump());
+    }
+    if (req.method() == http::verb::post && parts.size() == 4 && parts[0] == "admin" && parts[1] == "destinations" &&
+        (parts[3] == "pause" || parts[3] == "resume")) {
+      const std::string name(parts[2]);
+      if (!known_destination(name))
+        return error_response(req, http::status::not_found, "ResourceNotFoundException",
+                              "Failed to describe the api-destination(s). An api-destination '" + name +
+                                  "' does not exist.");
+      const bool pause = parts[3] == "pause";
+      if (auto st = pause ? dispatcher_.pause(name) : dispatcher_.resume(name); !st)
+        return error_response(req, http::status::service_unavailable, "ServiceUnavailable", st.message());
+      return json_response(req, http::status::ok,
+                           nlohmann::json{{"name", name}, {"state", pause ? "paused" : "active"}}.dump());
+    }
+    if (parts.size() >= 3 && parts[0] == "admin" && parts[1] == "dlq") {
+      const std::string name(parts[2]);
+      const size_t limit = query_limit(req.target(), 100);
+      if (req.method() == http::verb::get && parts.size() == 3) return list_dlq(req, name, limit);
+      if (req.method() == http::verb::post && parts.size() == 4 && parts[3] == "redrive") {
+        auto tasks = store_.redrive(name, limit, core::now_ms());
+        const size_t n = tasks.size();
+        dispatcher_.submit(std::move(tasks));
+        core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
+        return json_response(req, http::status::ok,
+                             nlohmann::json{{"destination", name}, {"redriven", n},
+                                            {"remaining", store_.count_dead_letters(name)}}.dump());
+      }
     }
     if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "rules") {
       nlohmann::json out = nlohmann::json::array();
@@ -454,6 +482,55 @@ class Server::Impl {
     }
     return error_response(req, http::status::not_found, "NotFound",
                           "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+  }
+
+  bool known_destination(const std::string& name) const {
+    for (const auto& s : dispatcher_.stats())
+      if (s.name == name) return true;
+    return false;
+  }
+
+  // ?limit=N (1..10000), else `fallback`.
+  static size_t query_limit(std::string_view target, size_t fallback) {
+    const auto at = target.find("limit=");
+    if (at == std::string_view::npos) return fallback;
+    size_t n = 0;
+    for (size_t i = at + 6; i < target.size() && std::isdigit(static_cast<unsigned char>(target[i])); ++i)
+      n = n * 10 + (target[i] - '0');
+    return std::clamp<size_t>(n, 1, 10000);
+  }
+
+  // GET /admin/dlq/{destination}: dead letters with EventBridge's DLQ
+  // attributes; the body is the original event.
+  Response list_dlq(const Request& req, const std::string& destination, size_t limit) {
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto& d : store_.list_dead_letters(destination, limit)) {
+      const auto& t = d.task;
+      const std::string event = store_.event_envelope(t.ingested_ms, t.event_id);
+      std::string target_arn = t.rule_arn;
+      if (const auto r = target_arn.find(":rule/"); r != std::string::npos)
+        target_arn = target_arn.substr(0, r) + ":api-destination/" + t.destination;
+      nlohmann::json attributes = {{"RULE_ARN", t.rule_arn},
+                                   {"TARGET_ARN", target_arn},
+                                   {"ERROR_CODE", d.error_code},
+                                   {"ERROR_MESSAGE", d.error_message},
+                                   {"RETRY_ATTEMPTS", std::to_string(t.attempts > 0 ? t.attempts - 1 : 0)}};
+      if (!d.exhausted_condition.empty()) attributes["EXHAUSTED_RETRY_CONDITION"] = d.exhausted_condition;
+      entries.push_back({{"body", event.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(event, nullptr, false)},
+                         {"attributes", attributes},
+                         {"event_id", t.event_id},
+                         {"rule", t.rule},
+                         {"target", t.target},
+                         {"destination", t.destination},
+                         {"attempts", t.attempts},
+                         {"last_status", t.last_status},
+                         {"ingested_at", core::format_time_ms(t.ingested_ms)},
+                         {"dead_lettered_at", core::format_time_ms(d.dead_ms)}});
+    }
+    return json_response(req, http::status::ok,
+                         nlohmann::json{{"destination", destination},
+                                        {"dlq_depth", store_.count_dead_letters(destination)},
+                                        {"entries", entries}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
   // POST /admin/test-event-pattern: EventBridge's TestEventPattern.

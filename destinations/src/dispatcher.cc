@@ -10,9 +10,11 @@
 #include <map>
 #include <mutex>
 #include <queue>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
+#include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
 #include "switchyard/storage/store.h"
@@ -135,8 +137,24 @@ class Dispatcher::Impl {
     if (multi_) curl_multi_wakeup(multi_);
   }
 
+  core::Status set_paused(const std::string& name, bool paused) {
+    if (auto st = store_.set_paused(name, paused); !st) return st;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (paused) paused_.insert(name);
+      else paused_.erase(name);
+    }
+    curl_multi_wakeup(multi_);
+    core::log::info(paused ? "destination paused" : "destination resumed", {{"destination", name}});
+    return core::Status::ok();
+  }
+
   void start() {
     if (thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& p : store_.paused_destinations()) paused_.insert(p);
+    }
     std::vector<core::DeliveryTask> recovered;
     const core::Status st = store_.scan_tasks([&](core::DeliveryTask&& t) { recovered.push_back(std::move(t)); });
     if (!st) core::log::error("cannot read the stored deliveries", {{"error", st.message()}});
@@ -163,10 +181,24 @@ class Dispatcher::Impl {
     curl_multi_wakeup(multi_);
   }
 
+  // Every configured destination, and any other that still has deliveries.
   std::vector<DestinationStats> stats() const {
+    std::map<std::string, DestinationStats> all;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (destinations_)
+        for (const auto& [name, _] : *destinations_) all[name].name = name;
+      for (const auto& p : paused_) all[p].name = p;
+      for (auto& [name, st] : all) st.paused = paused_.count(name) != 0;
+    }
     std::lock_guard<std::mutex> lock(stats_mu_);
+    for (const auto& [name, st] : stats_) {
+      const bool paused = all[name].paused;
+      all[name] = st;
+      all[name].paused = paused;
+    }
     std::vector<DestinationStats> out;
-    for (const auto& [_, s] : stats_) out.push_back(s);
+    for (auto& [_, st] : all) out.push_back(std::move(st));
     return out;
   }
 
@@ -183,6 +215,7 @@ class Dispatcher::Impl {
     prometheus::Counter* dead_lettered = nullptr;
     prometheus::Gauge* queued = nullptr;
     bool warned_missing = false;
+    bool paused = false;
   };
 
   DestState& state(const std::string& name) {
@@ -208,11 +241,13 @@ class Dispatcher::Impl {
   void run() {
     while (!stopping_) {
       std::shared_ptr<const std::map<std::string, Destination>> dests;
+      std::set<std::string> paused;
       {
         std::vector<core::DeliveryTask> incoming;
         std::lock_guard<std::mutex> lock(mu_);
         incoming.swap(inbox_);
         dests = destinations_;
+        paused = paused_;
         for (auto& t : incoming) enqueue(std::move(t));
       }
       int64_t now = core::now_ms();
@@ -225,7 +260,8 @@ class Dispatcher::Impl {
       }
       int64_t wake_at = heap_.empty() ? now + 1000 : std::min(heap_.top().due_ms, now + 1000);
       for (auto& [name, s] : dest_) {
-        if (s.ready.empty()) continue;
+        s.paused = paused.count(name) != 0;
+        if (s.ready.empty() || s.paused) continue;
         const Destination* d = nullptr;
         if (dests) {
           auto it = dests->find(name);
@@ -327,8 +363,13 @@ class Dispatcher::Impl {
     add("Content-Type: " + transfer->task.content_type);
     add("User-Agent: Amazon/EventBridge/ApiDestinations");
     add("Range: bytes=0-1048575");
+    const std::string timestamp = std::to_string(now / 1000);
     add("webhook-id: " + transfer->task.id);
-    add("webhook-timestamp: " + std::to_string(now / 1000));
+    add("webhook-timestamp: " + timestamp);
+    if (!d.signing_key.empty())  // Standard Webhooks: v1,base64(HMAC(key, id.timestamp.body))
+      add("webhook-signature: v1," +
+          core::base64_encode(core::hmac_sha256(d.signing_key, transfer->task.id + "." + timestamp + "." +
+                                                                  transfer->task.body)));
     if (!transfer->task.trace_header.empty()) add("X-Amzn-Trace-Id: " + transfer->task.trace_header);
     for (const auto& [k, v] : d.headers) add(k + ": " + v);
     add("Expect:");
@@ -436,6 +477,7 @@ class Dispatcher::Impl {
     for (auto& [name, s] : dest_) {
       DestinationStats& out = stats_[name];
       out.name = name;
+      out.paused = s.paused;
       out.queued = s.ready.size() + s.waiting;
       out.in_flight = s.in_flight;
       out.delivered = delivered_count_[name];
@@ -453,6 +495,7 @@ class Dispatcher::Impl {
   mutable std::mutex mu_;
   std::vector<core::DeliveryTask> inbox_;                                   // GUARDED_BY(mu_)
   std::shared_ptr<const std::map<std::string, Destination>> destinations_;  // GUARDED_BY(mu_)
+  std::set<std::string> paused_;                                            // GUARDED_BY(mu_)
 
   // Owned by the delivery thread.
   std::priority_queue<core::DeliveryTask, std::vector<core::DeliveryTask>, DueOrder> heap_;
@@ -480,5 +523,7 @@ void Dispatcher::start() { impl_->start(); }
 void Dispatcher::stop() { impl_->stop(); }
 void Dispatcher::submit(std::vector<core::DeliveryTask> tasks) { impl_->submit(std::move(tasks)); }
 std::vector<DestinationStats> Dispatcher::stats() const { return impl_->stats(); }
+core::Status Dispatcher::pause(const std::string& d) { return impl_->set_paused(d, true); }
+core::Status Dispatcher::resume(const std::string& d) { return impl_->set_paused(d, false); }
 
 }  // namespace switchyard::destinations

@@ -73,7 +73,8 @@ RetryDecision decide_retry(const core::DeliveryTask& task, const Outcome& outcom
   }
   const int64_t delay = std::max(backoff_ms, outcome.retry_after_ms);
   const int64_t due = now_ms + delay;
-  const int64_t deadline = task.ingested_ms + static_cast<int64_t>(task.retry.maximum_event_age_seconds) * 1000;
+  const int64_t age_from = task.age_from_ms ? task.age_from_ms : task.ingested_ms;
+  const int64_t deadline = age_from + static_cast<int64_t>(task.retry.maximum_event_age_seconds) * 1000;
   if (due > deadline) {
     d.exhausted_condition = "MaximumEventAgeInSeconds";
     return d;

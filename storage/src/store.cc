@@ -19,7 +19,7 @@ namespace {
 
 using core::Status;
 
-// Column families. The default one is unused (RocksDB requires it).
+// Column families; the default one holds small operator state (paused destinations).
 enum Cf : size_t { kDefault = 0, kEvents = 1, kTasks = 2, kDlq = 3, kCfCount = 4 };
 const char* const kCfNames[kCfCount] = {"default", "events", "tasks", "dlq"};
 
@@ -178,22 +178,50 @@ class RocksStore final : public Store {
     return out;
   }
 
-  size_t redrive(const std::string& destination, size_t limit, int64_t now_ms) override {
+  std::vector<core::DeliveryTask> redrive(const std::string& destination, size_t limit, int64_t now_ms) override {
+    std::vector<core::DeliveryTask> tasks;
     auto letters = list_dead_letters(destination, limit);
-    if (letters.empty()) return 0;
+    if (letters.empty()) return tasks;
     rocksdb::WriteBatch wb;
     for (auto& d : letters) {
       wb.Delete(cfs_[kDlq], d.key);
       core::DeliveryTask t = d.task;
       t.attempts = 0;
       t.due_ms = now_ms;
-      t.ingested_ms = now_ms;  // a redriven delivery gets a fresh age budget
+      t.age_from_ms = now_ms;  // a redriven delivery gets a fresh age budget
       t.last_error.clear();
       t.last_status = 0;
       wb.Put(cfs_[kTasks], task_key(t.due_ms, t.id), core::encode_task(t));
+      tasks.push_back(std::move(t));
     }
-    if (!db_->Write(rocksdb::WriteOptions(), &wb).ok()) return 0;
-    return letters.size();
+    if (!db_->Write(rocksdb::WriteOptions(), &wb).ok()) tasks.clear();
+    return tasks;
+  }
+
+  std::string event_envelope(int64_t ingested_ms, const std::string& event_id) override {
+    core::Event key_of;
+    key_of.ingested_ms = ingested_ms;
+    key_of.id = event_id;
+    std::string value;
+    if (!db_->Get(rocksdb::ReadOptions(), cfs_[kEvents], event_key(key_of), &value).ok()) return "";
+    auto j = nlohmann::json::parse(value, nullptr, false);
+    if (!j.is_object() || !j.contains("event")) return "";
+    return j["event"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
+  Status set_paused(const std::string& destination, bool paused) override {
+    const std::string key = "paused/" + destination;
+    return from_rocks(paused ? db_->Put(rocksdb::WriteOptions(), cfs_[kDefault], key, "1")
+                             : db_->Delete(rocksdb::WriteOptions(), cfs_[kDefault], key),
+                      "pause destination");
+  }
+
+  std::vector<std::string> paused_destinations() override {
+    std::vector<std::string> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kDefault]));
+    for (it->Seek("paused/"); it->Valid() && it->key().starts_with("paused/"); it->Next())
+      out.push_back(it->key().ToString().substr(7));
+    return out;
   }
 
   uint64_t count_dead_letters(const std::string& destination) override {

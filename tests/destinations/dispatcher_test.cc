@@ -7,6 +7,7 @@
 #include <future>
 #include <thread>
 
+#include "switchyard/core/crypto.h"
 #include "switchyard/core/time.h"
 #include "switchyard/storage/store.h"
 #include "testing/http_receiver.h"
@@ -16,6 +17,18 @@ namespace switchyard::destinations {
 namespace {
 
 using namespace std::chrono_literals;
+
+Destination destination(const std::string& url, const std::string& method, uint32_t rate,
+                        std::vector<std::pair<std::string, std::string>> headers, std::string signing_key = "") {
+  Destination d;
+  d.name = "d";
+  d.endpoint = url;
+  d.method = method;
+  d.rate_limit_per_second = rate;
+  d.headers = std::move(headers);
+  d.signing_key = std::move(signing_key);
+  return d;
+}
 
 class DispatcherTest : public ::testing::Test {
  protected:
@@ -67,7 +80,7 @@ class DispatcherTest : public ::testing::Test {
 TEST_F(DispatcherTest, DeliversBodyHeadersAndPathParameters) {
   testing::HttpReceiver rx;
   Dispatcher d(options_, *store_, registry_);
-  d.set_destinations({{"d", rx.url("/orders/*/x/*"), "PUT", 100, {{"x-api-key", "secret"}}}});
+  d.set_destinations({destination(rx.url("/orders/*/x/*"), "PUT", 100, {{"x-api-key", "secret"}})});
   d.start();
   auto t = task("one");
   t.path_params = {"eu west", "a/b"};
@@ -91,7 +104,7 @@ TEST_F(DispatcherTest, RetriesServerErrorsWithTheSameWebhookId) {
     return testing::Reply{++calls <= 2 ? 503 : 200, {}};
   });
   Dispatcher d(options_, *store_, registry_);
-  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();
   submit(d, {task("r1")});
   auto got = rx.wait_for(3);
@@ -104,7 +117,7 @@ TEST_F(DispatcherTest, RetriesServerErrorsWithTheSameWebhookId) {
 TEST_F(DispatcherTest, ClientErrorGoesStraightToTheDeadLetterQueue) {
   testing::HttpReceiver rx([](const testing::ReceivedRequest&) { return testing::Reply{404, {}}; });
   Dispatcher d(options_, *store_, registry_);
-  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();
   submit(d, {task("gone")});
   ASSERT_TRUE(drained());
@@ -121,7 +134,7 @@ TEST_F(DispatcherTest, ClientErrorGoesStraightToTheDeadLetterQueue) {
 TEST_F(DispatcherTest, ExhaustedRetriesAreDeadLettered) {
   testing::HttpReceiver rx([](const testing::ReceivedRequest&) { return testing::Reply{500, {}}; });
   Dispatcher d(options_, *store_, registry_);
-  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();
   auto t = task("x");
   t.retry.maximum_retry_attempts = 2;
@@ -142,7 +155,7 @@ TEST_F(DispatcherTest, ConnectionFailuresAreRetriedUntilTheReceiverIsUp) {
     port = probe.port();
   }
   Dispatcher d(options_, *store_, registry_);
-  d.set_destinations({{"d", "http://127.0.0.1:" + std::to_string(port) + "/", "POST", 100, {}}});
+  d.set_destinations({destination("http://127.0.0.1:" + std::to_string(port) + "/", "POST", 100, {})});
   d.start();
   submit(d, {task("later")});
   std::this_thread::sleep_for(300ms);
@@ -150,7 +163,7 @@ TEST_F(DispatcherTest, ConnectionFailuresAreRetriedUntilTheReceiverIsUp) {
   EXPECT_EQ(store_->count_dead_letters("d"), 0u);
   d.stop();
   testing::HttpReceiver rx;
-  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();  // recovers the stored task
   auto got = rx.wait_for(1);
   ASSERT_GE(got.size(), 1u);
@@ -169,8 +182,46 @@ TEST_F(DispatcherTest, StoredTasksAreDeliveredAfterRestart) {
     EXPECT_EQ(store_->count_tasks(), 2u);
   }
   Dispatcher d(options_, *store_, registry_);
-  d.set_destinations({{"d", rx.url("/"), "POST", 100, {}}});
+  d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();
+  EXPECT_EQ(rx.wait_for(2).size(), 2u);
+  EXPECT_TRUE(drained());
+}
+
+TEST_F(DispatcherTest, SignsWithStandardWebhooksWhenASecretIsSet) {
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  d.set_destinations({destination(rx.url("/"), "POST", 100, {}, key)});
+  d.start();
+  submit(d, {task("signed")});
+  auto got = rx.wait_for(1);
+  ASSERT_EQ(got.size(), 1u);
+  const std::string signed_content = "signed." + got[0].headers["webhook-timestamp"] + "." + got[0].body;
+  EXPECT_EQ(got[0].headers["webhook-signature"], "v1," + core::base64_encode(core::hmac_sha256(key, signed_content)));
+}
+
+TEST_F(DispatcherTest, PausedDestinationsKeepTheirQueue) {
+  testing::HttpReceiver rx;
+  {
+    Dispatcher d(options_, *store_, registry_);
+    d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
+    ASSERT_TRUE(d.pause("d"));
+    d.start();
+    submit(d, {task("p1"), task("p2")});
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(rx.requests().size(), 0u);
+    EXPECT_EQ(store_->count_tasks(), 2u);
+    auto stats = d.stats();
+    ASSERT_EQ(stats.size(), 1u);
+    EXPECT_TRUE(stats[0].paused);
+  }
+  Dispatcher d(options_, *store_, registry_);  // paused across a restart
+  d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
+  d.start();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(rx.requests().size(), 0u);
+  ASSERT_TRUE(d.resume("d"));
   EXPECT_EQ(rx.wait_for(2).size(), 2u);
   EXPECT_TRUE(drained());
 }
@@ -178,7 +229,7 @@ TEST_F(DispatcherTest, StoredTasksAreDeliveredAfterRestart) {
 TEST_F(DispatcherTest, RateLimitHoldsInEveryOneSecondWindow) {
   testing::HttpReceiver rx;
   Dispatcher d(options_, *store_, registry_);
-  d.set_destinations({{"d", rx.url("/"), "POST", 5, {}}});
+  d.set_destinations({destination(rx.url("/"), "POST", 5, {})});
   d.start();
   std::vector<core::DeliveryTask> tasks;
   for (int i = 0; i < 12; ++i) tasks.push_back(task("t" + std::to_string(i)));

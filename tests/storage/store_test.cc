@@ -134,7 +134,7 @@ TEST_F(StoreTest, RedriveRequeuesDeadLetters) {
     dl.dead_ms = 100 + i;
     ASSERT_TRUE(store->dead_letter(dl));
   }
-  EXPECT_EQ(store->redrive("dest", 2, 9999), 2u);
+  EXPECT_EQ(store->redrive("dest", 2, 9999).size(), 2u);
   EXPECT_EQ(store->count_dead_letters("dest"), 1u);
   std::vector<core::DeliveryTask> tasks;
   ASSERT_TRUE(store->scan_tasks([&](core::DeliveryTask&& t) { tasks.push_back(std::move(t)); }));
@@ -142,7 +142,25 @@ TEST_F(StoreTest, RedriveRequeuesDeadLetters) {
   for (const auto& t : tasks) {
     EXPECT_EQ(t.attempts, 0u);
     EXPECT_EQ(t.due_ms, 9999);
+    EXPECT_EQ(t.age_from_ms, 9999);
+    EXPECT_EQ(t.ingested_ms, 1);  // the event's storage key is untouched
   }
+}
+
+TEST_F(StoreTest, PausedDestinationsAndEventLookup) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store->set_paused("a", true));
+    ASSERT_TRUE(store->set_paused("b", true));
+    ASSERT_TRUE(store->set_paused("a", false));
+    IngestBatch b;
+    b.events.push_back(event("e7", 7000));
+    ASSERT_TRUE(append_sync(*store, std::move(b)));
+  }
+  auto store = open();
+  EXPECT_EQ(store->paused_destinations(), std::vector<std::string>{"b"});
+  EXPECT_NE(store->event_envelope(7000, "e7").find("\"id\":\"e7\""), std::string::npos);
+  EXPECT_EQ(store->event_envelope(7001, "e7"), "");
 }
 
 TEST_F(StoreTest, ScanEventsHonoursTheWindow) {

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "switchyard/core/crypto.h"
 #include "switchyard/rules/matcher.h"
 
 namespace switchyard::config {
@@ -345,7 +346,7 @@ class Loader {
       const YAML::Node n = list[i];
       const std::string where = "api_destinations[" + std::to_string(i) + "]";
       if (!require_map(n, where)) continue;
-      check_keys(n, where, {"name", "connection", "endpoint", "method", "rate_limit_per_second"});
+      check_keys(n, where, {"name", "connection", "endpoint", "method", "rate_limit_per_second", "signing_secret"});
       ApiDestinationConfig d;
       d.name = str(n, "name", where, true);
       name(n, d.name, where, 64);
@@ -366,6 +367,18 @@ class Loader {
         error(n["method"], "method of api destination '" + d.name + "' must be one of POST, GET, HEAD, OPTIONS, "
                                                                     "PUT, PATCH, DELETE");
       d.rate_limit_per_second = number<uint32_t>(n, "rate_limit_per_second", where, 300, 1, 1000000);
+      if (n["signing_secret"]) {
+        // Standard Webhooks secrets are "whsec_" + base64 of the key bytes.
+        const std::string secret_text = secret(n, "signing_secret", where);
+        if (secret_text.rfind("whsec_", 0) == 0) {
+          if (!core::base64_decode(secret_text.substr(6), &d.signing_key) || d.signing_key.empty())
+            error(n["signing_secret"], "signing_secret of '" + d.name + "' is whsec_ but not followed by base64");
+        } else {
+          d.signing_key = secret_text;
+        }
+        if (d.signing_key.size() < 16 && !secret_text.empty())
+          error(n["signing_secret"], "signing_secret of '" + d.name + "' is shorter than 16 bytes");
+      }
       c->api_destinations.push_back(std::move(d));
     }
   }

@@ -24,6 +24,7 @@ std::string encode_task(const DeliveryTask& t) {
       {"max_age_s", t.retry.maximum_event_age_seconds},
       {"dead_letter", t.dead_letter},
       {"ingested_ms", t.ingested_ms},
+      {"age_from_ms", t.age_from_ms},
       {"due_ms", t.due_ms},
       {"attempts", t.attempts},
       {"last_status", t.last_status},
@@ -53,6 +54,7 @@ std::optional<DeliveryTask> decode_task(std::string_view data) {
     t.retry.maximum_event_age_seconds = j.value("max_age_s", t.retry.maximum_event_age_seconds);
     t.dead_letter = j.value("dead_letter", true);
     t.ingested_ms = j.value("ingested_ms", int64_t{0});
+    t.age_from_ms = j.value("age_from_ms", int64_t{0});
     t.due_ms = j.value("due_ms", int64_t{0});
     t.attempts = j.value("attempts", uint32_t{0});
     t.last_status = j.value("last_status", 0);

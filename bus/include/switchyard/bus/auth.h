@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "switchyard/config/config.h"
+#include "switchyard/core/crypto.h"
 
 namespace switchyard::bus {
 
@@ -40,12 +41,12 @@ SigV4Result verify_sigv4(std::string_view method, std::string_view path, std::st
                          const HeaderLookup& header, std::string_view body, const std::vector<AccessKey>& keys,
                          int64_t now_seconds);
 
-// Building blocks, exposed for tests and for signing in tests.
-std::string hmac_sha256(std::string_view key, std::string_view data);
-std::string sha256_hex(std::string_view data);
-std::string to_hex(std::string_view bytes);
-std::string base64_encode(std::string_view bytes);
-bool base64_decode(std::string_view text, std::string* out);
-bool constant_time_equal(std::string_view a, std::string_view b);
+// The building blocks live in core.
+using core::base64_decode;
+using core::base64_encode;
+using core::constant_time_equal;
+using core::hmac_sha256;
+using core::sha256_hex;
+using core::to_hex;
 
 }  // namespace switchyard::bus

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "switchyard/core/status.h"
 #include "switchyard/core/task.h"
 #include "switchyard/destinations/retry.h"
 
@@ -27,6 +28,8 @@ struct Destination {
   // Extra request headers (connection auth and parameters). Values may be
   // secrets: they are sent, never logged.
   std::vector<std::pair<std::string, std::string>> headers;
+  // Standard Webhooks signing key (raw bytes); empty: no webhook-signature.
+  std::string signing_key;
 };
 
 struct Options {
@@ -37,6 +40,7 @@ struct Options {
 
 struct DestinationStats {
   std::string name;
+  bool paused = false;
   uint64_t queued = 0;     // waiting in memory (due or not)
   uint32_t in_flight = 0;
   uint64_t delivered = 0;
@@ -74,6 +78,11 @@ class Dispatcher {
   void submit(std::vector<core::DeliveryTask> tasks);
 
   std::vector<DestinationStats> stats() const;
+
+  // Stops / restarts sending to a destination; its queue is kept (on disk
+  // and in memory) and the state survives restarts.
+  core::Status pause(const std::string& destination);
+  core::Status resume(const std::string& destination);
 
  private:
   class Impl;

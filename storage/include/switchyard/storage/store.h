@@ -74,10 +74,18 @@ class Store {
 
   // Dead letters of one destination, oldest first, at most `limit`.
   virtual std::vector<DeadLetter> list_dead_letters(const std::string& destination, size_t limit) = 0;
-  // Removes the listed dead letters of `destination` and re-queues their tasks
-  // (attempts reset, due now) in one atomic write. Returns how many.
-  virtual size_t redrive(const std::string& destination, size_t limit, int64_t now_ms) = 0;
+  // Removes up to `limit` dead letters of `destination`, oldest first, and
+  // re-queues their tasks (attempts reset, due now, a fresh age budget) in
+  // one atomic write. Returns the re-queued tasks.
+  virtual std::vector<core::DeliveryTask> redrive(const std::string& destination, size_t limit, int64_t now_ms) = 0;
   virtual uint64_t count_dead_letters(const std::string& destination) = 0;
+
+  // The stored envelope of one event, or "" when it is not (or no longer) stored.
+  virtual std::string event_envelope(int64_t ingested_ms, const std::string& event_id) = 0;
+
+  // Destinations an operator paused; kept across restarts.
+  virtual core::Status set_paused(const std::string& destination, bool paused) = 0;
+  virtual std::vector<std::string> paused_destinations() = 0;
 
   // Events stored between [from_ms, to_ms) of ingestion time, as
   // {"bus":..., "ingested_ms":..., "event": <envelope>} JSON text.

@@ -72,6 +72,7 @@ struct ApiDestinationConfig {
   std::string endpoint;
   std::string method = "POST";
   uint32_t rate_limit_per_second = 300;
+  std::string signing_key;  // Standard Webhooks key bytes (secret); empty: unsigned
 };
 
 struct TargetConfig {

@@ -37,7 +37,8 @@ struct DeliveryTask {
   RetryPolicy retry;
   bool dead_letter = true;   // keep in the DLQ when it fails for good
 
-  int64_t ingested_ms = 0;   // event age is measured from here
+  int64_t ingested_ms = 0;   // when the bus accepted the event (part of its storage key)
+  int64_t age_from_ms = 0;   // retry age is measured from here; 0 means ingested_ms (a redrive resets it)
   int64_t due_ms = 0;        // not before this time; part of the storage key
   uint32_t attempts = 0;     // attempts made so far
   int last_status = 0;       // last HTTP status, 0 when none

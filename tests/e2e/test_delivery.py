@@ -1,0 +1,103 @@
+"""Delivery through the real binary: dead-letter queue with EventBridge's
+attributes, redrive, pause/resume and Standard Webhooks signing."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import unittest
+
+from harness import Receiver, Service
+
+KEY = b"0123456789abcdef0123456789abcdef"
+CONFIG = """
+server: {{listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0}}
+buses: [{{name: default, account: "111122223333", region: eu-west-1}}]
+api_destinations:
+  - {{name: rx, endpoint: "http://127.0.0.1:{port}/in", signing_secret: "whsec_{key}"}}
+rules:
+  - name: orders
+    event_pattern: {{source: [shop]}}
+    targets: [{{id: t1, destination: rx, retry_policy: {{maximum_retry_attempts: 0}}}}]
+"""
+
+
+class DeliveryTest(unittest.TestCase):
+    def setUp(self):
+        self.receiver = Receiver(status=404)
+        self.service = Service(CONFIG.format(port=self.receiver.port, key=base64.b64encode(KEY).decode())).start()
+
+    def tearDown(self):
+        self.service.cleanup()
+        self.receiver.close()
+
+    def admin(self, method, path):
+        s, text = self.service.request(method, path, b"" if method == "POST" else None, admin=True)
+        return s, json.loads(text)
+
+    def wait_dlq(self, n, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s, out = self.admin("GET", "/admin/dlq/rx?limit=10")
+            if len(out["entries"]) >= n:
+                return out
+            time.sleep(0.1)
+        return out
+
+    def test_dead_letters_carry_eventbridge_attributes_and_redrive(self):
+        s, out = self.service.post("/buses/default/events", {"source": "shop", "detail-type": "t", "detail": {"n": 1}})
+        event_id = out["Entries"][0]["EventId"]
+        dlq = self.wait_dlq(1)
+        self.assertEqual(dlq["dlq_depth"], 1)
+        entry = dlq["entries"][0]
+        self.assertEqual(entry["body"]["id"], event_id)
+        self.assertEqual(entry["body"]["detail"], {"n": 1})
+        self.assertEqual(entry["attributes"], {
+            "RULE_ARN": "arn:aws:events:eu-west-1:111122223333:rule/orders",
+            "TARGET_ARN": "arn:aws:events:eu-west-1:111122223333:api-destination/rx",
+            "ERROR_CODE": "ERROR_FROM_TARGET",
+            "ERROR_MESSAGE": "HTTP 404 from target",
+            "RETRY_ATTEMPTS": "0"})
+        self.assertEqual((entry["attempts"], entry["last_status"]), (1, 404))
+
+        self.receiver.status = 200
+        s, out = self.admin("POST", "/admin/dlq/rx/redrive")
+        self.assertEqual((s, out["redriven"], out["remaining"]), (200, 1, 0))
+        got = self.receiver.wait_for(2)
+        self.assertEqual(json.loads(got[-1]["body"])["id"], event_id)
+        self.assertEqual(got[-1]["headers"]["webhook-id"], got[0]["headers"]["webhook-id"])
+
+        # Standard Webhooks signature over id.timestamp.body
+        h = got[-1]["headers"]
+        signed = "%s.%s.%s" % (h["webhook-id"], h["webhook-timestamp"], got[-1]["body"])
+        expected = base64.b64encode(hmac.new(KEY, signed.encode(), hashlib.sha256).digest()).decode()
+        self.assertEqual(h["webhook-signature"], "v1," + expected)
+
+    def test_server_errors_exhaust_the_retry_policy(self):
+        self.receiver.status = 500
+        self.service.post("/buses/default/events", {"source": "shop", "detail-type": "t", "detail": {}})
+        entry = self.wait_dlq(1)["entries"][0]
+        self.assertEqual(entry["attributes"]["EXHAUSTED_RETRY_CONDITION"], "MaximumRetryAttempts")
+        self.assertEqual(entry["attributes"]["RETRY_ATTEMPTS"], "0")
+        self.assertEqual(len(self.receiver.requests), 1)
+
+    def test_pause_keeps_the_queue_and_resume_delivers(self):
+        self.receiver.status = 200
+        s, out = self.admin("POST", "/admin/destinations/rx/pause")
+        self.assertEqual((s, out["state"]), (200, "paused"))
+        self.service.post("/buses/default/events", {"source": "shop", "detail-type": "t", "detail": {}})
+        time.sleep(0.5)
+        self.assertEqual(self.receiver.requests, [])
+        s, out = self.admin("GET", "/admin/destinations")
+        rx = [d for d in out["destinations"] if d["name"] == "rx"][0]
+        self.assertEqual((rx["state"], rx["queued"]), ("paused", 1))
+        s, out = self.admin("POST", "/admin/destinations/rx/resume")
+        self.assertEqual(out["state"], "active")
+        self.assertEqual(len(self.receiver.wait_for(1)), 1)
+        s, out = self.admin("POST", "/admin/destinations/nope/pause")
+        self.assertEqual(s, 404)
+
+
+if __name__ == "__main__":
+    unittest.main()
