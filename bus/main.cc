@@ -103,9 +103,19 @@ bool load_config(const std::string& path, sy::config::Config* config) {
 std::vector<sy::destinations::Destination> destinations_of(const sy::config::Config& c) {
   std::vector<sy::destinations::Destination> out;
   for (const auto& d : c.api_destinations) {
-    sy::destinations::Destination dest{d.name, d.endpoint, d.method, d.rate_limit_per_second, {}, d.signing_key};
-    for (const auto& conn : c.connections)
-      if (conn.name == d.connection) dest.headers = conn.headers;
+    sy::destinations::Destination dest;
+    dest.name = d.name;
+    dest.endpoint = d.endpoint;
+    dest.method = d.method;
+    dest.rate_limit_per_second = d.rate_limit_per_second;
+    dest.signing_key = d.signing_key;
+    for (const auto& conn : c.connections) {
+      if (conn.name != d.connection) continue;
+      dest.headers = conn.headers;
+      dest.header_parameters = conn.header_parameters;
+      dest.query_parameters = conn.query_string_parameters;
+      dest.body_parameters = conn.body_parameters;
+    }
     out.push_back(std::move(dest));
   }
   return out;

@@ -49,7 +49,8 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
           core::log::error("target input rejected after validation", {{"rule", r.name}, {"error", why}});
           continue;
         }
-        rr.targets.push_back({t.id, t.destination, t.path_parameter_values, t.retry_policy, t.dead_letter, input});
+        rr.targets.push_back({t.id, t.destination, t.path_parameter_values, t.header_parameters,
+                              t.query_string_parameters, t.retry_policy, t.dead_letter, input});
       }
       route.rules.push_back(std::move(rr));
     }
@@ -75,6 +76,16 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
       task.rule_arn = rule.arn;
       task.target = t.id;
       task.destination = t.destination;
+      // Dynamic parameters ("$.detail.id") read the original event.
+      std::string bad;
+      auto resolve = [&](const std::string& v) {
+        std::string out;
+        if (!rules::resolve_dynamic_value(envelope, v, &out) && bad.empty()) bad = v;
+        return out;
+      };
+      for (const auto& v : t.path_params) task.path_params.push_back(resolve(v));
+      for (const auto& [k, v] : t.header_parameters) task.headers.emplace_back(k, resolve(v));
+      for (const auto& [k, v] : t.query_string_parameters) task.query.emplace_back(resolve(k), resolve(v));
       rules::Rendered rendered;
       std::string why;
       if (t.input->render(envelope, {rule.name, rule.arn, core::format_time(event.ingested_ms / 1000)}, &rendered,
@@ -85,7 +96,10 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
         task.body = envelope;  // kept for the dead-letter record
         task.render_error = why;
       }
-      task.path_params = t.path_params;
+      if (!bad.empty() && task.render_error.empty()) {
+        task.render_error = "the dynamic parameter " + bad + " selects nothing in the event";
+        task.render_error_code = "INVALID_PARAMETER";
+      }
       task.trace_header = event.trace_header;
       task.retry = t.retry;
       task.dead_letter = t.dead_letter;

@@ -1,6 +1,7 @@
 #include "switchyard/destinations/dispatcher.h"
 
 #include <curl/curl.h>
+#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -54,6 +55,7 @@ struct DueOrder {
 struct Transfer {
   core::DeliveryTask task;
   std::string url;
+  std::string body;  // what is sent: the task's body with connection body parameters
   curl_slist* headers = nullptr;
   std::string response_head;  // first bytes of the body
   std::string retry_after;
@@ -277,7 +279,7 @@ class Dispatcher::Impl {
           if (!s.ready.front().render_error.empty()) {  // nothing to send: no rate token used
             core::DeliveryTask t = std::move(s.ready.front());
             s.ready.pop_front();
-            fail_for_good(t, "INVALID_JSON", t.render_error, "", s);
+            fail_for_good(t, t.render_error_code, t.render_error, "", s);
             continue;
           }
           if (!s.window.allowed(now)) {
@@ -324,11 +326,50 @@ class Dispatcher::Impl {
     s.warned_missing = true;
   }
 
+  static std::string escape(CURL* easy, const std::string& v) {
+    char* esc = curl_easy_escape(easy, v.c_str(), static_cast<int>(v.size()));
+    std::string out = esc ? esc : "";
+    curl_free(esc);
+    return out;
+  }
+
+  static bool same_name(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  }
+
+  // Target parameters, then the connection's, which win on the same key.
+  static std::vector<std::pair<std::string, std::string>> merge(
+      const std::vector<std::pair<std::string, std::string>>& target,
+      const std::vector<std::pair<std::string, std::string>>& connection, bool case_insensitive) {
+    std::vector<std::pair<std::string, std::string>> out = target;
+    for (const auto& [k, v] : connection) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) {
+        return case_insensitive ? same_name(p.first, k) : p.first == k;
+      });
+      if (it != out.end()) it->second = v;
+      else out.emplace_back(k, v);
+    }
+    return out;
+  }
+
+  // Connection body parameters become top-level keys of a JSON object body.
+  static std::string with_body_parameters(const Destination& d, const std::string& body) {
+    if (d.body_parameters.empty()) return body;
+    auto j = nlohmann::ordered_json::parse(body, nullptr, false);
+    if (!j.is_object()) return body;
+    for (const auto& [k, v] : d.body_parameters) j[k] = v;
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
   static std::string build_url(CURL* easy, const Destination& d, const core::DeliveryTask& t, bool* ok) {
     std::string url;
     size_t next = 0;
     *ok = true;
-    for (char c : d.endpoint) {
+    const auto query_at = d.endpoint.find('?');
+    const std::string endpoint = d.endpoint.substr(0, query_at);
+    for (char c : endpoint) {
       if (c != '*') {
         url += c;
         continue;
@@ -337,11 +378,14 @@ class Dispatcher::Impl {
         *ok = false;
         return url;
       }
-      const std::string& v = t.path_params[next++];
-      char* esc = curl_easy_escape(easy, v.c_str(), static_cast<int>(v.size()));
-      url += esc ? esc : "";
-      curl_free(esc);
+      url += escape(easy, t.path_params[next++]);
     }
+    std::string query = query_at == std::string::npos ? "" : d.endpoint.substr(query_at + 1);
+    for (const auto& [k, v] : merge(t.query, d.query_parameters, false)) {
+      if (!query.empty()) query += '&';
+      query += escape(easy, k) + "=" + escape(easy, v);
+    }
+    if (!query.empty()) url += "?" + query;
     return url;
   }
 
@@ -360,7 +404,12 @@ class Dispatcher::Impl {
     }
     curl_slist* h = nullptr;
     auto add = [&h](const std::string& line) { h = curl_slist_append(h, line.c_str()); };
-    add("Content-Type: " + transfer->task.content_type);
+    const auto params = merge(transfer->task.headers, d.header_parameters, true);
+    const auto content_type = std::find_if(params.begin(), params.end(),
+                                           [](const auto& p) { return same_name(p.first, "Content-Type"); });
+    add("Content-Type: " + (content_type != params.end() ? content_type->second : transfer->task.content_type));
+    for (const auto& [k, v] : params)
+      if (!same_name(k, "Content-Type")) add(k + ": " + v);
     add("User-Agent: Amazon/EventBridge/ApiDestinations");
     add("Range: bytes=0-1048575");
     const std::string timestamp = std::to_string(now / 1000);
@@ -392,8 +441,9 @@ class Dispatcher::Impl {
     } else if (d.method == "HEAD") {
       curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
     } else {
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer->task.body.data());
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer->task.body.size()));
+      transfer->body = with_body_parameters(d, transfer->task.body);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer->body.data());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer->body.size()));
       if (d.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, d.method.c_str());
     }
     ++s.in_flight;

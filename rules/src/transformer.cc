@@ -397,6 +397,24 @@ bool Transformer::render(std::string_view event_json, const TransformContext& ct
   return true;
 }
 
+bool is_dynamic_value(std::string_view value) { return !value.empty() && value[0] == '$'; }
+
+bool resolve_dynamic_value(std::string_view event_json, std::string_view value, std::string* out) {
+  if (!is_dynamic_value(value)) {
+    *out = std::string(value);
+    return true;
+  }
+  Path path;
+  if (!parse_path(value, &path)) return false;
+  JsonNode event, owned;
+  std::string why;
+  if (!internal::parse_json(event_json, &event, &why)) return false;
+  const JsonNode* v = nullptr;
+  if (!evaluate(event, path, &owned, &v)) return false;
+  *out = v->is_string() ? v->text : internal::to_json(*v);
+  return true;
+}
+
 bool parse_target_input(std::string_view json, TargetInput* out, std::string* error) {
   JsonNode root;
   if (!internal::parse_json(json, &root, error)) return false;

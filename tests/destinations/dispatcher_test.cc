@@ -226,6 +226,45 @@ TEST_F(DispatcherTest, PausedDestinationsKeepTheirQueue) {
   EXPECT_TRUE(drained());
 }
 
+TEST_F(DispatcherTest, ConnectionParametersWinOverTargetOnes) {
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  Destination dest = destination(rx.url("/in?fixed=1"), "POST", 100, {{"Authorization", "Basic x"}});
+  dest.header_parameters = {{"X-Tenant", "from-connection"}, {"Content-Type", "application/vnd.acme+json"}};
+  dest.query_parameters = {{"region", "connection"}};
+  dest.body_parameters = {{"tenant", "acme"}};
+  d.set_destinations({dest});
+  d.start();
+  auto t = task("params");
+  t.headers = {{"x-tenant", "from-target"}, {"X-Order", "42"}};
+  t.query = {{"region", "target"}, {"a b", "c&d"}};
+  submit(d, {t});
+  auto got = rx.wait_for(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].target, "/in?fixed=1&region=connection&a%20b=c%26d");
+  EXPECT_EQ(got[0].headers["x-tenant"], "from-connection");
+  EXPECT_EQ(got[0].headers["x-order"], "42");
+  EXPECT_EQ(got[0].headers["authorization"], "Basic x");
+  EXPECT_EQ(got[0].headers["content-type"], "application/vnd.acme+json");
+  EXPECT_EQ(got[0].body, R"({"id":"params","tenant":"acme"})");
+}
+
+TEST_F(DispatcherTest, UnresolvableParameterIsDeadLetteredWithoutAnAttempt) {
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
+  d.start();
+  auto t = task("bad-param");
+  t.render_error = "the dynamic parameter $.detail.nope selects nothing in the event";
+  t.render_error_code = "INVALID_PARAMETER";
+  submit(d, {t});
+  ASSERT_TRUE(drained());
+  auto letters = store_->list_dead_letters("d", 10);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].error_code, "INVALID_PARAMETER");
+  EXPECT_EQ(rx.requests().size(), 0u);
+}
+
 TEST_F(DispatcherTest, RateLimitHoldsInEveryOneSecondWindow) {
   testing::HttpReceiver rx;
   Dispatcher d(options_, *store_, registry_);

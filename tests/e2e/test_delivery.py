@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 import unittest
 
@@ -97,6 +98,55 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(len(self.receiver.wait_for(1)), 1)
         s, out = self.admin("POST", "/admin/destinations/nope/pause")
         self.assertEqual(s, 404)
+
+
+PARAMS_CONFIG = """
+server: {{listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0}}
+connections:
+  - name: crm
+    auth: {{type: api_key, header: x-api-key, value: "${{env:SY_TEST_API_KEY}}"}}
+    invocation_http_parameters:
+      header_parameters: [{{key: X-Source, value: connection, is_value_secret: false}}]
+      query_string_parameters: [{{key: tenant, value: acme}}]
+      body_parameters: [{{key: origin, value: switchyard}}]
+api_destinations:
+  - {{name: crm, connection: crm, endpoint: "http://127.0.0.1:{port}/orders/*", method: PUT}}
+rules:
+  - name: orders
+    event_pattern: {{source: [shop]}}
+    targets:
+      - id: t1
+        destination: crm
+        input_path: $.detail
+        http_parameters:
+          path_parameter_values: [$.detail.id]
+          header_parameters: {{X-Order: $.detail.id, X-Source: target, User-Agent: evil}}
+          query_string_parameters: {{kind: $.detail-type}}
+"""
+
+
+class ParametersTest(unittest.TestCase):
+    def test_connection_and_dynamic_target_parameters(self):
+        os.environ["SY_TEST_API_KEY"] = "k3y"
+        receiver = Receiver()
+        service = Service(PARAMS_CONFIG.format(port=receiver.port)).start()
+        try:
+            service.post("/buses/default/events", {"source": "shop", "detail-type": "OrderPlaced",
+                                                   "detail": {"id": "a/42", "n": 1}})
+            got = receiver.wait_for(1)
+            self.assertEqual(len(got), 1)
+            r = got[0]
+            self.assertEqual(r["method"], "PUT")
+            self.assertEqual(r["path"], "/orders/a%2F42?kind=OrderPlaced&tenant=acme")
+            self.assertEqual(r["headers"]["x-api-key"], "k3y")
+            self.assertEqual(r["headers"]["x-order"], "a/42")
+            self.assertEqual(r["headers"]["x-source"], "connection")
+            self.assertEqual(r["headers"]["user-agent"], "Amazon/EventBridge/ApiDestinations")
+            self.assertEqual(json.loads(r["body"]), {"id": "a/42", "n": 1, "origin": "switchyard"})
+            self.assertNotIn("k3y", "".join(service.log))
+        finally:
+            service.cleanup()
+            receiver.close()
 
 
 if __name__ == "__main__":

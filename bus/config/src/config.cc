@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "switchyard/core/crypto.h"
+#include "switchyard/core/log.h"
 #include "switchyard/rules/matcher.h"
 
 namespace switchyard::config {
@@ -289,7 +290,7 @@ class Loader {
       const YAML::Node n = list[i];
       const std::string where = "connections[" + std::to_string(i) + "]";
       if (!require_map(n, where)) continue;
-      check_keys(n, where, {"name", "auth"});
+      check_keys(n, where, {"name", "auth", "invocation_http_parameters"});
       ConnectionConfig conn;
       conn.name = str(n, "name", where, true);
       name(n, conn.name, where, 64);
@@ -317,8 +318,73 @@ class Loader {
                                   " (supported: api_key, basic)");
         }
       }
+      if (const auto ip = n["invocation_http_parameters"]; ip && require_map(ip, where + ".invocation_http_parameters")) {
+        const std::string iw = where + ".invocation_http_parameters";
+        check_keys(ip, iw, {"header_parameters", "query_string_parameters", "body_parameters"});
+        conn.header_parameters = params(ip["header_parameters"], iw + ".header_parameters", true);
+        conn.query_string_parameters = params(ip["query_string_parameters"], iw + ".query_string_parameters", false);
+        conn.body_parameters = params(ip["body_parameters"], iw + ".body_parameters", false);
+      }
       c->connections.push_back(std::move(conn));
     }
+  }
+
+  // A parameter list: EventBridge's [{key, value, is_value_secret}] or a
+  // {key: value} mapping. Values may be ${env:...}/${file:...} secrets.
+  // Header names are checked, and headers EventBridge never lets parameters
+  // set are dropped with a warning.
+  Params params(const YAML::Node& n, const std::string& where, bool headers) {
+    Params out;
+    if (!n || n.IsNull()) return out;
+    auto add = [&](const YAML::Node& key_node, const std::string& key, const YAML::Node& value_node) {
+      if (!value_node.IsScalar()) {
+        error(value_node, "the value of " + key + " in " + where + " must be a string");
+        return;
+      }
+      std::string value = secret_value(value_node, where + "." + key);
+      if (headers) {
+        if (!std::regex_match(key, kHeaderKeyRe)) {
+          error(key_node, "invalid header name '" + key + "' in " + where);
+          return;
+        }
+        if (reserved_header(key)) {
+          core::log::warn("header parameter ignored: EventBridge does not let parameters set it",
+                          {{"header", key}, {"where", where}});
+          return;
+        }
+      }
+      out.emplace_back(key, std::move(value));
+    };
+    if (n.IsMap()) {
+      for (const auto& kv : n) add(kv.first, kv.first.Scalar(), kv.second);
+    } else if (n.IsSequence()) {
+      for (size_t i = 0; i < n.size(); ++i) {
+        const std::string iw = where + "[" + std::to_string(i) + "]";
+        if (!require_map(n[i], iw)) continue;
+        check_keys(n[i], iw, {"key", "value", "is_value_secret"});
+        const std::string key = str(n[i], "key", iw, true);
+        if (!n[i]["value"]) {
+          error(n[i], "missing required key 'value' in " + iw);
+          continue;
+        }
+        add(n[i]["key"], key, n[i]["value"]);
+      }
+    } else {
+      error(n, where + " must be a list of {key, value} or a mapping");
+    }
+    if (out.size() > 100) error(n, where + " has more than 100 parameters");
+    return out;
+  }
+
+  static bool reserved_header(std::string name) {
+    static const std::set<std::string> kReserved = {
+        "a-im", "accept-charset", "accept-datetime", "accept-encoding", "cache-control", "connection",
+        "content-encoding", "content-length", "content-md5", "date", "expect", "forwarded", "from", "host",
+        "http2-settings", "if-match", "if-modified-since", "if-none-match", "if-range", "if-unmodified-since",
+        "max-forwards", "origin", "pragma", "proxy-authorization", "range", "referer", "te", "trailer",
+        "transfer-encoding", "user-agent", "upgrade", "via", "warning"};
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    return kReserved.count(name) != 0;
   }
 
   static std::string base64(const std::string& in) {
@@ -445,7 +511,11 @@ class Loader {
         error(n["destination"], "target '" + t.id + "' of rule '" + r.name + "' names api destination '" +
                                     t.destination + "', which is not defined");
       if (const auto hp = n["http_parameters"]; hp && require_map(hp, where + ".http_parameters")) {
-        check_keys(hp, where + ".http_parameters", {"path_parameter_values"});
+        check_keys(hp, where + ".http_parameters",
+                   {"path_parameter_values", "header_parameters", "query_string_parameters"});
+        t.header_parameters = params(hp["header_parameters"], where + ".http_parameters.header_parameters", true);
+        t.query_string_parameters =
+            params(hp["query_string_parameters"], where + ".http_parameters.query_string_parameters", false);
         if (const auto pv = hp["path_parameter_values"]; sequence(pv, "path_parameter_values")) {
           for (const auto& v : pv) {
             if (!v.IsScalar() || v.Scalar().find_first_not_of(" \t") == std::string::npos)

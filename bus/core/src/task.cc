@@ -18,8 +18,11 @@ std::string encode_task(const DeliveryTask& t) {
       {"body", t.body},
       {"content_type", t.content_type},
       {"path_params", t.path_params},
+      {"headers", t.headers},
+      {"query", t.query},
       {"trace_header", t.trace_header},
       {"render_error", t.render_error},
+      {"render_error_code", t.render_error_code},
       {"max_retries", t.retry.maximum_retry_attempts},
       {"max_age_s", t.retry.maximum_event_age_seconds},
       {"dead_letter", t.dead_letter},
@@ -48,8 +51,11 @@ std::optional<DeliveryTask> decode_task(std::string_view data) {
     t.body = j.at("body").get<std::string>();
     t.content_type = j.value("content_type", t.content_type);
     t.path_params = j.value("path_params", std::vector<std::string>{});
+    t.headers = j.value("headers", std::vector<std::pair<std::string, std::string>>{});
+    t.query = j.value("query", std::vector<std::pair<std::string, std::string>>{});
     t.trace_header = j.value("trace_header", "");
     t.render_error = j.value("render_error", "");
+    t.render_error_code = j.value("render_error_code", "INVALID_JSON");
     t.retry.maximum_retry_attempts = j.value("max_retries", t.retry.maximum_retry_attempts);
     t.retry.maximum_event_age_seconds = j.value("max_age_s", t.retry.maximum_event_age_seconds);
     t.dead_letter = j.value("dead_letter", true);

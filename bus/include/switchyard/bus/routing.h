@@ -22,6 +22,8 @@ struct TargetRoute {
   std::string id;
   std::string destination;
   std::vector<std::string> path_params;
+  config::Params header_parameters;
+  config::Params query_string_parameters;
   core::RetryPolicy retry;
   bool dead_letter = true;
   std::shared_ptr<const rules::Transformer> input;  // compiled once per config

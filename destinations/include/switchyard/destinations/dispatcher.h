@@ -30,6 +30,9 @@ struct Destination {
   std::vector<std::pair<std::string, std::string>> headers;
   // Standard Webhooks signing key (raw bytes); empty: no webhook-signature.
   std::string signing_key;
+  // The connection's invocation parameters: they win over a target's on
+  // the same key; body parameters are merged into JSON object payloads.
+  std::vector<std::pair<std::string, std::string>> header_parameters, query_parameters, body_parameters;
 };
 
 struct Options {

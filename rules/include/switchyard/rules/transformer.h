@@ -59,6 +59,13 @@ class Transformer {
   std::unique_ptr<TransformerImpl> impl_;
 };
 
+// Dynamic HTTP parameter values: when `value` is a JSONPath ("$..." of the
+// subset above) it is evaluated against the event and *out receives the
+// selected string (raw) or other value (as JSON); otherwise *out = value.
+// Returns false when the path is invalid or selects nothing.
+bool resolve_dynamic_value(std::string_view event_json, std::string_view value, std::string* out);
+bool is_dynamic_value(std::string_view value);
+
 // Reads an EventBridge target-input JSON object: {"Input": "..."},
 // {"InputPath": "..."}, {"InputTransformer": {"InputPathsMap": {...},
 // "InputTemplate": "..."}} or {} (the whole event).

@@ -59,11 +59,15 @@ struct WebhookVerify {
   int64_t tolerance_seconds = 300;  // stripe, standard-webhooks: timestamp tolerance
 };
 
+using Params = std::vector<std::pair<std::string, std::string>>;
+
 struct ConnectionConfig {
   std::string name;
   std::string auth_type;  // api_key | basic
   // Resolved request headers the auth adds (values are secrets).
   std::vector<std::pair<std::string, std::string>> headers;
+  // invocation_http_parameters; these win over a target's on the same key.
+  Params header_parameters, query_string_parameters, body_parameters;
 };
 
 struct ApiDestinationConfig {
@@ -78,7 +82,9 @@ struct ApiDestinationConfig {
 struct TargetConfig {
   std::string id;
   std::string destination;
-  std::vector<std::string> path_parameter_values;
+  std::vector<std::string> path_parameter_values;  // each may be a JSONPath ("$.detail.id")
+  Params header_parameters;                        // values may be JSONPaths
+  Params query_string_parameters;                  // keys and values may be JSONPaths
   core::RetryPolicy retry_policy;
   bool dead_letter = true;
   rules::TargetInput input;  // whole event unless input, input_path or input_transformer is set

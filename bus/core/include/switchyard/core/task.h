@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace switchyard::core {
@@ -30,10 +31,13 @@ struct DeliveryTask {
   std::string body;
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::string> path_params;
+  std::vector<std::pair<std::string, std::string>> headers;  // target header parameters, resolved
+  std::vector<std::pair<std::string, std::string>> query;    // target query string parameters, resolved
   std::string trace_header;
   // Set when the target input could not be rendered for this event (the
   // delivery is dead-lettered as INVALID_JSON without an HTTP attempt).
   std::string render_error;
+  std::string render_error_code = "INVALID_JSON";  // or INVALID_PARAMETER
   RetryPolicy retry;
   bool dead_letter = true;   // keep in the DLQ when it fails for good
 
