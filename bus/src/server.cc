@@ -436,9 +436,13 @@ class Server::Impl {
     if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "destinations") {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& s : dispatcher_.stats())
-        out.push_back({{"name", s.name}, {"state", s.paused ? "paused" : "active"}, {"queued", s.queued},
-                       {"in_flight", s.in_flight}, {"delivered", s.delivered}, {"dead_lettered", s.dead_lettered},
-                       {"dlq_depth", store_.count_dead_letters(s.name)}});
+        out.push_back({{"name", s.name},
+                       {"state", s.paused ? "paused" : s.circuit_open ? "open_circuit" : "active"},
+                       {"queued", s.queued},
+                       {"in_flight", s.in_flight},
+                       {"delivered", s.delivered},
+                       {"dead_lettered", s.dead_lettered},
+                       {"dlq_depth", s.dlq_depth}});
       return json_response(req, http::status::ok, nlohmann::json{{"destinations", out}}.dump());
     }
     if (req.method() == http::verb::post && parts.size() == 4 && parts[0] == "admin" && parts[1] == "destinations" &&
@@ -462,6 +466,7 @@ class Server::Impl {
         auto tasks = store_.redrive(name, limit, core::now_ms());
         const size_t n = tasks.size();
         dispatcher_.submit(std::move(tasks));
+        dispatcher_.redriven(name, n);
         core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
         return json_response(req, http::status::ok,
                              nlohmann::json{{"destination", name}, {"redriven", n},

@@ -5,6 +5,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <atomic>
@@ -120,6 +121,18 @@ class Dispatcher::Impl {
                     .Name("switchyard_delivery_queue_depth")
                     .Help("Deliveries waiting in memory per destination")
                     .Register(registry)),
+        dlq_depth_(prometheus::BuildGauge()
+                       .Name("switchyard_dlq_depth")
+                       .Help("Dead-lettered deliveries kept per destination")
+                       .Register(registry)),
+        circuit_(prometheus::BuildGauge()
+                     .Name("switchyard_destination_circuit_open")
+                     .Help("1 while a destination's circuit is open")
+                     .Register(registry)),
+        latency_(prometheus::BuildHistogram()
+                     .Name("switchyard_delivery_attempt_seconds")
+                     .Help("Duration of HTTP delivery attempts")
+                     .Register(registry)),
         rng_(std::random_device{}()) {
     static std::once_flag curl_once;
     std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -174,6 +187,14 @@ class Dispatcher::Impl {
     thread_.join();
   }
 
+  void redriven(const std::string& name, uint64_t count) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      redriven_.emplace_back(name, count);
+    }
+    curl_multi_wakeup(multi_);
+  }
+
   void submit(std::vector<core::DeliveryTask> tasks) {
     if (tasks.empty()) return;
     {
@@ -199,6 +220,8 @@ class Dispatcher::Impl {
       all[name] = st;
       all[name].paused = paused;
     }
+    for (auto& [name, st] : all)
+      if (!stats_.count(name)) st.dlq_depth = store_.count_dead_letters(name);
     std::vector<DestinationStats> out;
     for (auto& [_, st] : all) out.push_back(std::move(st));
     return out;
@@ -216,6 +239,14 @@ class Dispatcher::Impl {
     prometheus::Counter* retried = nullptr;
     prometheus::Counter* dead_lettered = nullptr;
     prometheus::Gauge* queued = nullptr;
+    prometheus::Gauge* dlq_depth = nullptr;
+    prometheus::Gauge* circuit = nullptr;
+    prometheus::Histogram* latency = nullptr;
+    uint64_t dlq_count = 0;
+    uint32_t consecutive_failures = 0;
+    bool circuit_open = false;
+    bool probe_in_flight = false;
+    int64_t next_probe_ms = 0;
     bool warned_missing = false;
     bool paused = false;
   };
@@ -231,6 +262,12 @@ class Dispatcher::Impl {
     s.retried = &retried_.Add(labels);
     s.dead_lettered = &dead_lettered_.Add(labels);
     s.queued = &queued_.Add(labels);
+    s.dlq_depth = &dlq_depth_.Add(labels);
+    s.circuit = &circuit_.Add(labels);
+    s.latency = &latency_.Add(labels, prometheus::Histogram::BucketBoundaries{
+                                          0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+    s.dlq_count = store_.count_dead_letters(name);
+    s.dlq_depth->Set(static_cast<double>(s.dlq_count));
     return s;
   }
 
@@ -250,6 +287,12 @@ class Dispatcher::Impl {
         incoming.swap(inbox_);
         dests = destinations_;
         paused = paused_;
+        for (const auto& [name, n] : redriven_) {
+          DestState& s = state(name);
+          s.dlq_count = s.dlq_count > n ? s.dlq_count - n : 0;
+          s.dlq_depth->Set(static_cast<double>(s.dlq_count));
+        }
+        redriven_.clear();
         for (auto& t : incoming) enqueue(std::move(t));
       }
       int64_t now = core::now_ms();
@@ -282,9 +325,20 @@ class Dispatcher::Impl {
             fail_for_good(t, t.render_error_code, t.render_error, "", s);
             continue;
           }
+          if (s.circuit_open) {  // one probe per interval, nothing else
+            if (s.probe_in_flight) break;
+            if (now < s.next_probe_ms) {
+              wake_at = std::min(wake_at, s.next_probe_ms);
+              break;
+            }
+          }
           if (!s.window.allowed(now)) {
             wake_at = std::min(wake_at, s.window.next_allowed(now));
             break;
+          }
+          if (s.circuit_open) {
+            s.probe_in_flight = true;
+            s.next_probe_ms = now + options_.circuit_probe_interval_ms;
           }
           s.window.record(now);
           core::DeliveryTask t = std::move(s.ready.front());
@@ -467,6 +521,7 @@ class Dispatcher::Impl {
     DestState& s = state(t->task.destination);
     --s.in_flight;
     const int64_t now = core::now_ms();
+    s.latency->Observe(static_cast<double>(now - t->started_ms) / 1000.0);
     std::string transport_error;
     if (result != CURLE_OK) transport_error = t->error[0] ? t->error : curl_easy_strerror(result);
     const Outcome outcome =
@@ -475,6 +530,7 @@ class Dispatcher::Impl {
     ++task.attempts;
     task.last_status = static_cast<int>(status);
 
+    track_circuit(s, task.destination, outcome.verdict, now);
     if (outcome.verdict == Verdict::delivered) {
       record(store_.finish_task(task), "finish delivery");
       s.delivered->Increment();
@@ -498,6 +554,29 @@ class Dispatcher::Impl {
     fail_for_good(task, outcome.error_code, outcome.message, d.exhausted_condition, s);
   }
 
+  // Consecutive retryable failures open the circuit; any answer that shows
+  // the target is up (success, or a permanent 4xx) closes it.
+  void track_circuit(DestState& s, const std::string& name, Verdict verdict, int64_t now) {
+    s.probe_in_flight = false;
+    if (verdict == Verdict::retryable) {
+      ++s.consecutive_failures;
+      if (!s.circuit_open && s.consecutive_failures >= options_.circuit_failure_threshold) {
+        s.circuit_open = true;
+        s.next_probe_ms = now + options_.circuit_probe_interval_ms;
+        s.circuit->Set(1);
+        core::log::warn("circuit opened: destination failing, probing slowly",
+                        {{"destination", name}, {"consecutive_failures", std::to_string(s.consecutive_failures)}});
+      }
+      return;
+    }
+    s.consecutive_failures = 0;
+    if (s.circuit_open) {
+      s.circuit_open = false;
+      s.circuit->Set(0);
+      core::log::info("circuit closed: destination answers again", {{"destination", name}});
+    }
+  }
+
   void fail_for_good(core::DeliveryTask& task, const std::string& code, const std::string& message,
                      const std::string& exhausted, DestState& s) {
     storage::DeadLetter dl;
@@ -512,6 +591,7 @@ class Dispatcher::Impl {
     if (task.dead_letter) {
       s.dead_lettered->Increment();
       ++dead_count_[task.destination];
+      s.dlq_depth->Set(static_cast<double>(++s.dlq_count));
     }
     core::log::warn("delivery failed for good",
                     {{"destination", task.destination}, {"event_id", task.event_id}, {"rule", task.rule},
@@ -528,6 +608,8 @@ class Dispatcher::Impl {
       DestinationStats& out = stats_[name];
       out.name = name;
       out.paused = s.paused;
+      out.circuit_open = s.circuit_open;
+      out.dlq_depth = s.dlq_count;
       out.queued = s.ready.size() + s.waiting;
       out.in_flight = s.in_flight;
       out.delivered = delivered_count_[name];
@@ -546,6 +628,7 @@ class Dispatcher::Impl {
   std::vector<core::DeliveryTask> inbox_;                                   // GUARDED_BY(mu_)
   std::shared_ptr<const std::map<std::string, Destination>> destinations_;  // GUARDED_BY(mu_)
   std::set<std::string> paused_;                                            // GUARDED_BY(mu_)
+  std::vector<std::pair<std::string, uint64_t>> redriven_;                  // GUARDED_BY(mu_)
 
   // Owned by the delivery thread.
   std::priority_queue<core::DeliveryTask, std::vector<core::DeliveryTask>, DueOrder> heap_;
@@ -559,6 +642,9 @@ class Dispatcher::Impl {
   prometheus::Family<prometheus::Counter>& retried_;
   prometheus::Family<prometheus::Counter>& dead_lettered_;
   prometheus::Family<prometheus::Gauge>& queued_;
+  prometheus::Family<prometheus::Gauge>& dlq_depth_;
+  prometheus::Family<prometheus::Gauge>& circuit_;
+  prometheus::Family<prometheus::Histogram>& latency_;
   std::mt19937_64 rng_;
 
   mutable std::mutex stats_mu_;
@@ -575,5 +661,6 @@ void Dispatcher::submit(std::vector<core::DeliveryTask> tasks) { impl_->submit(s
 std::vector<DestinationStats> Dispatcher::stats() const { return impl_->stats(); }
 core::Status Dispatcher::pause(const std::string& d) { return impl_->set_paused(d, true); }
 core::Status Dispatcher::resume(const std::string& d) { return impl_->set_paused(d, false); }
+void Dispatcher::redriven(const std::string& d, uint64_t count) { impl_->redriven(d, count); }
 
 }  // namespace switchyard::destinations

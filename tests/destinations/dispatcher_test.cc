@@ -265,6 +265,33 @@ TEST_F(DispatcherTest, UnresolvableParameterIsDeadLetteredWithoutAnAttempt) {
   EXPECT_EQ(rx.requests().size(), 0u);
 }
 
+TEST_F(DispatcherTest, CircuitOpensProbesSlowlyAndClosesOnSuccess) {
+  std::atomic<int> status{503};
+  testing::HttpReceiver rx([&](const testing::ReceivedRequest&) { return testing::Reply{status.load(), {}}; });
+  options_.circuit_failure_threshold = 3;
+  options_.circuit_probe_interval_ms = 400;
+  options_.backoff = {1, 5};  // retry at once: only the circuit slows things down
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 5; ++i) tasks.push_back(task("c" + std::to_string(i)));
+  submit(d, tasks);
+  rx.wait_for(3);
+  std::this_thread::sleep_for(100ms);
+  auto stats = d.stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_TRUE(stats[0].circuit_open);
+  const size_t at_open = rx.requests().size();
+  std::this_thread::sleep_for(1000ms);
+  const size_t probes = rx.requests().size() - at_open;
+  EXPECT_GE(probes, 1u);
+  EXPECT_LE(probes, 4u) << "an open circuit sends one probe per interval";
+  status = 200;
+  EXPECT_TRUE(drained(5s));
+  EXPECT_FALSE(d.stats()[0].circuit_open);
+}
+
 TEST_F(DispatcherTest, RateLimitHoldsInEveryOneSecondWindow) {
   testing::HttpReceiver rx;
   Dispatcher d(options_, *store_, registry_);

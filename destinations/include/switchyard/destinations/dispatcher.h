@@ -39,15 +39,22 @@ struct Options {
   int64_t request_timeout_ms = 5000;          // EventBridge's client timeout
   uint32_t max_in_flight_per_destination = 32;
   BackoffOptions backoff;
+  // Circuit breaking: after this many consecutive retryable failures a
+  // destination's circuit opens; while open only one probe request is sent
+  // per interval, and the first success closes it. Its queue keeps filling.
+  uint32_t circuit_failure_threshold = 5;
+  int64_t circuit_probe_interval_ms = 5000;
 };
 
 struct DestinationStats {
   std::string name;
   bool paused = false;
+  bool circuit_open = false;
   uint64_t queued = 0;     // waiting in memory (due or not)
   uint32_t in_flight = 0;
   uint64_t delivered = 0;
   uint64_t dead_lettered = 0;
+  uint64_t dlq_depth = 0;
 };
 
 // Delivers tasks to HTTP API destinations.
@@ -86,6 +93,10 @@ class Dispatcher {
   // and in memory) and the state survives restarts.
   core::Status pause(const std::string& destination);
   core::Status resume(const std::string& destination);
+
+  // Tells the dispatcher that `count` dead letters of `destination` were
+  // re-queued (its DLQ depth gauge drops accordingly).
+  void redriven(const std::string& destination, uint64_t count);
 
  private:
   class Impl;
