@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
@@ -170,12 +171,13 @@ class Dispatcher::Impl {
       std::lock_guard<std::mutex> lock(mu_);
       for (auto& p : store_.paused_destinations()) paused_.insert(p);
     }
-    std::vector<core::DeliveryTask> recovered;
-    const core::Status st = store_.scan_tasks([&](core::DeliveryTask&& t) { recovered.push_back(std::move(t)); });
-    if (!st) core::log::error("cannot read the stored deliveries", {{"error", st.message()}});
-    if (!recovered.empty())
-      core::log::info("recovered stored deliveries", {{"count", std::to_string(recovered.size())}});
-    submit(std::move(recovered));
+    // Recovery: every destination with stored deliveries pages them in from
+    // disk, like any backlog.
+    const auto stored = store_.task_destinations();
+    if (!stored.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      recover_ = stored;
+    }
     stopping_ = false;
     thread_ = std::thread([this] { run(); });
   }
@@ -243,6 +245,8 @@ class Dispatcher::Impl {
     prometheus::Gauge* circuit = nullptr;
     prometheus::Histogram* latency = nullptr;
     uint64_t dlq_count = 0;
+    std::unordered_set<std::string> known;  // ids held in memory (waiting, ready, in flight)
+    bool on_disk = false;                   // stored deliveries not in memory may exist
     uint32_t consecutive_failures = 0;
     bool circuit_open = false;
     bool probe_in_flight = false;
@@ -271,10 +275,39 @@ class Dispatcher::Impl {
     return s;
   }
 
+  // A task new to memory: held if its destination has room, else left on
+  // disk (it is stored) to be paged in later.
+  void admit(core::DeliveryTask&& t) {
+    DestState& s = state(t.destination);
+    if (s.known.count(t.id)) return;
+    if (s.known.size() >= options_.max_in_memory_per_destination) {
+      s.on_disk = true;
+      return;
+    }
+    s.known.insert(t.id);
+    enqueue(std::move(t));
+  }
+
+  // A task already held (a retry) goes back to the due-time heap.
   void enqueue(core::DeliveryTask&& t) {
     DestState& s = state(t.destination);
     ++s.waiting;
     heap_.push(std::move(t));
+  }
+
+  // Pages in stored deliveries of destinations whose memory share is below half.
+  void refill() {
+    const size_t cap = options_.max_in_memory_per_destination;
+    for (auto& [name, s] : dest_) {
+      if (!s.on_disk || s.known.size() > cap / 2) continue;
+      const size_t want = cap - s.known.size();
+      auto tasks = store_.load_tasks(name, want, [&s](const std::string& id) { return s.known.count(id) != 0; });
+      if (tasks.size() < want) s.on_disk = false;
+      for (auto& t : tasks) {
+        s.known.insert(t.id);
+        enqueue(std::move(t));
+      }
+    }
   }
 
   void run() {
@@ -293,8 +326,11 @@ class Dispatcher::Impl {
           s.dlq_depth->Set(static_cast<double>(s.dlq_count));
         }
         redriven_.clear();
-        for (auto& t : incoming) enqueue(std::move(t));
+        for (auto& t : incoming) admit(std::move(t));
+        for (const auto& name : recover_) state(name).on_disk = true;
+        recover_.clear();
       }
+      refill();
       int64_t now = core::now_ms();
       while (!heap_.empty() && heap_.top().due_ms <= now) {
         core::DeliveryTask t = heap_.top();
@@ -533,6 +569,7 @@ class Dispatcher::Impl {
     track_circuit(s, task.destination, outcome.verdict, now);
     if (outcome.verdict == Verdict::delivered) {
       record(store_.finish_task(task), "finish delivery");
+      s.known.erase(task.id);
       s.delivered->Increment();
       ++delivered_count_[task.destination];
       return;
@@ -587,6 +624,7 @@ class Dispatcher::Impl {
     dl.exhausted_condition = exhausted;
     dl.dead_ms = core::now_ms();
     record(store_.dead_letter(dl), "dead-letter delivery");
+    s.known.erase(task.id);
     s.failed->Increment();
     if (task.dead_letter) {
       s.dead_lettered->Increment();
@@ -609,6 +647,7 @@ class Dispatcher::Impl {
       out.name = name;
       out.paused = s.paused;
       out.circuit_open = s.circuit_open;
+      out.backlog_on_disk = s.on_disk;
       out.dlq_depth = s.dlq_count;
       out.queued = s.ready.size() + s.waiting;
       out.in_flight = s.in_flight;
@@ -629,6 +668,7 @@ class Dispatcher::Impl {
   std::shared_ptr<const std::map<std::string, Destination>> destinations_;  // GUARDED_BY(mu_)
   std::set<std::string> paused_;                                            // GUARDED_BY(mu_)
   std::vector<std::pair<std::string, uint64_t>> redriven_;                  // GUARDED_BY(mu_)
+  std::vector<std::string> recover_;                                        // GUARDED_BY(mu_)
 
   // Owned by the delivery thread.
   std::priority_queue<core::DeliveryTask, std::vector<core::DeliveryTask>, DueOrder> heap_;

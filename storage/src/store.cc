@@ -41,12 +41,17 @@ std::string event_key(const core::Event& e) {
   return k;
 }
 
-std::string task_key(int64_t due_ms, const std::string& id) {
-  std::string k;
+// Tasks are keyed destination \0 due-time id: each destination's backlog is
+// one contiguous range in due order, so it can be paged in on its own.
+std::string task_prefix(const std::string& destination) { return destination + '\0'; }
+
+std::string task_key(const core::DeliveryTask& t, int64_t due_ms) {
+  std::string k = task_prefix(t.destination);
   put_be64(k, due_ms);
-  k += id;
+  k += t.id;
   return k;
 }
+std::string task_key(const core::DeliveryTask& t) { return task_key(t, t.due_ms); }
 
 std::string dlq_prefix(const std::string& destination) { return destination + '\0'; }
 
@@ -133,20 +138,20 @@ class RocksStore final : public Store {
   }
 
   Status finish_task(const core::DeliveryTask& task) override {
-    return from_rocks(db_->Delete(rocksdb::WriteOptions(), cfs_[kTasks], task_key(task.due_ms, task.id)),
+    return from_rocks(db_->Delete(rocksdb::WriteOptions(), cfs_[kTasks], task_key(task)),
                       "delete task");
   }
 
   Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) override {
     rocksdb::WriteBatch wb;
-    wb.Delete(cfs_[kTasks], task_key(previous_due_ms, task.id));
-    wb.Put(cfs_[kTasks], task_key(task.due_ms, task.id), core::encode_task(task));
+    wb.Delete(cfs_[kTasks], task_key(task, previous_due_ms));
+    wb.Put(cfs_[kTasks], task_key(task), core::encode_task(task));
     return from_rocks(db_->Write(rocksdb::WriteOptions(), &wb), "reschedule task");
   }
 
   Status dead_letter(const DeadLetter& record) override {
     rocksdb::WriteBatch wb;
-    wb.Delete(cfs_[kTasks], task_key(record.task.due_ms, record.task.id));
+    wb.Delete(cfs_[kTasks], task_key(record.task));
     if (record.task.dead_letter) wb.Put(cfs_[kDlq], dlq_key(record), encode_dead_letter(record));
     return from_rocks(db_->Write(rocksdb::WriteOptions(), &wb), "dead-letter task");
   }
@@ -160,13 +165,42 @@ class RocksStore final : public Store {
         continue;
       }
       // The key is authoritative for the due time the task is stored under.
-      task->due_ms = get_be64(it->key(), 0);
+      task->due_ms = get_be64(it->key(), it->key().ToStringView().find('\0') + 1);
       fn(std::move(*task));
     }
     return from_rocks(it->status(), "scan tasks");
   }
 
   uint64_t count_tasks() override { return count(cfs_[kTasks], ""); }
+
+  std::vector<std::string> task_destinations() override {
+    std::vector<std::string> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kTasks]));
+    for (it->SeekToFirst(); it->Valid();) {
+      const std::string_view key = it->key().ToStringView();
+      const size_t zero = key.find('\0');
+      if (zero == std::string_view::npos) break;
+      out.emplace_back(key.substr(0, zero));
+      it->Seek(out.back() + '\x01');  // the next destination
+    }
+    return out;
+  }
+
+  std::vector<core::DeliveryTask> load_tasks(const std::string& destination, size_t limit,
+                                             const std::function<bool(const std::string&)>& skip) override {
+    std::vector<core::DeliveryTask> out;
+    const std::string prefix = task_prefix(destination);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kTasks]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+      const std::string id = it->key().ToString().substr(prefix.size() + 8);
+      if (skip(id)) continue;
+      auto task = core::decode_task(it->value().ToStringView());
+      if (!task) continue;
+      task->due_ms = get_be64(it->key(), prefix.size());
+      out.push_back(std::move(*task));
+    }
+    return out;
+  }
 
   std::vector<DeadLetter> list_dead_letters(const std::string& destination, size_t limit) override {
     std::vector<DeadLetter> out;
@@ -191,7 +225,7 @@ class RocksStore final : public Store {
       t.age_from_ms = now_ms;  // a redriven delivery gets a fresh age budget
       t.last_error.clear();
       t.last_status = 0;
-      wb.Put(cfs_[kTasks], task_key(t.due_ms, t.id), core::encode_task(t));
+      wb.Put(cfs_[kTasks], task_key(t), core::encode_task(t));
       tasks.push_back(std::move(t));
     }
     if (!db_->Write(rocksdb::WriteOptions(), &wb).ok()) tasks.clear();
@@ -271,7 +305,7 @@ class RocksStore final : public Store {
       rocksdb::WriteBatch wb;
       for (const auto& p : group) {
         for (const auto& e : p.batch->events) wb.Put(cfs_[kEvents], event_key(e), encode_event(e));
-        for (const auto& t : p.batch->tasks) wb.Put(cfs_[kTasks], task_key(t.due_ms, t.id), core::encode_task(t));
+        for (const auto& t : p.batch->tasks) wb.Put(cfs_[kTasks], task_key(t), core::encode_task(t));
       }
       rocksdb::WriteOptions wo;
       wo.sync = options_.sync;

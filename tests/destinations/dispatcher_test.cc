@@ -292,6 +292,47 @@ TEST_F(DispatcherTest, CircuitOpensProbesSlowlyAndClosesOnSuccess) {
   EXPECT_FALSE(d.stats()[0].circuit_open);
 }
 
+TEST_F(DispatcherTest, BacklogBeyondTheMemoryCapIsPagedInFromDisk) {
+  testing::HttpReceiver rx;
+  options_.max_in_memory_per_destination = 5;
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 60; ++i) tasks.push_back(task("b" + std::to_string(i)));
+  submit(d, tasks);
+  size_t most_held = 0;
+  for (int i = 0; i < 200 && store_->count_tasks() > 0; ++i) {
+    for (const auto& st : d.stats()) most_held = std::max<size_t>(most_held, st.queued + st.in_flight);
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(drained());
+  EXPECT_EQ(rx.wait_for(60).size(), 60u);
+  EXPECT_LE(most_held, 5u) << "never more than the cap in memory";
+}
+
+TEST_F(DispatcherTest, ADeadDestinationDoesNotDelayAnother) {
+  unsigned short dead_port;
+  {
+    testing::HttpReceiver probe;
+    dead_port = probe.port();
+  }
+  testing::HttpReceiver live;
+  options_.max_in_memory_per_destination = 5;
+  Dispatcher d(options_, *store_, registry_);
+  Destination dead = destination("http://127.0.0.1:" + std::to_string(dead_port) + "/", "POST", 1000, {});
+  dead.name = "dead";
+  d.set_destinations({dead, destination(live.url("/"), "POST", 1000, {})});
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 50; ++i) tasks.push_back(task("x" + std::to_string(i), "dead"));
+  for (int i = 0; i < 20; ++i) tasks.push_back(task("y" + std::to_string(i), "d"));
+  const auto start = std::chrono::steady_clock::now();
+  submit(d, tasks);
+  EXPECT_EQ(live.wait_for(20, 5s).size(), 20u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
 TEST_F(DispatcherTest, RateLimitHoldsInEveryOneSecondWindow) {
   testing::HttpReceiver rx;
   Dispatcher d(options_, *store_, registry_);

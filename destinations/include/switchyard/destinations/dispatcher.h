@@ -44,6 +44,9 @@ struct Options {
   // per interval, and the first success closes it. Its queue keeps filling.
   uint32_t circuit_failure_threshold = 5;
   int64_t circuit_probe_interval_ms = 5000;
+  // At most this many deliveries of one destination are held in memory; the
+  // rest of its backlog stays on disk and is paged in as these complete.
+  size_t max_in_memory_per_destination = 10000;
 };
 
 struct DestinationStats {
@@ -51,6 +54,7 @@ struct DestinationStats {
   bool paused = false;
   bool circuit_open = false;
   uint64_t queued = 0;     // waiting in memory (due or not)
+  bool backlog_on_disk = false;  // more are stored than memory holds
   uint32_t in_flight = 0;
   uint64_t delivered = 0;
   uint64_t dead_lettered = 0;

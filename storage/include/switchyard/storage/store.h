@@ -72,6 +72,13 @@ class Store {
   virtual core::Status scan_tasks(const std::function<void(core::DeliveryTask&&)>& fn) = 0;
   virtual uint64_t count_tasks() = 0;
 
+  // Destinations that have stored deliveries.
+  virtual std::vector<std::string> task_destinations() = 0;
+  // Up to `limit` stored deliveries of one destination in due order,
+  // leaving out those whose id `skip` accepts (already in memory).
+  virtual std::vector<core::DeliveryTask> load_tasks(const std::string& destination, size_t limit,
+                                                     const std::function<bool(const std::string&)>& skip) = 0;
+
   // Dead letters of one destination, oldest first, at most `limit`.
   virtual std::vector<DeadLetter> list_dead_letters(const std::string& destination, size_t limit) = 0;
   // Removes up to `limit` dead letters of `destination`, oldest first, and
