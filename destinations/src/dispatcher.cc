@@ -138,10 +138,16 @@ class Dispatcher::Impl {
     static std::once_flag curl_once;
     std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     multi_ = curl_multi_init();
+    // Beyond this many connections curl queues transfers instead of opening
+    // more (many destinations may share one host).
+    const long pool = static_cast<long>(std::max<uint32_t>(options_.max_in_flight_total, 1));
+    curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, pool);
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, pool);
   }
 
   ~Impl() {
     stop();
+    for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
     curl_multi_cleanup(multi_);
   }
 
@@ -340,7 +346,18 @@ class Dispatcher::Impl {
         s.ready.push_back(std::move(t));
       }
       int64_t wake_at = heap_.empty() ? now + 1000 : std::min(heap_.top().due_ms, now + 1000);
-      for (auto& [name, s] : dest_) {
+      // Destinations take turns from a rotating start, so that when the
+      // global cap on requests in flight is reached none is starved.
+      const size_t max_total = std::max<uint32_t>(options_.max_in_flight_total, 1);
+      auto first = dest_.lower_bound(next_turn_);
+      for (size_t visited = 0, n = dest_.size(); visited < n; ++visited, ++first) {
+        if (first == dest_.end()) first = dest_.begin();
+        if (transfers_.size() >= max_total) {
+          next_turn_ = first->first;
+          break;
+        }
+        const std::string& name = first->first;
+        DestState& s = first->second;
         s.paused = paused.count(name) != 0;
         if (s.ready.empty() || s.paused) continue;
         const Destination* d = nullptr;
@@ -354,7 +371,8 @@ class Dispatcher::Impl {
         }
         s.warned_missing = false;
         s.window.set_limit(d->rate_limit_per_second);
-        while (!s.ready.empty() && s.in_flight < options_.max_in_flight_per_destination) {
+        while (!s.ready.empty() && s.in_flight < options_.max_in_flight_per_destination &&
+               transfers_.size() < max_total) {
           if (!s.ready.front().render_error.empty()) {  // nothing to send: no rate token used
             core::DeliveryTask t = std::move(s.ready.front());
             s.ready.pop_front();
@@ -391,7 +409,13 @@ class Dispatcher::Impl {
         finish(msg->easy_handle, msg->data.result);
         completed = true;
       }
-      publish_stats();
+      flush_finished();
+      // While transfers complete back to back, the admin view is refreshed
+      // every 100 ms; it is always current once the loop goes idle.
+      if (!completed || now - stats_published_ms_ >= 100) {
+        publish_stats();
+        stats_published_ms_ = now;
+      }
       if (completed) continue;
       now = core::now_ms();
       const int timeout = static_cast<int>(std::clamp<int64_t>(wake_at - now, 0, 1000));
@@ -480,14 +504,20 @@ class Dispatcher::Impl {
   }
 
   void begin(const Destination& d, DestState& s, core::DeliveryTask&& task, int64_t now) {
-    CURL* easy = curl_easy_init();
+    CURL* easy = nullptr;
+    if (idle_easy_.empty()) {
+      easy = curl_easy_init();
+    } else {
+      easy = idle_easy_.back();
+      idle_easy_.pop_back();
+    }
     auto transfer = std::make_unique<Transfer>();
     transfer->task = std::move(task);
     transfer->started_ms = now;
     bool url_ok = true;
     transfer->url = build_url(easy, d, transfer->task, &url_ok);
     if (!url_ok) {
-      curl_easy_cleanup(easy);
+      idle_easy_.push_back(easy);
       fail_for_good(transfer->task, "INVALID_PARAMETER",
                     "the target has fewer path parameter values than the endpoint has '*'", "", s);
       return;
@@ -550,7 +580,8 @@ class Dispatcher::Impl {
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(multi_, easy);
-    curl_easy_cleanup(easy);
+    curl_easy_reset(easy);  // kept for the next request; connections live in the multi's pool
+    idle_easy_.push_back(easy);
     curl_slist_free_all(t->headers);
     t->headers = nullptr;
 
@@ -568,10 +599,10 @@ class Dispatcher::Impl {
 
     track_circuit(s, task.destination, outcome.verdict, now);
     if (outcome.verdict == Verdict::delivered) {
-      record(store_.finish_task(task), "finish delivery");
       s.known.erase(task.id);
       s.delivered->Increment();
       ++delivered_count_[task.destination];
+      finished_.push_back(std::move(task));  // deleted from the store in one write per pass
       return;
     }
     task.last_error = outcome.message;
@@ -589,6 +620,12 @@ class Dispatcher::Impl {
       return;
     }
     fail_for_good(task, outcome.error_code, outcome.message, d.exhausted_condition, s);
+  }
+
+  void flush_finished() {
+    if (finished_.empty()) return;
+    record(store_.finish_tasks(finished_), "finish deliveries");
+    finished_.clear();
   }
 
   // Consecutive retryable failures open the circuit; any answer that shows
@@ -674,6 +711,10 @@ class Dispatcher::Impl {
   std::priority_queue<core::DeliveryTask, std::vector<core::DeliveryTask>, DueOrder> heap_;
   std::map<std::string, DestState> dest_;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
+  std::vector<core::DeliveryTask> finished_;  // delivered this pass, to delete together
+  std::vector<CURL*> idle_easy_;             // reusable handles
+  std::string next_turn_;                    // destination that starts the next pass
+  int64_t stats_published_ms_ = 0;
   std::map<std::string, uint64_t> delivered_count_, dead_count_;
 
   prometheus::Family<prometheus::Counter>& invocations_;

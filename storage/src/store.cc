@@ -142,6 +142,12 @@ class RocksStore final : public Store {
                       "delete task");
   }
 
+  Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) override {
+    rocksdb::WriteBatch wb;
+    for (const auto& t : tasks) wb.Delete(cfs_[kTasks], task_key(t));
+    return from_rocks(db_->Write(rocksdb::WriteOptions(), &wb), "delete tasks");
+  }
+
   Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) override {
     rocksdb::WriteBatch wb;
     wb.Delete(cfs_[kTasks], task_key(task, previous_due_ms));

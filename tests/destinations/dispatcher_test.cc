@@ -350,5 +350,39 @@ TEST_F(DispatcherTest, RateLimitHoldsInEveryOneSecondWindow) {
     EXPECT_GE(got[i].at - got[i - 5].at, 950ms) << "more than 5 within one second at " << i;
 }
 
+TEST_F(DispatcherTest, GlobalInFlightCapIsSharedFairlyBetweenDestinations) {
+  std::atomic<int> now_in{0}, most{0};
+  testing::HttpReceiver rx([&](const testing::ReceivedRequest&) {
+    const int n = ++now_in;
+    for (int m = most.load(); n > m && !most.compare_exchange_weak(m, n);) {
+    }
+    std::this_thread::sleep_for(30ms);
+    --now_in;
+    return testing::Reply{};
+  });
+  options_.max_in_flight_total = 2;
+  Dispatcher d(options_, *store_, registry_);
+  Destination a = destination(rx.url("/a"), "POST", 1000, {});
+  a.name = "a";
+  Destination b = destination(rx.url("/b"), "POST", 1000, {});
+  b.name = "b";
+  d.set_destinations({a, b});
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 10; ++i) tasks.push_back(task("a" + std::to_string(i), "a"));
+  for (int i = 0; i < 10; ++i) tasks.push_back(task("b" + std::to_string(i), "b"));
+  submit(d, tasks);
+  const auto got = rx.wait_for(20);
+  ASSERT_EQ(got.size(), 20u);
+  EXPECT_LE(most.load(), 2);
+  // Both destinations were served while the other still had work queued.
+  size_t last_a = 0, first_b = got.size();
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i].target == "/a") last_a = i;
+    if (got[i].target == "/b" && first_b == got.size()) first_b = i;
+  }
+  EXPECT_LT(first_b, last_a);
+}
+
 }  // namespace
 }  // namespace switchyard::destinations

@@ -38,6 +38,9 @@ struct Destination {
 struct Options {
   int64_t request_timeout_ms = 5000;          // EventBridge's client timeout
   uint32_t max_in_flight_per_destination = 32;
+  // Requests in flight over all destinations, and the connection pool size.
+  // Destinations take turns when it is reached, so none is starved.
+  uint32_t max_in_flight_total = 256;
   BackoffOptions backoff;
   // Circuit breaking: after this many consecutive retryable failures a
   // destination's circuit opens; while open only one probe request is sent

@@ -65,6 +65,7 @@ class Store {
   // only causes one more attempt, which at-least-once delivery allows.
   // `previous_due_ms` is the due time the task is stored under.
   virtual core::Status finish_task(const core::DeliveryTask& task) = 0;
+  virtual core::Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) = 0;  // one write
   virtual core::Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) = 0;
   virtual core::Status dead_letter(const DeadLetter& record) = 0;
 

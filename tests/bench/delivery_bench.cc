@@ -1,0 +1,127 @@
+// Delivery benchmark: deliveries per second from the durable queue to a fast
+// local receiver, with D destinations, and memory with a large backlog.
+//
+//   delivery_bench throughput URL DESTINATIONS DELIVERIES
+//   delivery_bench backlog DELIVERIES
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "switchyard/core/time.h"
+#include "switchyard/destinations/dispatcher.h"
+#include "switchyard/storage/store.h"
+
+namespace sy = switchyard;
+using namespace std::chrono_literals;
+
+namespace {
+
+long rss_kb() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  return 0;
+}
+
+void store_tasks(sy::storage::Store& store, int count, int destinations) {
+  const int64_t now = sy::core::now_ms();
+  constexpr int kBatch = 5000;
+  for (int done = 0; done < count;) {
+    auto batch = std::make_shared<sy::storage::IngestBatch>();
+    for (int i = 0; i < kBatch && done < count; ++i, ++done) {
+      sy::core::DeliveryTask t;
+      t.id = "msg_" + std::to_string(done);
+      t.event_id = "e" + std::to_string(done);
+      t.destination = "d" + std::to_string(done % destinations);
+      t.body = R"({"version":"0","id":"e","detail-type":"Tick","source":"bench","detail":{"n":1}})";
+      t.ingested_ms = t.due_ms = now;
+      batch->tasks.push_back(std::move(t));
+    }
+    std::promise<sy::core::Status> p;
+    store.append(batch, [&](sy::core::Status st) { p.set_value(st); });
+    if (!p.get_future().get()) {
+      std::cerr << "cannot store the tasks\n";
+      std::exit(1);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: delivery_bench throughput URL DESTINATIONS DELIVERIES | backlog DELIVERIES\n";
+    return 2;
+  }
+  const std::string mode = argv[1];
+  const auto dir = std::filesystem::temp_directory_path() / ("switchyard-bench-" + std::to_string(getpid()));
+  std::string error;
+  auto store = sy::storage::Store::open({dir.string(), false, 0}, &error);
+  if (!store) {
+    std::cerr << error << "\n";
+    return 1;
+  }
+  prometheus::Registry registry;
+  sy::destinations::Options options;
+  options.max_in_flight_per_destination = 64;
+  if (mode == "throughput" && argc == 5) {
+    const std::string url = argv[2];
+    const int destinations = std::atoi(argv[3]), count = std::atoi(argv[4]);
+    store_tasks(*store, count, destinations);
+    sy::destinations::Dispatcher d(options, *store, registry);
+    std::vector<sy::destinations::Destination> dests;
+    for (int i = 0; i < destinations; ++i) {
+      sy::destinations::Destination dest;
+      dest.name = "d" + std::to_string(i);
+      dest.endpoint = url;
+      dest.rate_limit_per_second = 1000000;
+      dests.push_back(dest);
+    }
+    d.set_destinations(dests);
+    const auto start = std::chrono::steady_clock::now();
+    d.start();
+    uint64_t done = 0, dead = 0;
+    while (done < static_cast<uint64_t>(count)) {  // the dispatcher's own counters: no scan of the store
+      std::this_thread::sleep_for(5ms);
+      done = dead = 0;
+      for (const auto& s : d.stats()) {
+        done += s.delivered + s.dead_lettered;
+        dead += s.dead_lettered;
+      }
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    d.stop();
+    if (store->count_tasks() != 0) {
+      std::cerr << "deliveries were counted but are still stored\n";
+      return 1;
+    }
+    std::printf("destinations=%d deliveries=%d seconds=%.3f deliveries_per_second=%.0f dead_lettered=%llu\n",
+                destinations, count, secs, count / secs, static_cast<unsigned long long>(dead));
+  } else if (mode == "backlog") {
+    const int count = std::atoi(argv[2]);
+    store_tasks(*store, count, 1);
+    const long before = rss_kb();
+    sy::destinations::Dispatcher d(options, *store, registry);  // d0 is not configured: everything waits
+    d.start();
+    std::this_thread::sleep_for(2s);
+    uint64_t held = 0;
+    for (const auto& s : d.stats()) held += s.queued;
+    std::printf("backlog=%d stored=%llu held_in_memory=%llu rss_before_start_mb=%.1f rss_with_backlog_mb=%.1f\n", count,
+                static_cast<unsigned long long>(store->count_tasks()), static_cast<unsigned long long>(held),
+                before / 1024.0, rss_kb() / 1024.0);
+  } else {
+    std::cerr << "unknown mode\n";
+    return 2;
+  }
+  store.reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
