@@ -115,6 +115,19 @@ std::vector<sy::destinations::Destination> destinations_of(const sy::config::Con
       dest.header_parameters = conn.header_parameters;
       dest.query_parameters = conn.query_string_parameters;
       dest.body_parameters = conn.body_parameters;
+      if (conn.oauth) {
+        auto o = std::make_shared<sy::destinations::OAuthClientCredentials>();
+        o->connection = conn.name;
+        o->endpoint = conn.oauth->authorization_endpoint;
+        o->method = conn.oauth->http_method;
+        o->client_id = conn.oauth->client_id;
+        o->client_secret = conn.oauth->client_secret;
+        o->credentials_in_body = conn.oauth->credentials_in_body;
+        o->headers = conn.oauth->header_parameters;
+        o->query = conn.oauth->query_string_parameters;
+        o->body = conn.oauth->body_parameters;
+        dest.oauth = std::move(o);
+      }
     }
     out.push_back(std::move(dest));
   }

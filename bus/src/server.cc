@@ -435,14 +435,21 @@ class Server::Impl {
       return test_event_pattern(req);
     if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "destinations") {
       nlohmann::json out = nlohmann::json::array();
-      for (const auto& s : dispatcher_.stats())
-        out.push_back({{"name", s.name},
-                       {"state", s.paused ? "paused" : s.circuit_open ? "open_circuit" : "active"},
-                       {"queued", s.queued},
-                       {"in_flight", s.in_flight},
-                       {"delivered", s.delivered},
-                       {"dead_lettered", s.dead_lettered},
-                       {"dlq_depth", s.dlq_depth}});
+      for (const auto& s : dispatcher_.stats()) {
+        const char* state = s.paused ? "paused" : !s.active ? "inactive" : s.circuit_open ? "open_circuit" : "active";
+        nlohmann::json d{{"name", s.name},
+                         {"state", state},
+                         {"queued", s.queued},
+                         {"backlog_on_disk", s.backlog_on_disk},
+                         {"in_flight", s.in_flight},
+                         {"delivered", s.delivered},
+                         {"delivery_rate_per_second", s.delivery_rate_per_second},
+                         {"dead_lettered", s.dead_lettered},
+                         {"dlq_depth", s.dlq_depth}};
+        if (!s.connection_state.empty()) d["connection_state"] = s.connection_state;
+        if (!s.connection_error.empty()) d["connection_error"] = s.connection_error;
+        out.push_back(std::move(d));
+      }
       return json_response(req, http::status::ok, nlohmann::json{{"destinations", out}}.dump());
     }
     if (req.method() == http::verb::post && parts.size() == 4 && parts[0] == "admin" && parts[1] == "destinations" &&

@@ -26,6 +26,7 @@ namespace switchyard::destinations {
 namespace {
 
 constexpr size_t kMaxResponseKept = 512;  // bytes of a response body kept for error messages
+constexpr size_t kMaxTokenResponse = 64 * 1024;  // an OAuth token answer is read whole up to this
 
 // Sliding one-second window: a send is allowed when fewer than `limit` sends
 // happened in the last 1000 ms. Holds the quota exactly, with no burst above
@@ -56,6 +57,9 @@ struct DueOrder {
 
 struct Transfer {
   core::DeliveryTask task;
+  std::string token_for;       // a token request for this connection (task unused)
+  std::string oauth_connection;   // a delivery authorized by this connection's token
+  uint64_t token_generation = 0;  // the OAuth token the request carried
   std::string url;
   std::string body;  // what is sent: the task's body with connection body parameters
   curl_slist* headers = nullptr;
@@ -68,8 +72,8 @@ struct Transfer {
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
-  if (t->response_head.size() < kMaxResponseKept)
-    t->response_head.append(data, std::min(len, kMaxResponseKept - t->response_head.size()));
+  const size_t keep = t->token_for.empty() ? kMaxResponseKept : kMaxTokenResponse;
+  if (t->response_head.size() < keep) t->response_head.append(data, std::min(len, keep - t->response_head.size()));
   return len;
 }
 
@@ -130,6 +134,10 @@ class Dispatcher::Impl {
                      .Name("switchyard_destination_circuit_open")
                      .Help("1 while a destination's circuit is open")
                      .Register(registry)),
+        token_requests_(prometheus::BuildCounter()
+                            .Name("switchyard_oauth_token_requests_total")
+                            .Help("OAuth token requests per connection and outcome (ok, error)")
+                            .Register(registry)),
         latency_(prometheus::BuildHistogram()
                      .Name("switchyard_delivery_attempt_seconds")
                      .Help("Duration of HTTP delivery attempts")
@@ -236,6 +244,17 @@ class Dispatcher::Impl {
   }
 
  private:
+  // OAuth client credentials: one token per connection.
+  struct OAuthState {
+    OAuthClientCredentials config;
+    Token token;
+    uint64_t generation = 0;  // bumped for each new token
+    bool fetching = false;
+    uint32_t failures = 0;    // consecutive failed token requests
+    int64_t retry_at_ms = 0;  // no new token request before this, after a failure
+    std::string last_error;
+  };
+
   struct DestState {
     std::deque<core::DeliveryTask> ready;
     uint32_t in_flight = 0;
@@ -259,6 +278,8 @@ class Dispatcher::Impl {
     int64_t next_probe_ms = 0;
     bool warned_missing = false;
     bool paused = false;
+    // Deliveries per second over the last 10 complete seconds: (second, count).
+    std::deque<std::pair<int64_t, uint32_t>> recent;
   };
 
   DestState& state(const std::string& name) {
@@ -336,8 +357,12 @@ class Dispatcher::Impl {
         for (const auto& name : recover_) state(name).on_disk = true;
         recover_.clear();
       }
-      refill();
       int64_t now = core::now_ms();
+      if (dests != dests_seen_) {  // new configuration: authorize new OAuth connections right away
+        dests_seen_ = dests;
+        authorize_connections(*dests, now);
+      }
+      refill();
       while (!heap_.empty() && heap_.top().due_ms <= now) {
         core::DeliveryTask t = heap_.top();
         heap_.pop();
@@ -371,6 +396,7 @@ class Dispatcher::Impl {
         }
         s.warned_missing = false;
         s.window.set_limit(d->rate_limit_per_second);
+        if (d->oauth && !oauth_ready(*d->oauth, s, now, &wake_at)) continue;
         while (!s.ready.empty() && s.in_flight < options_.max_in_flight_per_destination &&
                transfers_.size() < max_total) {
           if (!s.ready.front().render_error.empty()) {  // nothing to send: no rate token used
@@ -503,6 +529,112 @@ class Dispatcher::Impl {
     return url;
   }
 
+  // OAuth client credentials. A destination whose connection has no usable
+  // token waits while one is fetched; when the authorization endpoint has
+  // failed, its due deliveries fail an attempt (NO_PERMISSIONS) and follow
+  // their retry policy, as EventBridge does with a deauthorized connection.
+  OAuthState& oauth_state(const OAuthClientCredentials& c) {
+    OAuthState& o = oauth_[c.connection];
+    if (!(o.config == c)) {  // new, or changed by a reload: start over
+      o = OAuthState{};
+      o.config = c;
+    }
+    return o;
+  }
+
+  void authorize_connections(const std::map<std::string, Destination>& dests, int64_t now) {
+    for (const auto& [name, d] : dests) {
+      if (!d.oauth) continue;
+      OAuthState& o = oauth_state(*d.oauth);
+      if (o.generation == 0 && !o.fetching && o.failures == 0) fetch_token(o, now);
+    }
+  }
+
+  bool oauth_ready(const OAuthClientCredentials& c, DestState& s, int64_t now, int64_t* wake_at) {
+    OAuthState& o = oauth_state(c);
+    if (!token_needs_refresh(o.token, now)) return true;
+    if (!o.fetching && now >= o.retry_at_ms) fetch_token(o, now);
+    if (o.fetching) return false;  // its answer wakes the loop
+    *wake_at = std::min(*wake_at, o.retry_at_ms);
+    Outcome outcome;
+    outcome.verdict = Verdict::retryable;
+    outcome.error_code = "NO_PERMISSIONS";
+    outcome.message = "no OAuth token for connection '" + c.connection + "': " + o.last_error;
+    while (!s.ready.empty()) {
+      core::DeliveryTask t = std::move(s.ready.front());
+      s.ready.pop_front();
+      ++t.attempts;
+      t.last_status = 0;
+      fail_attempt(std::move(t), outcome, s, now);
+    }
+    return false;
+  }
+
+  void fetch_token(OAuthState& o, int64_t now) {
+    const TokenRequest req = build_token_request(o.config);
+    CURL* easy = curl_easy_init();
+    auto transfer = std::make_unique<Transfer>();
+    transfer->token_for = o.config.connection;
+    transfer->started_ms = now;
+    transfer->url = req.url;
+    transfer->body = req.body;
+    curl_slist* h = nullptr;
+    for (const auto& [k, v] : req.headers) h = curl_slist_append(h, (k + ": " + v).c_str());
+    h = curl_slist_append(h, "User-Agent: Amazon/EventBridge/ApiDestinations");
+    h = curl_slist_append(h, "Expect:");
+    transfer->headers = h;
+    curl_easy_setopt(easy, CURLOPT_URL, transfer->url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout_ms));
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error);
+    if (req.method == "GET") {
+      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    } else {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer->body.data());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer->body.size()));
+      if (req.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    }
+    o.fetching = true;
+    curl_multi_add_handle(multi_, easy);
+    transfers_.emplace(easy, std::move(transfer));
+  }
+
+  void finish_token(const Transfer& t, long status, CURLcode result, int64_t now) {
+    auto it = oauth_.find(t.token_for);
+    if (it == oauth_.end()) return;
+    OAuthState& o = it->second;
+    o.fetching = false;
+    std::string error;
+    Token token;
+    if (result != CURLE_OK) {
+      error = std::string("the authorization endpoint could not be reached: ") +
+              (t.error[0] ? t.error : curl_easy_strerror(result));
+    } else if (parse_token_response(status, t.response_head, now, &token, &error)) {
+      o.token = std::move(token);
+      ++o.generation;
+      o.failures = 0;
+      o.retry_at_ms = 0;
+      o.last_error.clear();
+      token_requests_.Add({{"connection", t.token_for}, {"outcome", "ok"}}).Increment();
+      core::log::info("OAuth token obtained",
+                      {{"connection", t.token_for},
+                       {"expires_in_s", o.token.expires_at_ms ? std::to_string((o.token.expires_at_ms - now) / 1000)
+                                                              : std::string("none")}});
+      return;
+    }
+    ++o.failures;
+    o.retry_at_ms = now + std::min<int64_t>(int64_t{1000} << std::min<uint32_t>(o.failures - 1, 6), 60'000);
+    o.last_error = error;
+    token_requests_.Add({{"connection", t.token_for}, {"outcome", "error"}}).Increment();
+    core::log::warn("OAuth token request failed; the connection is deauthorized",
+                    {{"connection", t.token_for}, {"error", error},
+                     {"retry_in_ms", std::to_string(o.retry_at_ms - now)}});
+  }
+
   void begin(const Destination& d, DestState& s, core::DeliveryTask&& task, int64_t now) {
     CURL* easy = nullptr;
     if (idle_easy_.empty()) {
@@ -541,6 +673,12 @@ class Dispatcher::Impl {
                                                                   transfer->task.body)));
     if (!transfer->task.trace_header.empty()) add("X-Amzn-Trace-Id: " + transfer->task.trace_header);
     for (const auto& [k, v] : d.headers) add(k + ": " + v);
+    if (d.oauth) {
+      const OAuthState& o = oauth_state(*d.oauth);
+      add("Authorization: " + o.token.authorization);
+      transfer->oauth_connection = d.oauth->connection;
+      transfer->token_generation = o.generation;
+    }
     add("Expect:");
     transfer->headers = h;
 
@@ -584,6 +722,19 @@ class Dispatcher::Impl {
     idle_easy_.push_back(easy);
     curl_slist_free_all(t->headers);
     t->headers = nullptr;
+    if (!t->token_for.empty()) {
+      finish_token(*t, status, result, core::now_ms());
+      return;
+    }
+    if ((status == 401 || status == 407) && !t->oauth_connection.empty()) {
+      // The token was refused: drop it so the next attempt fetches a new one.
+      auto o = oauth_.find(t->oauth_connection);
+      if (o != oauth_.end() && o->second.generation == t->token_generation && !o->second.token.authorization.empty()) {
+        o->second.token = Token{};
+        core::log::info("OAuth token refused by a destination; fetching a new one",
+                        {{"connection", t->oauth_connection}, {"destination", t->task.destination}});
+      }
+    }
 
     DestState& s = state(t->task.destination);
     --s.in_flight;
@@ -602,9 +753,18 @@ class Dispatcher::Impl {
       s.known.erase(task.id);
       s.delivered->Increment();
       ++delivered_count_[task.destination];
+      if (const int64_t sec = now / 1000; !s.recent.empty() && s.recent.back().first == sec)
+        ++s.recent.back().second;
+      else
+        s.recent.emplace_back(sec, 1);
       finished_.push_back(std::move(task));  // deleted from the store in one write per pass
       return;
     }
+    fail_attempt(std::move(task), outcome, s, now);
+  }
+
+  // `task.attempts` already counts the attempt that failed.
+  void fail_attempt(core::DeliveryTask&& task, const Outcome& outcome, DestState& s, int64_t now) {
     task.last_error = outcome.message;
     const RetryDecision d =
         decide_retry(task, outcome, now, backoff_delay_ms(task.attempts - 1, options_.backoff, rng_));
@@ -690,7 +850,32 @@ class Dispatcher::Impl {
       out.in_flight = s.in_flight;
       out.delivered = delivered_count_[name];
       out.dead_lettered = dead_count_[name];
+      const int64_t sec = core::now_ms() / 1000;
+      while (!s.recent.empty() && s.recent.front().first < sec - 10) s.recent.pop_front();
+      uint64_t last10 = 0;
+      for (const auto& [at, n] : s.recent)
+        if (at < sec) last10 += n;
+      out.delivery_rate_per_second = static_cast<double>(last10) / 10.0;
       s.queued->Set(static_cast<double>(out.queued));
+    }
+    if (!dests_seen_) return;
+    const int64_t now = core::now_ms();
+    for (const auto& [name, d] : *dests_seen_) {
+      DestinationStats& out = stats_[name];
+      out.name = name;
+      if (!d.oauth) {
+        out.active = true;
+        out.connection_state.clear();
+        out.connection_error.clear();
+        continue;
+      }
+      auto it = oauth_.find(d.oauth->connection);
+      const OAuthState* o = it == oauth_.end() ? nullptr : &it->second;
+      const bool usable = o && !o->token.authorization.empty() &&
+                          (o->token.expires_at_ms == 0 || o->token.expires_at_ms > now);
+      out.active = usable;
+      out.connection_state = usable ? "AUTHORIZED" : (o && o->failures > 0 ? "DEAUTHORIZED" : "AUTHORIZING");
+      out.connection_error = o && !usable ? o->last_error : "";
     }
   }
 
@@ -713,7 +898,10 @@ class Dispatcher::Impl {
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
   std::vector<core::DeliveryTask> finished_;  // delivered this pass, to delete together
   std::vector<CURL*> idle_easy_;             // reusable handles
+
+  std::map<std::string, OAuthState> oauth_;  // by connection
   std::string next_turn_;                    // destination that starts the next pass
+  std::shared_ptr<const std::map<std::string, Destination>> dests_seen_;
   int64_t stats_published_ms_ = 0;
   std::map<std::string, uint64_t> delivered_count_, dead_count_;
 
@@ -725,6 +913,7 @@ class Dispatcher::Impl {
   prometheus::Family<prometheus::Gauge>& queued_;
   prometheus::Family<prometheus::Gauge>& dlq_depth_;
   prometheus::Family<prometheus::Gauge>& circuit_;
+  prometheus::Family<prometheus::Counter>& token_requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   std::mt19937_64 rng_;
 

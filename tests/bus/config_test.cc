@@ -1,6 +1,8 @@
 #include "switchyard/config/config.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <stdlib.h>
 
 namespace switchyard::config {
@@ -158,6 +160,56 @@ connections:
 )");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].message.find("SY_TEST_UNSET_VAR"), std::string::npos);
+}
+
+TEST(ConfigTest, OAuthClientCredentialsConnection) {
+  setenv("SY_TEST_CLIENT_SECRET", "cs", 1);
+  Config c = valid(R"(
+connections:
+  - name: o
+    auth:
+      type: oauth_client_credentials
+      authorization_endpoint: https://auth.example/token
+      client_id: id
+      client_secret: ${env:SY_TEST_CLIENT_SECRET}
+      client_auth_method: client_secret_post
+      oauth_http_parameters:
+        body_parameters: {audience: api, scope: write}
+        header_parameters: [{key: x-tenant, value: t1}]
+)");
+  ASSERT_EQ(c.connections.size(), 1u);
+  ASSERT_TRUE(c.connections[0].oauth);
+  const OAuthConfig& o = *c.connections[0].oauth;
+  EXPECT_EQ(o.authorization_endpoint, "https://auth.example/token");
+  EXPECT_EQ(o.http_method, "POST");
+  EXPECT_EQ(o.client_secret, "cs");
+  EXPECT_TRUE(o.credentials_in_body);
+  EXPECT_EQ(o.body_parameters.size(), 2u);
+  EXPECT_EQ(o.header_parameters.at(0).first, "x-tenant");
+  EXPECT_TRUE(c.connections[0].headers.empty());
+
+  auto errors = errors_of(R"(
+connections:
+  - name: o
+    auth:
+      type: oauth_client_credentials
+      authorization_endpoint: ftp://auth.example/token
+      http_method: DELETE
+      client_id: "a:b"
+      client_auth_method: magic
+      scopes: [x]
+)");
+  std::vector<std::string> got;
+  for (const auto& e : errors) got.push_back(e.format());
+  const std::vector<std::string> want{
+      "sy.yaml:5:7: missing required key 'client_secret' in connections[0].auth",
+      "sy.yaml:6:31: authorization_endpoint in connections[0].auth must be an http:// or https:// URL",
+      "sy.yaml:7:20: http_method in connections[0].auth must be GET, POST or PUT, not 'DELETE'",
+      "sy.yaml:8:18: client_id in connections[0].auth must not contain ':' or control characters",
+      "sy.yaml:9:27: client_auth_method in connections[0].auth must be client_secret_basic or client_secret_post, "
+      "not 'magic'",
+      "sy.yaml:10:7: unknown key 'scopes' in connections[0].auth"};
+  EXPECT_EQ(got, want);
 }
 
 TEST(ConfigTest, YamlSyntaxErrorsHaveALocation) {

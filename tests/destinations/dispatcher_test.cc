@@ -101,7 +101,7 @@ TEST_F(DispatcherTest, DeliversBodyHeadersAndPathParameters) {
 TEST_F(DispatcherTest, RetriesServerErrorsWithTheSameWebhookId) {
   std::atomic<int> calls{0};
   testing::HttpReceiver rx([&](const testing::ReceivedRequest&) {
-    return testing::Reply{++calls <= 2 ? 503 : 200, {}};
+    return testing::Reply{++calls <= 2 ? 503 : 200, {}, ""};
   });
   Dispatcher d(options_, *store_, registry_);
   d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
@@ -115,7 +115,7 @@ TEST_F(DispatcherTest, RetriesServerErrorsWithTheSameWebhookId) {
 }
 
 TEST_F(DispatcherTest, ClientErrorGoesStraightToTheDeadLetterQueue) {
-  testing::HttpReceiver rx([](const testing::ReceivedRequest&) { return testing::Reply{404, {}}; });
+  testing::HttpReceiver rx([](const testing::ReceivedRequest&) { return testing::Reply{404, {}, ""}; });
   Dispatcher d(options_, *store_, registry_);
   d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();
@@ -132,7 +132,7 @@ TEST_F(DispatcherTest, ClientErrorGoesStraightToTheDeadLetterQueue) {
 }
 
 TEST_F(DispatcherTest, ExhaustedRetriesAreDeadLettered) {
-  testing::HttpReceiver rx([](const testing::ReceivedRequest&) { return testing::Reply{500, {}}; });
+  testing::HttpReceiver rx([](const testing::ReceivedRequest&) { return testing::Reply{500, {}, ""}; });
   Dispatcher d(options_, *store_, registry_);
   d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();
@@ -267,7 +267,7 @@ TEST_F(DispatcherTest, UnresolvableParameterIsDeadLetteredWithoutAnAttempt) {
 
 TEST_F(DispatcherTest, CircuitOpensProbesSlowlyAndClosesOnSuccess) {
   std::atomic<int> status{503};
-  testing::HttpReceiver rx([&](const testing::ReceivedRequest&) { return testing::Reply{status.load(), {}}; });
+  testing::HttpReceiver rx([&](const testing::ReceivedRequest&) { return testing::Reply{status.load(), {}, ""}; });
   options_.circuit_failure_threshold = 3;
   options_.circuit_probe_interval_ms = 400;
   options_.backoff = {1, 5};  // retry at once: only the circuit slows things down
@@ -382,6 +382,127 @@ TEST_F(DispatcherTest, GlobalInFlightCapIsSharedFairlyBetweenDestinations) {
     if (got[i].target == "/b" && first_b == got.size()) first_b = i;
   }
   EXPECT_LT(first_b, last_a);
+}
+
+// An OAuth authorization server handing out "t1", "t2", ... valid for
+// `expires_in` seconds.
+struct TokenServer {
+  explicit TokenServer(int expires_in = 3600)
+      : rx([this, expires_in](const testing::ReceivedRequest&) {
+          testing::Reply r;
+          r.headers["Content-Type"] = "application/json";
+          r.body = R"({"access_token":"t)" + std::to_string(++issued) + R"(","token_type":"bearer","expires_in":)" +
+                   std::to_string(expires_in) + "}";
+          return r;
+        }) {}
+  std::atomic<int> issued{0};
+  testing::HttpReceiver rx;
+};
+
+std::shared_ptr<OAuthClientCredentials> oauth_to(const std::string& url) {
+  auto o = std::make_shared<OAuthClientCredentials>();
+  o->connection = "conn";
+  o->endpoint = url;
+  o->client_id = "id";
+  o->client_secret = "secret";
+  o->body = {{"audience", "orders"}};
+  return o;
+}
+
+TEST_F(DispatcherTest, OAuthTokenIsFetchedOnceAndSentWithEveryDelivery) {
+  TokenServer auth;
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  Destination dest = destination(rx.url("/"), "POST", 100, {});
+  dest.oauth = oauth_to(auth.rx.url("/token"));
+  d.set_destinations({dest});
+  d.start();
+  submit(d, {task("a"), task("b"), task("c")});
+  const auto got = rx.wait_for(3);
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& r : got) EXPECT_EQ(r.headers.at("authorization"), "Bearer t1");
+  const auto token_requests = auth.rx.requests();
+  ASSERT_EQ(token_requests.size(), 1u);
+  EXPECT_EQ(token_requests[0].method, "POST");
+  EXPECT_EQ(token_requests[0].body, "grant_type=client_credentials&audience=orders");
+  EXPECT_EQ(token_requests[0].headers.at("authorization"), "Basic aWQ6c2VjcmV0");
+  EXPECT_EQ(token_requests[0].headers.at("content-type"), "application/x-www-form-urlencoded");
+  const auto stats = d.stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_TRUE(stats[0].active);
+  EXPECT_EQ(stats[0].connection_state, "AUTHORIZED");
+}
+
+TEST_F(DispatcherTest, OAuthTokenRefusedWith401IsRefreshedAndTheDeliveryRetried) {
+  TokenServer auth;
+  testing::HttpReceiver rx([](const testing::ReceivedRequest& r) {
+    return testing::Reply{r.headers.at("authorization") == "Bearer t2" ? 200 : 401, {}, ""};
+  });
+  Dispatcher d(options_, *store_, registry_);
+  Destination dest = destination(rx.url("/"), "POST", 100, {});
+  dest.oauth = oauth_to(auth.rx.url("/token"));
+  d.set_destinations({dest});
+  d.start();
+  submit(d, {task("a")});
+  ASSERT_TRUE(drained());
+  const auto got = rx.requests();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].headers.at("authorization"), "Bearer t1");
+  EXPECT_EQ(got[1].headers.at("authorization"), "Bearer t2");
+  EXPECT_EQ(got[0].headers.at("webhook-id"), got[1].headers.at("webhook-id"));
+  EXPECT_EQ(auth.issued.load(), 2);
+  EXPECT_EQ(store_->count_dead_letters("d"), 0u);
+}
+
+TEST_F(DispatcherTest, OAuthTokenCloseToExpiryIsRefreshedBeforeUse) {
+  TokenServer auth(2);  // 2-second tokens: refreshed once half their life is gone
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  Destination dest = destination(rx.url("/"), "POST", 100, {});
+  dest.oauth = oauth_to(auth.rx.url("/token"));
+  d.set_destinations({dest});
+  d.start();
+  submit(d, {task("a")});
+  ASSERT_EQ(rx.wait_for(1).size(), 1u);
+  submit(d, {task("b")});
+  ASSERT_EQ(rx.wait_for(2).size(), 2u);
+  std::this_thread::sleep_for(1200ms);
+  submit(d, {task("c")});
+  const auto got = rx.wait_for(3);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].headers.at("authorization"), "Bearer t1");
+  EXPECT_EQ(got[1].headers.at("authorization"), "Bearer t1");
+  EXPECT_EQ(got[2].headers.at("authorization"), "Bearer t2");
+}
+
+TEST_F(DispatcherTest, UnreachableAuthorizationEndpointFailsIntoRetriesThenTheDeadLetterQueue) {
+  unsigned short dead_port;
+  {
+    testing::HttpReceiver probe;
+    dead_port = probe.port();
+  }
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  Destination dest = destination(rx.url("/"), "POST", 100, {});
+  dest.oauth = oauth_to("http://127.0.0.1:" + std::to_string(dead_port) + "/token");
+  d.set_destinations({dest});
+  d.start();
+  auto t = task("a");
+  t.retry.maximum_retry_attempts = 1;
+  submit(d, {t});
+  ASSERT_TRUE(drained());
+  EXPECT_TRUE(rx.requests().empty());
+  const auto letters = store_->list_dead_letters("d", 10);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].error_code, "NO_PERMISSIONS");
+  EXPECT_EQ(letters[0].task.attempts, 2u);
+  EXPECT_NE(letters[0].error_message.find("no OAuth token for connection 'conn'"), std::string::npos)
+      << letters[0].error_message;
+  EXPECT_EQ(letters[0].error_message.find("secret"), std::string::npos);
+  const auto stats = d.stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_FALSE(stats[0].active);
+  EXPECT_EQ(stats[0].connection_state, "DEAUTHORIZED");
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ struct ReceivedRequest {
 struct Reply {
   int status = 200;
   std::map<std::string, std::string> headers;
+  std::string body;
 };
 
 class HttpReceiver {
@@ -121,6 +122,7 @@ class HttpReceiver {
       http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
       for (const auto& [k, v] : reply.headers) res.set(k, v);
       res.keep_alive(req.keep_alive());
+      res.body() = reply.body;
       res.prepare_payload();
       http::write(*socket, res, ec);
       if (ec || !req.keep_alive()) break;

@@ -313,9 +313,11 @@ class Loader {
           const std::string pass = secret(auth, "password", aw);
           if (user.find(':') != std::string::npos) error(auth["username"], "the username in " + aw + " must not contain ':'");
           conn.headers.emplace_back("Authorization", "Basic " + base64(user + ":" + pass));
+        } else if (conn.auth_type == "oauth_client_credentials") {
+          conn.oauth = oauth(auth, aw);
         } else if (!conn.auth_type.empty()) {
           error(auth["type"], "unsupported auth type '" + conn.auth_type + "' in " + aw +
-                                  " (supported: api_key, basic)");
+                                  " (supported: api_key, basic, oauth_client_credentials)");
         }
       }
       if (const auto ip = n["invocation_http_parameters"]; ip && require_map(ip, where + ".invocation_http_parameters")) {
@@ -327,6 +329,45 @@ class Loader {
       }
       c->connections.push_back(std::move(conn));
     }
+  }
+
+  OAuthConfig oauth(const YAML::Node& auth, const std::string& aw) {
+    check_keys(auth, aw, {"type", "authorization_endpoint", "http_method", "client_id", "client_secret",
+                          "client_auth_method", "oauth_http_parameters"});
+    OAuthConfig o;
+    o.authorization_endpoint = str(auth, "authorization_endpoint", aw, true);
+    const std::string& url = o.authorization_endpoint;
+    if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+      error(auth["authorization_endpoint"], "authorization_endpoint in " + aw + " must be an http:// or https:// URL");
+    if (url.size() > 2048) error(auth["authorization_endpoint"], "authorization_endpoint in " + aw + " is longer than 2048 characters");
+    o.http_method = str(auth, "http_method", aw, false, "POST");
+    if (o.http_method != "GET" && o.http_method != "POST" && o.http_method != "PUT")
+      error(auth["http_method"], "http_method in " + aw + " must be GET, POST or PUT, not '" + o.http_method + "'");
+    o.client_id = secret(auth, "client_id", aw);
+    o.client_secret = secret(auth, "client_secret", aw);
+    for (const auto& [value, key] : {std::pair{&o.client_id, "client_id"}, std::pair{&o.client_secret, "client_secret"}}) {
+      if (!auth[key]) continue;
+      // EventBridge's ClientID/ClientSecret: 1-512 characters, no ':' or control characters.
+      if (value->empty() || value->size() > 512)
+        error(auth[key], std::string(key) + " in " + aw + " must be 1 to 512 characters long");
+      else if (std::any_of(value->begin(), value->end(),
+                           [](unsigned char c) { return c == ':' || c < 0x20 || c == 0x7f; }))
+        error(auth[key], std::string(key) + " in " + aw + " must not contain ':' or control characters");
+    }
+    const std::string method = str(auth, "client_auth_method", aw, false, "client_secret_basic");
+    if (method == "client_secret_post")
+      o.credentials_in_body = true;
+    else if (method != "client_secret_basic")
+      error(auth["client_auth_method"], "client_auth_method in " + aw +
+                                            " must be client_secret_basic or client_secret_post, not '" + method + "'");
+    if (const auto p = auth["oauth_http_parameters"]; p && require_map(p, aw + ".oauth_http_parameters")) {
+      const std::string pw = aw + ".oauth_http_parameters";
+      check_keys(p, pw, {"header_parameters", "query_string_parameters", "body_parameters"});
+      o.header_parameters = params(p["header_parameters"], pw + ".header_parameters", true);
+      o.query_string_parameters = params(p["query_string_parameters"], pw + ".query_string_parameters", false);
+      o.body_parameters = params(p["body_parameters"], pw + ".body_parameters", false);
+    }
+    return o;
   }
 
   // A parameter list: EventBridge's [{key, value, is_value_secret}] or a

@@ -8,6 +8,7 @@
 
 #include "switchyard/core/status.h"
 #include "switchyard/core/task.h"
+#include "switchyard/destinations/oauth.h"
 #include "switchyard/destinations/retry.h"
 
 namespace prometheus {
@@ -33,6 +34,9 @@ struct Destination {
   // The connection's invocation parameters: they win over a target's on
   // the same key; body parameters are merged into JSON object payloads.
   std::vector<std::pair<std::string, std::string>> header_parameters, query_parameters, body_parameters;
+  // Set for an oauth_client_credentials connection: requests carry its
+  // cached token, fetched (and refreshed) by the dispatcher.
+  std::shared_ptr<const OAuthClientCredentials> oauth;
 };
 
 struct Options {
@@ -62,6 +66,13 @@ struct DestinationStats {
   uint64_t delivered = 0;
   uint64_t dead_lettered = 0;
   uint64_t dlq_depth = 0;
+  double delivery_rate_per_second = 0;  // average over the last 10 seconds
+  // EventBridge's ApiDestinationState: INACTIVE while an OAuth connection
+  // has no usable token. connection_state: AUTHORIZED, AUTHORIZING or
+  // DEAUTHORIZED for OAuth connections, empty otherwise.
+  bool active = true;
+  std::string connection_state;
+  std::string connection_error;  // why the last token request failed
 };
 
 // Delivers tasks to HTTP API destinations.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,9 +62,19 @@ struct WebhookVerify {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
+// auth.type oauth_client_credentials: EventBridge's OAuthParameters.
+struct OAuthConfig {
+  std::string authorization_endpoint;
+  std::string http_method = "POST";      // GET | POST | PUT
+  std::string client_id, client_secret;  // secrets
+  bool credentials_in_body = false;      // client_auth_method: client_secret_post
+  Params header_parameters, query_string_parameters, body_parameters;  // oauth_http_parameters
+};
+
 struct ConnectionConfig {
   std::string name;
-  std::string auth_type;  // api_key | basic
+  std::string auth_type;  // api_key | basic | oauth_client_credentials
+  std::optional<OAuthConfig> oauth;
   // Resolved request headers the auth adds (values are secrets).
   std::vector<std::pair<std::string, std::string>> headers;
   // invocation_http_parameters; these win over a target's on the same key.
