@@ -27,9 +27,12 @@ def free_port():
 class Receiver:
     """A real HTTP receiver on 127.0.0.1 that records every request."""
 
-    def __init__(self, port=0, status=200):
+    def __init__(self, port=0, status=200, responder=None):
+        """`responder(request, index)` may return (status, headers, body,
+        delay_seconds) for each request; otherwise every answer is `status`."""
         self.requests = []
         self.status = status
+        self.responder = responder
         self.cond = threading.Condition()
         outer = self
 
@@ -39,15 +42,29 @@ class Receiver:
             def _handle(self):
                 n = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(n)
+                request = {
+                    "method": self.command, "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body.decode("utf-8"), "at": time.monotonic()}
                 with outer.cond:
-                    outer.requests.append({
-                        "method": self.command, "path": self.path,
-                        "headers": {k.lower(): v for k, v in self.headers.items()},
-                        "body": body.decode("utf-8"), "at": time.monotonic()})
+                    index = len(outer.requests)
+                    outer.requests.append(request)
                     outer.cond.notify_all()
-                self.send_response(outer.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                status, headers, payload, delay = outer.status, {}, b"", 0
+                if outer.responder:
+                    status, headers, payload, delay = outer.responder(request, index)
+                if delay:
+                    time.sleep(delay)
+                payload = payload.encode() if isinstance(payload, str) else payload
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the sender gave up (timeout) and closed the connection
 
             do_POST = do_PUT = do_GET = _handle
 
@@ -55,6 +72,10 @@ class Receiver:
                 pass
 
         http.server.ThreadingHTTPServer.allow_reuse_address = True
+        # Python's default listen backlog of 5 drops SYNs when a sender opens
+        # many connections at once; the retransmit a second later would skew
+        # arrival times.
+        http.server.ThreadingHTTPServer.request_queue_size = 256
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.handle_error = lambda request, address: None  # a killed sender resets its connections
         self.port = self.server.server_address[1]
@@ -135,3 +156,29 @@ class Service:
         body = payload if isinstance(payload, str) else json.dumps(payload)
         status, text = self.request("POST", path, body, headers)
         return status, (json.loads(text) if text else None)
+
+
+def admin_json(service, method, path, body=None):
+    """An admin API call; answers (status, parsed JSON)."""
+    data = body if body is not None else (b"" if method == "POST" else None)
+    status, text = service.request(method, path, data, admin=True)
+    return status, (json.loads(text) if text else None)
+
+
+def wait_until(predicate, timeout=20, interval=0.1):
+    """Polls `predicate` until it returns something truthy; returns its last value."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+def put_events(service, entries):
+    """EventBridge PutEvents on the ingest listener; answers the parsed response."""
+    status, text = service.request("POST", "/", json.dumps({"Entries": entries}),
+                                   {"X-Amz-Target": "AWSEvents.PutEvents",
+                                    "Content-Type": "application/x-amz-json-1.1"})
+    assert status == 200, text
+    return json.loads(text)
