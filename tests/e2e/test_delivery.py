@@ -51,6 +51,9 @@ class DeliveryTest(unittest.TestCase):
         event_id = out["Entries"][0]["EventId"]
         dlq = self.wait_dlq(1)
         self.assertEqual(dlq["dlq_depth"], 1)
+        metrics = self.service.request("GET", "/metrics", admin=True)[1]
+        self.assertIn('switchyard_dlq_depth{destination="rx"} 1', metrics)
+        self.assertIn('switchyard_deliveries_dead_lettered_total{destination="rx"} 1', metrics)
         entry = dlq["entries"][0]
         self.assertEqual(entry["body"]["id"], event_id)
         self.assertEqual(entry["body"]["detail"], {"n": 1})

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import tempfile
+import time
 import unittest
 import urllib.parse
 
@@ -42,12 +43,13 @@ class OAuthTest(unittest.TestCase):
         os.close(fd)
         self.addCleanup(os.unlink, self.secret_file)
         self.issued = 0
+        self.expires_in = 3600
 
     def token_server(self):
         def answer(req, i):
             self.issued += 1
             return (200, {"Content-Type": "application/json"},
-                    json.dumps({"access_token": "tok%d" % self.issued, "token_type": "Bearer", "expires_in": 3600}), 0)
+                    json.dumps({"access_token": "tok%d" % self.issued, "token_type": "Bearer", "expires_in": self.expires_in}), 0)
         server = Receiver(responder=answer)
         self.addCleanup(server.close)
         return server
@@ -95,6 +97,20 @@ class OAuthTest(unittest.TestCase):
         metrics = service.request("GET", "/metrics", admin=True)[1]
         self.assertIn('switchyard_oauth_token_requests_total{connection="partner",outcome="ok"} 2', metrics)
         self.assertNotIn(SECRET, metrics)
+
+    def test_a_token_close_to_expiry_is_refreshed_before_use(self):
+        self.expires_in = 2  # refreshed once half its life is gone
+        auth = self.token_server()
+        rx = Receiver()
+        self.addCleanup(rx.close)
+        service = self.service(auth.port, rx.port)
+        self.send(service, 1)
+        rx.wait_for(1)
+        time.sleep(1.2)
+        self.send(service, 2)
+        got = rx.wait_for(2)
+        self.assertEqual([r["headers"]["authorization"] for r in got], ["Bearer tok1", "Bearer tok2"])
+        self.assertEqual(len(auth.requests), 2)
 
     def test_a_dead_authorization_endpoint_deauthorizes_and_dead_letters(self):
         rx = Receiver()

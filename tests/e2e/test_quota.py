@@ -63,6 +63,13 @@ class QuotaTest(unittest.TestCase):
         self.assertEqual(dests["live"]["delivered"], EVENTS)
         self.assertGreater(dests["live"]["delivery_rate_per_second"], RATE * 0.8)
         self.assertLessEqual(dests["live"]["delivery_rate_per_second"], RATE)
+        metrics = service.request("GET", "/metrics", admin=True)[1]
+        for line in ('switchyard_destination_circuit_open{destination="dead"} 1',
+                     'switchyard_destination_circuit_open{destination="live"} 0',
+                     'switchyard_delivery_queue_depth{destination="dead"} %d' % EVENTS,
+                     'switchyard_deliveries_delivered_total{destination="live"} %d' % EVENTS,
+                     'switchyard_delivery_attempt_seconds_count{destination="live"} %d' % EVENTS):
+            self.assertIn(line, metrics)
 
 
 BACKLOG_CONFIG = """
