@@ -125,20 +125,7 @@ bool bearer_allowed(std::string_view authorization, const std::vector<std::strin
 namespace {
 
 // AWS's URI encoding: unreserved characters kept, everything else %XX.
-std::string uri_encode(std::string_view s, bool keep_slash) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string uri_encode(std::string_view s, bool keep_slash) { return core::percent_encode(s, keep_slash); }
 
 std::string canonical_query(std::string_view query) {
   if (query.empty()) return "";

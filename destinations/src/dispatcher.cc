@@ -570,6 +570,32 @@ class Dispatcher::Impl {
     return false;
   }
 
+  // The options every request shares; `t.url`, `t.headers` and `t.body`
+  // must be set (and stay put: curl reads them while the transfer runs).
+  void setup_transfer(CURL* easy, Transfer& t, const std::string& method) {
+    curl_easy_setopt(easy, CURLOPT_URL, t.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout_ms));
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t.headers);
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip,deflate");
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t.error);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, &t);
+    if (method == "GET") {
+      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    } else if (method == "HEAD") {
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    } else {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t.body.data());
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.body.size()));
+      if (method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
+  }
+
   void fetch_token(OAuthState& o, int64_t now) {
     const TokenRequest req = build_token_request(o.config);
     CURL* easy = curl_easy_init();
@@ -583,21 +609,7 @@ class Dispatcher::Impl {
     h = curl_slist_append(h, "User-Agent: Amazon/EventBridge/ApiDestinations");
     h = curl_slist_append(h, "Expect:");
     transfer->headers = h;
-    curl_easy_setopt(easy, CURLOPT_URL, transfer->url.c_str());
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout_ms));
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error);
-    if (req.method == "GET") {
-      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    } else {
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer->body.data());
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer->body.size()));
-      if (req.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-    }
+    setup_transfer(easy, *transfer, req.method);
     o.fetching = true;
     curl_multi_add_handle(multi_, easy);
     transfers_.emplace(easy, std::move(transfer));
@@ -682,28 +694,8 @@ class Dispatcher::Impl {
     add("Expect:");
     transfer->headers = h;
 
-    curl_easy_setopt(easy, CURLOPT_URL, transfer->url.c_str());
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout_ms));
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip,deflate");
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error);
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
-    if (d.method == "GET") {
-      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    } else if (d.method == "HEAD") {
-      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-    } else {
-      transfer->body = with_body_parameters(d, transfer->task.body);
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer->body.data());
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer->body.size()));
-      if (d.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, d.method.c_str());
-    }
+    if (d.method != "GET" && d.method != "HEAD") transfer->body = with_body_parameters(d, transfer->task.body);
+    setup_transfer(easy, *transfer, d.method);
     ++s.in_flight;
     s.invocations->Increment();
     curl_multi_add_handle(multi_, easy);

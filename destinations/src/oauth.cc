@@ -10,21 +10,7 @@
 
 namespace switchyard::destinations {
 
-std::string form_escape(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string form_escape(const std::string& s) { return core::percent_encode(s); }
 
 TokenRequest build_token_request(const OAuthClientCredentials& c) {
   TokenRequest r;

@@ -1,3 +1,4 @@
+#include <cctype>
 #include "switchyard/core/crypto.h"
 
 #include <openssl/crypto.h>
@@ -28,6 +29,22 @@ std::string to_hex(std::string_view bytes) {
   for (unsigned char c : bytes) {
     out += kHex[c >> 4];
     out += kHex[c & 15];
+  }
+  return out;
+}
+
+std::string percent_encode(std::string_view s, bool keep_slash) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
   }
   return out;
 }
