@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/admin.h"
+#include "cli/reload.h"
 #include "switchyard/bus/routing.h"
 #include "switchyard/bus/server.h"
 #include "switchyard/config/config.h"
@@ -42,6 +44,8 @@ commands:
       batch matching: one line per event, "N<TAB>name,name,..."
   transform --transformer T --event E [--rule-name N] [--rule-arn A] [--ingestion-time ISO8601]
       prints exactly the bytes a target would receive; an invalid transformer exits 2
+  admin [--url URL] [--token-file FILE] [--json] <rules|destinations|pause D|resume D|dlq D|redrive D|reload>
+      a client for the admin API; "switchyard admin --help" for details
 )";
 
 struct Args {
@@ -98,40 +102,6 @@ bool load_config(const std::string& path, sy::config::Config* config) {
   if (sy::config::load_file(path, config, &errors)) return true;
   for (const auto& e : errors) std::cerr << e.format() << "\n";
   return false;
-}
-
-std::vector<sy::destinations::Destination> destinations_of(const sy::config::Config& c) {
-  std::vector<sy::destinations::Destination> out;
-  for (const auto& d : c.api_destinations) {
-    sy::destinations::Destination dest;
-    dest.name = d.name;
-    dest.endpoint = d.endpoint;
-    dest.method = d.method;
-    dest.rate_limit_per_second = d.rate_limit_per_second;
-    dest.signing_key = d.signing_key;
-    for (const auto& conn : c.connections) {
-      if (conn.name != d.connection) continue;
-      dest.headers = conn.headers;
-      dest.header_parameters = conn.header_parameters;
-      dest.query_parameters = conn.query_string_parameters;
-      dest.body_parameters = conn.body_parameters;
-      if (conn.oauth) {
-        auto o = std::make_shared<sy::destinations::OAuthClientCredentials>();
-        o->connection = conn.name;
-        o->endpoint = conn.oauth->authorization_endpoint;
-        o->method = conn.oauth->http_method;
-        o->client_id = conn.oauth->client_id;
-        o->client_secret = conn.oauth->client_secret;
-        o->credentials_in_body = conn.oauth->credentials_in_body;
-        o->headers = conn.oauth->header_parameters;
-        o->query = conn.oauth->query_string_parameters;
-        o->body = conn.oauth->body_parameters;
-        dest.oauth = std::move(o);
-      }
-    }
-    out.push_back(std::move(dest));
-  }
-  return out;
 }
 
 int cmd_check_config(const Args& args) {
@@ -327,16 +297,17 @@ int cmd_serve(const Args& args) {
     return 2;
   }
   const std::string config_path = it->second;
-  if (auto l = args.flags.find("log-level"); l != args.flags.end()) {
+  sy::config::Config config;
+  if (!load_config(config_path, &config)) return 2;
+  const bool fixed_log_level = args.flags.count("log-level") != 0;
+  {
     sy::core::log::Level level;
-    if (!sy::core::log::parse_level(l->second, &level)) {
+    if (!sy::core::log::parse_level(fixed_log_level ? args.flags.at("log-level") : config.server.log_level, &level)) {
       std::cerr << "serve: --log-level must be debug, info, warn or error\n";
       return 2;
     }
     sy::core::log::set_level(level);
   }
-  sy::config::Config config;
-  if (!load_config(config_path, &config)) return 2;
 
   // Signals are taken by this thread alone (sigwait below); every thread
   // started from here on inherits the mask.
@@ -359,14 +330,18 @@ int cmd_serve(const Args& args) {
 
   auto registry = std::make_shared<prometheus::Registry>();
   sy::destinations::Dispatcher dispatcher(sy::destinations::Options{}, *store, *registry);
-  dispatcher.set_destinations(destinations_of(config));
+  dispatcher.set_destinations(sy::cli::destinations_of(config));
   dispatcher.start();
 
   sy::bus::ServerOptions server_options{config.server.listen,          config.server.admin_listen,
                                         config.server.max_body_bytes,  config.server.threads,
-                                        config.server.max_connections, config.server.read_timeout_seconds};
+                                        config.server.max_connections, config.server.read_timeout_seconds,
+                                        config.server.admin_token};
   sy::bus::Server server(server_options, *store, dispatcher, registry);
   server.set_routing(sy::bus::build_routing(config, *registry));
+  const int64_t drain_ms = int64_t{config.server.shutdown_timeout_seconds} * 1000;
+  sy::cli::Reloader reloader(config_path, config, *store, dispatcher, server, *registry, fixed_log_level);
+  server.set_reload_handler([&reloader](std::string* report) { return reloader.reload(report); });
   if (auto st = server.start(); !st) {
     sy::core::log::error("cannot start the server", {{"error", st.message()}});
     dispatcher.stop();
@@ -381,30 +356,32 @@ int cmd_serve(const Args& args) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
-      sy::config::Config next;
-      std::vector<sy::config::ConfigError> errors;
-      if (!sy::config::load_file(config_path, &next, &errors)) {
-        for (const auto& e : errors) sy::core::log::error("reload refused: invalid config", {{"problem", e.format()}});
-        continue;
-      }
-      dispatcher.set_destinations(destinations_of(next));
-      server.set_routing(sy::bus::build_routing(next, *registry));
-      sy::core::log::info("configuration reloaded", {{"config", config_path}});
+      std::string report;
+      reloader.reload(&report);
       continue;
     }
-    sy::core::log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    sy::core::log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                          {"drain_seconds", std::to_string(drain_ms / 1000)}});
     break;
   }
-  server.stop();
+  // Stop accepting and let running requests finish: what they acknowledge
+  // is stored. Deliveries in flight stay stored and are retried after the
+  // next start. Closing the store flushes it.
+  const auto started = std::chrono::steady_clock::now();
+  server.stop(drain_ms);
+  server.set_reload_handler(nullptr);
   dispatcher.stop();
   store.reset();
-  sy::core::log::info("stopped");
+  sy::core::log::info("stopped", {{"shutdown_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                     std::chrono::steady_clock::now() - started)
+                                                                     .count())}});
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "admin") return sy::cli::admin_main(argc, argv);
   Args args;
   std::string error;
   if (!parse_args(argc, argv, &args, &error)) {

@@ -1,6 +1,8 @@
 #include "switchyard/bus/server.h"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -15,6 +17,7 @@
 
 #include "switchyard/bus/auth.h"
 #include "switchyard/bus/ingest.h"
+#include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
 #include "switchyard/core/uuid.h"
@@ -39,6 +42,7 @@ Response json_response(const Request& req, http::status status, std::string body
   Response res{status, req.version()};
   res.set(http::field::server, "switchyard");
   res.set(http::field::content_type, "application/json");
+  if (const auto id = req["x-request-id"]; !id.empty()) res.set("x-request-id", id);
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();
@@ -47,6 +51,17 @@ Response json_response(const Request& req, http::status status, std::string body
 
 Response error_response(const Request& req, http::status status, std::string_view code, std::string_view message) {
   return json_response(req, status, error_body(code, message));
+}
+
+// The request id: the client's X-Request-Id when it is a sane token
+// (1-128 of [A-Za-z0-9._:-]), else a new UUID. It is answered in
+// x-request-id, stored with every delivery the request causes, and logged.
+std::string request_id(std::string_view given) {
+  const bool sane = !given.empty() && given.size() <= 128 &&
+                    std::all_of(given.begin(), given.end(), [](unsigned char c) {
+                      return std::isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
+                    });
+  return sane ? std::string(given) : core::uuid_v4();
 }
 
 // Splits "/a/b/c" into its segments.
@@ -112,13 +127,37 @@ class Server::Impl {
         dispatcher_(dispatcher),
         registry_(std::move(registry)),
         ingest_acceptor_(ioc_),
-        admin_acceptor_(ioc_) {}
+        admin_acceptor_(ioc_),
+        http_requests_(prometheus::BuildCounter()
+                           .Name("switchyard_http_requests_total")
+                           .Help("HTTP requests answered, by listener (ingest, admin) and status code")
+                           .Register(*registry_)),
+        http_seconds_(prometheus::BuildHistogram()
+                          .Name("switchyard_http_request_seconds")
+                          .Help("Time from a request read to its answer written, by listener")
+                          .Register(*registry_)),
+        http_connections_(prometheus::BuildGauge()
+                              .Name("switchyard_http_connections")
+                              .Help("Open HTTP connections, by listener")
+                              .Register(*registry_)),
+        ingest_open_(http_connections_.Add({{"listener", "ingest"}})),
+        admin_open_(http_connections_.Add({{"listener", "admin"}})) {
+    const prometheus::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                          0.05,   0.1,   0.25,   0.5,   1,     2.5};
+    ingest_seconds_ = &http_seconds_.Add({{"listener", "ingest"}}, buckets);
+    admin_seconds_ = &http_seconds_.Add({{"listener", "admin"}}, buckets);
+  }
 
   ~Impl() { stop(); }
 
   void set_routing(std::shared_ptr<const Routing> routing) {
     std::lock_guard<std::mutex> lock(mu_);
     routing_ = std::move(routing);
+  }
+
+  void set_reload_handler(ReloadHandler handler) {
+    std::lock_guard<std::mutex> lock(mu_);
+    reload_ = std::move(handler);
   }
 
   std::shared_ptr<const Routing> routing() const {
@@ -136,13 +175,19 @@ class Server::Impl {
     return core::Status::ok();
   }
 
-  void stop() {
+  void stop(int64_t drain_ms = 10000) {
     if (threads_.empty()) return;
+    draining_ = true;  // answers from now on close their connection
     asio::post(ioc_, [this] {
       boost::system::error_code ec;
       ingest_acceptor_.close(ec);
       admin_acceptor_.close(ec);
     });
+    const int64_t until = core::now_ms() + drain_ms;
+    while (busy_.load() > 0 && core::now_ms() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (busy_.load() > 0)
+      core::log::warn("shutdown: requests still running after the drain time are cut off",
+                      {{"requests", std::to_string(busy_.load())}});
     ioc_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
@@ -195,10 +240,16 @@ class Server::Impl {
   asio::awaitable<void> session(tcp::socket socket, bool admin) {
     auto& open = admin ? admin_connections_ : ingest_connections_;
     ++open;
+    prometheus::Gauge& open_gauge = admin ? admin_open_ : ingest_open_;
+    open_gauge.Increment();
     struct Release {
       std::atomic<size_t>& n;
-      ~Release() { --n; }
-    } release{open};
+      prometheus::Gauge& g;
+      ~Release() {
+        --n;
+        g.Decrement();
+      }
+    } release{open, open_gauge};
     const auto kReadTimeout = std::chrono::seconds(options_.read_timeout_seconds);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
@@ -222,7 +273,16 @@ class Server::Impl {
         break;
       }
       if (ec) break;
+      // From here until the answer is written the request counts as busy:
+      // a graceful stop waits for it.
+      ++busy_;
+      struct Busy {
+        std::atomic<int>& n;
+        ~Busy() { --n; }
+      } busy{busy_};
+      const auto started = std::chrono::steady_clock::now();
       Request req = parser.release();
+      req.set("x-request-id", request_id(req["x-request-id"]));
       // Not a conditional expression: GCC 12 miscompiles co_await inside one.
       Response res;
       if (admin) {
@@ -230,9 +290,14 @@ class Server::Impl {
       } else {
         res = co_await handle_ingest(req);
       }
+      if (draining_) res.keep_alive(false);
       const bool keep_alive = res.keep_alive();
       stream.expires_after(kReadTimeout);
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      http_requests_.Add({{"listener", admin ? "admin" : "ingest"}, {"code", std::to_string(res.result_int())}})
+          .Increment();
+      (admin ? admin_seconds_ : ingest_seconds_)
+          ->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       if (wec || !keep_alive) break;
     }
     boost::system::error_code ignored;
@@ -295,7 +360,7 @@ class Server::Impl {
     if (parsed.error.http_status != 0)
       co_return error_response(req, static_cast<http::status>(parsed.error.http_status), parsed.error.code,
                                parsed.error.message);
-    if (std::string why = co_await commit(*routing_snapshot, parsed); !why.empty())
+    if (std::string why = co_await commit(*routing_snapshot, parsed, req["x-request-id"]); !why.empty())
       co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
                                "The events could not be stored (" + why + "); nothing was accepted. Retry later.");
     co_return json_response(req, http::status::ok, put_events_response(parsed.results));
@@ -310,14 +375,21 @@ class Server::Impl {
   // Matches and renders the accepted events, stores them with their
   // deliveries in one write, then hands the deliveries to the dispatcher.
   // Returns "" on success, else why nothing was stored.
-  asio::awaitable<std::string> commit(const Routing& routing, ParsedRequest& parsed) {
+  asio::awaitable<std::string> commit(const Routing& routing, ParsedRequest& parsed, std::string_view request) {
     if (parsed.events.empty()) co_return "";
     auto batch = std::make_shared<storage::IngestBatch>();
     for (const auto& e : parsed.events) route_event(routing.buses.at(e.bus), e, core::envelope_json(e), batch->tasks);
+    for (auto& t : batch->tasks) t.request_id = request;
     batch->events = std::move(parsed.events);
     const core::Status st = co_await async_append(store_, batch, asio::use_awaitable);
     if (!st) co_return st.message();
     for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
+    if (core::log::enabled(core::log::Level::debug)) {
+      std::string ids;
+      for (const auto& e : batch->events) ids += (ids.empty() ? "" : ",") + e.id;
+      core::log::debug("events stored", {{"request_id", std::string(request)}, {"event_ids", ids},
+                                         {"deliveries", std::to_string(batch->tasks.size())}});
+    }
     dispatcher_.submit(std::move(batch->tasks));
     co_return "";
   }
@@ -325,7 +397,7 @@ class Server::Impl {
   static Response aws_response(const Request& req, http::status status, std::string body) {
     Response res = json_response(req, status, std::move(body));
     res.set(http::field::content_type, "application/x-amz-json-1.1");
-    res.set("x-amzn-RequestId", core::uuid_v4());
+    res.set("x-amzn-RequestId", req["x-request-id"]);
     return res;
   }
 
@@ -391,7 +463,7 @@ class Server::Impl {
       if (parsed.error.http_status != 0)
         co_return aws_response(req, static_cast<http::status>(parsed.error.http_status),
                                aws_error_body(parsed.error.code, parsed.error.message));
-      if (std::string why = co_await commit(*r, parsed); !why.empty())
+      if (std::string why = co_await commit(*r, parsed, req["x-request-id"]); !why.empty())
         co_return aws_response(req, http::status::service_unavailable,
                                aws_error_body("ServiceUnavailableException", "The events could not be stored (" + why +
                                                                                  "); nothing was accepted. Retry later."));
@@ -421,6 +493,21 @@ class Server::Impl {
 
   Response handle_admin(const Request& req) {
     const auto parts = segments(req.target());
+    const bool health = parts.size() == 1 && parts[0] == "healthz";
+    if (!options_.admin_token.empty() && !health &&
+        !bearer_allowed(req[http::field::authorization], {options_.admin_token}))
+      return unauthorized(req, "A valid admin bearer token is required.");
+    if (req.method() == http::verb::post && parts.size() == 2 && parts[0] == "admin" && parts[1] == "reload") {
+      ReloadHandler reload;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        reload = reload_;
+      }
+      if (!reload) return error_response(req, http::status::not_implemented, "NotSupported", "Reload is not available.");
+      std::string report;
+      const bool ok = reload(&report);
+      return json_response(req, ok ? http::status::ok : http::status::bad_request, report);
+    }
     if (req.method() == http::verb::get && parts.size() == 1 && parts[0] == "metrics") {
       std::ostringstream out;
       prometheus::TextSerializer().Serialize(out, registry_->Collect());
@@ -531,6 +618,7 @@ class Server::Impl {
       entries.push_back({{"body", event.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(event, nullptr, false)},
                          {"attributes", attributes},
                          {"event_id", t.event_id},
+                         {"request_id", t.request_id},
                          {"rule", t.rule},
                          {"target", t.target},
                          {"destination", t.destination},
@@ -572,9 +660,20 @@ class Server::Impl {
   std::string ingest_address_, admin_address_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> ingest_connections_{0}, admin_connections_{0};
+  std::atomic<int> busy_{0};          // requests read and not yet answered
+  std::atomic<bool> draining_{false};
+
+  prometheus::Family<prometheus::Counter>& http_requests_;
+  prometheus::Family<prometheus::Histogram>& http_seconds_;
+  prometheus::Family<prometheus::Gauge>& http_connections_;
+  prometheus::Gauge& ingest_open_;
+  prometheus::Gauge& admin_open_;
+  prometheus::Histogram* ingest_seconds_ = nullptr;
+  prometheus::Histogram* admin_seconds_ = nullptr;
 
   mutable std::mutex mu_;
   std::shared_ptr<const Routing> routing_;  // GUARDED_BY(mu_)
+  ReloadHandler reload_;                    // GUARDED_BY(mu_)
 };
 
 Server::Server(ServerOptions options, storage::Store& store, destinations::Dispatcher& dispatcher,
@@ -583,7 +682,8 @@ Server::Server(ServerOptions options, storage::Store& store, destinations::Dispa
 Server::~Server() = default;
 void Server::set_routing(std::shared_ptr<const Routing> routing) { impl_->set_routing(std::move(routing)); }
 core::Status Server::start() { return impl_->start(); }
-void Server::stop() { impl_->stop(); }
+void Server::set_reload_handler(ReloadHandler handler) { impl_->set_reload_handler(std::move(handler)); }
+void Server::stop(int64_t drain_ms) { impl_->stop(drain_ms); }
 std::string Server::ingest_address() const { return impl_->ingest_address(); }
 std::string Server::admin_address() const { return impl_->admin_address(); }
 

@@ -749,6 +749,12 @@ class Dispatcher::Impl {
         ++s.recent.back().second;
       else
         s.recent.emplace_back(sec, 1);
+      if (core::log::enabled(core::log::Level::debug))
+        core::log::debug("delivered", {{"request_id", task.request_id}, {"event_id", task.event_id},
+                                       {"destination", task.destination}, {"webhook_id", task.id},
+                                       {"attempt", std::to_string(task.attempts)},
+                                       {"status", std::to_string(task.last_status)},
+                                       {"ms", std::to_string(now - t->started_ms)}});
       finished_.push_back(std::move(task));  // deleted from the store in one write per pass
       return;
     }
@@ -765,9 +771,11 @@ class Dispatcher::Impl {
       task.due_ms = d.due_ms;
       record(store_.reschedule_task(previous_due, task), "reschedule delivery");
       s.retried->Increment();
-      core::log::debug("delivery will be retried",
-                       {{"destination", task.destination}, {"event_id", task.event_id},
-                        {"attempt", std::to_string(task.attempts)}, {"error", outcome.message}});
+      core::log::info("delivery attempt failed; will retry",
+                      {{"request_id", task.request_id}, {"event_id", task.event_id},
+                       {"destination", task.destination}, {"webhook_id", task.id},
+                       {"attempt", std::to_string(task.attempts)}, {"error", outcome.message},
+                       {"retry_in_ms", std::to_string(d.due_ms - now)}});
       enqueue(std::move(task));
       return;
     }
@@ -821,7 +829,8 @@ class Dispatcher::Impl {
       s.dlq_depth->Set(static_cast<double>(++s.dlq_count));
     }
     core::log::warn("delivery failed for good",
-                    {{"destination", task.destination}, {"event_id", task.event_id}, {"rule", task.rule},
+                    {{"request_id", task.request_id}, {"destination", task.destination},
+                     {"event_id", task.event_id}, {"webhook_id", task.id}, {"rule", task.rule},
                      {"error_code", code}, {"error", message}, {"attempts", std::to_string(task.attempts)}});
   }
 

@@ -178,6 +178,9 @@ class RocksStore final : public Store {
   }
 
   uint64_t count_tasks() override { return count(cfs_[kTasks], ""); }
+  uint64_t count_tasks(const std::string& destination) override {
+    return count(cfs_[kTasks], task_prefix(destination));
+  }
 
   std::vector<std::string> task_destinations() override {
     std::vector<std::string> out;

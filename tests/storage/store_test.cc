@@ -63,6 +63,9 @@ TEST_F(StoreTest, AppendedTasksSurviveReopenInDueOrder) {
   ASSERT_TRUE(store->scan_tasks([&](core::DeliveryTask&& t) { ids.push_back(t.id); }));
   EXPECT_EQ(ids, (std::vector<std::string>{"early", "mid", "late"}));
   EXPECT_EQ(store->count_tasks(), 3u);
+  EXPECT_EQ(store->count_tasks("d"), 3u);
+  EXPECT_EQ(store->count_tasks("d2"), 0u);
+  EXPECT_EQ(store->count_tasks(""), 0u);
 }
 
 TEST_F(StoreTest, ConcurrentAppendsAreAllStored) {

@@ -209,7 +209,7 @@ class Loader {
                {"server", "storage", "buses", "connections", "api_destinations", "rules", "webhooks", "archives"});
     if (const auto s = root["server"]; s && require_map(s, "server")) {
       check_keys(s, "server", {"listen", "admin_listen", "max_body_bytes", "threads", "max_connections",
-                               "read_timeout_seconds"});
+                               "read_timeout_seconds", "admin_token", "shutdown_timeout_seconds", "log_level"});
       listen(s, "listen", &c->server.listen);
       listen(s, "admin_listen", &c->server.admin_listen);
       c->server.max_body_bytes =
@@ -219,6 +219,17 @@ class Loader {
           number<size_t>(s, "max_connections", "server", c->server.max_connections, 1, 1000000);
       c->server.read_timeout_seconds =
           number<int>(s, "read_timeout_seconds", "server", c->server.read_timeout_seconds, 1, 3600);
+      if (s["admin_token"]) {
+        c->server.admin_token = secret(s, "admin_token", "server");
+        if (c->server.admin_token.size() < 16)
+          error(s["admin_token"], "server.admin_token must be at least 16 characters long");
+      }
+      c->server.shutdown_timeout_seconds =
+          number<int>(s, "shutdown_timeout_seconds", "server", c->server.shutdown_timeout_seconds, 0, 3600);
+      c->server.log_level = str(s, "log_level", "server", false, c->server.log_level);
+      if (c->server.log_level != "debug" && c->server.log_level != "info" && c->server.log_level != "warn" &&
+          c->server.log_level != "error")
+        error(s["log_level"], "server.log_level must be debug, info, warn or error, not '" + c->server.log_level + "'");
     }
     if (const auto s = root["storage"]; s && require_map(s, "storage")) {
       check_keys(s, "storage", {"path", "sync", "min_free_mb"});

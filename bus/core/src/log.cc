@@ -23,6 +23,7 @@ const char* name(Level l) {
 }  // namespace
 
 void set_level(Level level) { g_level = static_cast<int>(level); }
+bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
 
 bool parse_level(std::string_view text, Level* level) {
   for (Level l : {Level::debug, Level::info, Level::warn, Level::error}) {

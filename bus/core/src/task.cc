@@ -21,6 +21,7 @@ std::string encode_task(const DeliveryTask& t) {
       {"headers", t.headers},
       {"query", t.query},
       {"trace_header", t.trace_header},
+      {"request_id", t.request_id},
       {"render_error", t.render_error},
       {"render_error_code", t.render_error_code},
       {"max_retries", t.retry.maximum_retry_attempts},
@@ -54,6 +55,7 @@ std::optional<DeliveryTask> decode_task(std::string_view data) {
     t.headers = j.value("headers", std::vector<std::pair<std::string, std::string>>{});
     t.query = j.value("query", std::vector<std::pair<std::string, std::string>>{});
     t.trace_header = j.value("trace_header", "");
+    t.request_id = j.value("request_id", "");
     t.render_error = j.value("render_error", "");
     t.render_error_code = j.value("render_error_code", "INVALID_JSON");
     t.retry.maximum_retry_attempts = j.value("max_retries", t.retry.maximum_retry_attempts);

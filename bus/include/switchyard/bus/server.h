@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,7 +26,14 @@ struct ServerOptions {
   int threads = 2;
   size_t max_connections = 10000;  // per listener; beyond it a connection gets a 503 and is closed
   int read_timeout_seconds = 30;   // slow clients are cut off after this
+  // When set, every admin request except GET /healthz needs
+  // "Authorization: Bearer <admin_token>" (a secret).
+  std::string admin_token;
 };
+
+// POST /admin/reload: reloads the configuration. Returns whether the new
+// configuration was taken, and the JSON body to answer with.
+using ReloadHandler = std::function<bool(std::string* json_report)>;
 
 // The HTTP front of Switchyard: the ingest listener (events, webhooks,
 // health) and the admin listener (metrics, admin API), on Boost.Beast.
@@ -42,9 +50,13 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   void set_routing(std::shared_ptr<const Routing> routing);
+  void set_reload_handler(ReloadHandler handler);
 
   core::Status start();
-  void stop();
+  // Stops accepting, lets requests being handled finish (their events are
+  // then stored and acknowledged) for up to `drain_ms`, then closes every
+  // connection and joins the threads.
+  void stop(int64_t drain_ms = 10000);
 
   // The bound addresses (HOST:PORT), valid after start().
   std::string ingest_address() const;

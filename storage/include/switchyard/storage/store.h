@@ -72,6 +72,7 @@ class Store {
   // Calls fn for every pending delivery in due-time order (recovery).
   virtual core::Status scan_tasks(const std::function<void(core::DeliveryTask&&)>& fn) = 0;
   virtual uint64_t count_tasks() = 0;
+  virtual uint64_t count_tasks(const std::string& destination) = 0;
 
   // Destinations that have stored deliveries.
   virtual std::vector<std::string> task_destinations() = 0;

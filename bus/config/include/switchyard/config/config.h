@@ -27,6 +27,9 @@ struct ServerConfig {
   int threads = 2;                              // I/O threads
   size_t max_connections = 10000;               // open connections per listener; more get a 503
   int read_timeout_seconds = 30;                // a request must arrive within this
+  std::string admin_token;                      // secret; empty: the admin API is open
+  int shutdown_timeout_seconds = 10;            // SIGTERM: how long running requests may finish
+  std::string log_level = "info";               // debug | info | warn | error
 };
 
 struct StorageConfig {

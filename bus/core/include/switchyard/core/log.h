@@ -10,6 +10,7 @@ namespace switchyard::core::log {
 enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 
 void set_level(Level level);
+bool enabled(Level level);  // whether messages of this level are written
 bool parse_level(std::string_view text, Level* level);
 
 using Field = std::pair<std::string_view, std::string>;

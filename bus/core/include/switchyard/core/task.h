@@ -34,6 +34,7 @@ struct DeliveryTask {
   std::vector<std::pair<std::string, std::string>> headers;  // target header parameters, resolved
   std::vector<std::pair<std::string, std::string>> query;    // target query string parameters, resolved
   std::string trace_header;
+  std::string request_id;  // the ingest request that accepted the event (x-request-id), for logs
   // Set when the target input could not be rendered for this event (the
   // delivery is dead-lettered as INVALID_JSON without an HTTP attempt).
   std::string render_error;

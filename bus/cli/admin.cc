@@ -1,0 +1,237 @@
+#include "admin.h"
+
+#include <curl/curl.h>
+
+#include <nlohmann/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace switchyard::cli {
+
+const char* const kAdminUsage = R"(usage: switchyard admin [--url URL] [--token-file FILE] [--json] <command>
+
+commands:
+  rules                          rules and their targets
+  destinations                   destinations: state, queue, in flight, rate, DLQ
+  pause NAME | resume NAME       stop / restart delivery to a destination
+  dlq NAME [--limit N]           dead-lettered deliveries of a destination
+  redrive NAME [--limit N]       put dead-lettered deliveries back on the queue
+  reload                         reload the configuration file
+
+The admin listener is --url, else $SWITCHYARD_ADMIN_URL, else http://127.0.0.1:8081.
+The bearer token (server.admin_token) is read from --token-file or $SWITCHYARD_ADMIN_TOKEN.
+--json prints the API's answer as it is. Exit 0: done; 1: the service refused; 2: usage;
+3: the service could not be reached.
+)";
+
+namespace {
+
+struct Reply {
+  long status = 0;
+  std::string body;
+  std::string error;  // transport error
+};
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+Reply call(const std::string& method, const std::string& url, const std::string& token) {
+  Reply r;
+  CURL* easy = curl_easy_init();
+  curl_slist* headers = nullptr;
+  if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+  headers = curl_slist_append(headers, "Accept: application/json");
+  char error[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
+  if (method == "POST") {
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+  }
+  const CURLcode rc = curl_easy_perform(easy);
+  if (rc != CURLE_OK) {
+    r.error = error[0] ? error : curl_easy_strerror(rc);
+  } else {
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r.status);
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(easy);
+  return r;
+}
+
+std::string url_escape(const std::string& s) {
+  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
+// Left-aligned columns, two spaces apart.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], row[i].size());
+    }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+std::string text(const nlohmann::json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_number_float()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", j.get<double>());
+    return buf;
+  }
+  return j.dump();
+}
+
+int usage(const std::string& why) {
+  std::cerr << "switchyard admin: " << why << "\n\n" << kAdminUsage;
+  return 2;
+}
+
+}  // namespace
+
+int admin_main(int argc, char** argv) {
+  std::string base = std::getenv("SWITCHYARD_ADMIN_URL") ? std::getenv("SWITCHYARD_ADMIN_URL") : "http://127.0.0.1:8081";
+  std::string token = std::getenv("SWITCHYARD_ADMIN_TOKEN") ? std::getenv("SWITCHYARD_ADMIN_TOKEN") : "";
+  bool raw = false;
+  std::string limit;
+  std::vector<std::string> words;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    if (a == "--json") {
+      raw = true;
+    } else if (a == "--url") {
+      if (!value(&base)) return usage("--url needs a value");
+    } else if (a == "--limit") {
+      if (!value(&limit) || limit.empty() || limit.find_first_not_of("0123456789") != std::string::npos)
+        return usage("--limit needs a number");
+    } else if (a == "--token-file") {
+      std::string path;
+      if (!value(&path)) return usage("--token-file needs a value");
+      std::ifstream f(path);
+      if (!f || !std::getline(f, token)) return usage("cannot read the token file " + path);
+    } else if (a == "-h" || a == "--help") {
+      std::cout << kAdminUsage;
+      return 0;
+    } else if (a.rfind("--", 0) == 0) {
+      return usage("unknown option " + a);
+    } else {
+      words.push_back(a);
+    }
+  }
+  if (words.empty()) return usage("missing command");
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string& cmd = words[0];
+  const bool named = cmd == "pause" || cmd == "resume" || cmd == "dlq" || cmd == "redrive";
+  if (named && words.size() != 2) return usage(cmd + " needs one destination name");
+  if (!named && words.size() != 1) return usage("unexpected argument '" + words[1] + "'");
+  const std::string q = limit.empty() ? "" : "?limit=" + limit;
+  std::string method = "GET", path;
+  if (cmd == "rules") {
+    path = "/admin/rules";
+  } else if (cmd == "destinations") {
+    path = "/admin/destinations";
+  } else if (cmd == "pause" || cmd == "resume") {
+    method = "POST";
+    path = "/admin/destinations/" + url_escape(words[1]) + "/" + cmd;
+  } else if (cmd == "dlq") {
+    path = "/admin/dlq/" + url_escape(words[1]) + q;
+  } else if (cmd == "redrive") {
+    method = "POST";
+    path = "/admin/dlq/" + url_escape(words[1]) + "/redrive" + q;
+  } else if (cmd == "reload") {
+    method = "POST";
+    path = "/admin/reload";
+  } else {
+    return usage("unknown command '" + cmd + "'");
+  }
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const Reply r = call(method, base + path, token);
+  if (!r.error.empty()) {
+    std::cerr << "switchyard admin: cannot reach " << base << ": " << r.error << "\n";
+    return 3;
+  }
+  const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  if (r.status < 200 || r.status > 299) {
+    if (raw) {
+      std::cout << r.body << "\n";
+    } else if (j.is_object() && j.contains("message")) {
+      std::cerr << "error: " << text(j.value("code", nlohmann::json("Error"))) << ": " << text(j["message"]) << "\n";
+      if (j.contains("problems"))
+        for (const auto& p : j["problems"]) std::cerr << "  " << text(p) << "\n";
+    } else {
+      std::cerr << "error: HTTP " << r.status << "\n";
+    }
+    return 1;
+  }
+  if (raw || j.is_discarded()) {
+    std::cout << r.body << "\n";
+    return 0;
+  }
+  if (cmd == "rules") {
+    std::vector<std::vector<std::string>> rows{{"BUS", "RULE", "TARGET", "DESTINATION"}};
+    for (const auto& rule : j["rules"])
+      for (const auto& t : rule["targets"])
+        rows.push_back({text(rule["bus"]), text(rule["name"]), text(t["id"]), text(t["destination"])});
+    print_table(rows);
+  } else if (cmd == "destinations") {
+    std::vector<std::vector<std::string>> rows{
+        {"DESTINATION", "STATE", "QUEUED", "IN_FLIGHT", "RATE/S", "DELIVERED", "DEAD_LETTERED", "DLQ"}};
+    for (const auto& d : j["destinations"])
+      rows.push_back({text(d["name"]), text(d["state"]) + (d.contains("connection_state") ? " (" + text(d["connection_state"]) + ")" : ""),
+                      text(d["queued"]) + (d.value("backlog_on_disk", false) ? "+" : ""), text(d["in_flight"]),
+                      text(d["delivery_rate_per_second"]), text(d["delivered"]), text(d["dead_lettered"]),
+                      text(d["dlq_depth"])});
+    print_table(rows);
+  } else if (cmd == "dlq") {
+    std::cout << j["dlq_depth"].get<uint64_t>() << " dead-lettered deliveries for " << words[1] << "\n";
+    std::vector<std::vector<std::string>> rows{{"DEAD_LETTERED_AT", "EVENT_ID", "RULE", "ATTEMPTS", "ERROR_CODE", "ERROR_MESSAGE"}};
+    for (const auto& e : j["entries"])
+      rows.push_back({text(e["dead_lettered_at"]), text(e["event_id"]), text(e["rule"]), text(e["attempts"]),
+                      text(e["attributes"]["ERROR_CODE"]), text(e["attributes"]["ERROR_MESSAGE"])});
+    print_table(rows);
+  } else if (cmd == "redrive") {
+    std::cout << "redriven " << j["redriven"] << ", still dead-lettered " << j["remaining"] << "\n";
+  } else if (cmd == "pause" || cmd == "resume") {
+    std::cout << text(j["name"]) << ": " << text(j["state"]) << "\n";
+  } else if (cmd == "reload") {
+    std::cout << "reloaded " << j["config"].get<std::string>() << ": " << j["rules"] << " rules, "
+              << j["api_destinations"] << " destinations\n";
+    for (const auto& k : j["restart_required"]) std::cout << "  needs a restart to apply: " << text(k) << "\n";
+    for (const auto& t : j["removed_targets"]) std::cout << "  removed target: " << text(t) << "\n";
+    for (const auto& w : j["kept_deliveries_without_destination"])
+      std::cout << "  kept " << w["queued"] << " deliveries for the unconfigured destination " << text(w["destination"])
+                << "\n";
+  }
+  return 0;
+}
+
+}  // namespace switchyard::cli

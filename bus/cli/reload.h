@@ -1,0 +1,47 @@
+#pragma once
+
+// Configuration reload for `switchyard serve`, shared by SIGHUP and
+// POST /admin/reload: the new file is validated first, an invalid one is
+// refused (the running configuration stays), a valid one is swapped in.
+
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "switchyard/bus/server.h"
+#include "switchyard/config/config.h"
+#include "switchyard/destinations/dispatcher.h"
+#include "switchyard/storage/store.h"
+
+namespace switchyard::cli {
+
+// The dispatcher's view of the configured API destinations.
+std::vector<destinations::Destination> destinations_of(const config::Config& c);
+
+class Reloader {
+ public:
+  // `fixed_log_level`: a --log-level given on the command line, which wins
+  // over server.log_level.
+  Reloader(std::string path, config::Config running, storage::Store& store, destinations::Dispatcher& dispatcher,
+           bus::Server& server, prometheus::Registry& registry, bool fixed_log_level);
+
+  // Reloads; returns whether the new configuration was taken, with the JSON
+  // report POST /admin/reload answers. Everything is also logged.
+  bool reload(std::string* report);
+
+ private:
+  std::mutex mu_;
+  const std::string path_;
+  config::Config running_;
+  storage::Store& store_;
+  destinations::Dispatcher& dispatcher_;
+  bus::Server& server_;
+  prometheus::Registry& registry_;
+  const bool fixed_log_level_;
+  prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Gauge& last_success_;
+};
+
+}  // namespace switchyard::cli
