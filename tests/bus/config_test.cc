@@ -212,6 +212,23 @@ connections:
   EXPECT_EQ(got, want);
 }
 
+TEST(ConfigTest, ServerOperationsKeys) {
+  setenv("SY_TEST_ADMIN_TOKEN", "0123456789abcdef-token", 1);
+  Config c = valid(R"(
+server: {admin_token: "${env:SY_TEST_ADMIN_TOKEN}", shutdown_timeout_seconds: 3, log_level: warn}
+)");
+  EXPECT_EQ(c.server.admin_token, "0123456789abcdef-token");
+  EXPECT_EQ(c.server.shutdown_timeout_seconds, 3);
+  EXPECT_EQ(c.server.log_level, "warn");
+  std::vector<std::string> got;
+  for (const auto& e : errors_of("server:\n  admin_token: short\n  log_level: loud\n  shutdown_timeout_seconds: -1\n"))
+    got.push_back(e.format());
+  ASSERT_EQ(got.size(), 3u) << ::testing::PrintToString(got);
+  EXPECT_EQ(got[0], "sy.yaml:2:16: server.admin_token must be at least 16 characters long");
+  EXPECT_EQ(got[1], "sy.yaml:3:14: server.log_level must be debug, info, warn or error, not 'loud'");
+  EXPECT_EQ(got[2].rfind("sy.yaml:4:29: ", 0), 0u) << got[2];
+}
+
 TEST(ConfigTest, YamlSyntaxErrorsHaveALocation) {
   auto errors = errors_of("rules: [\n  {name: r\n");
   ASSERT_EQ(errors.size(), 1u);
