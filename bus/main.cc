@@ -319,7 +319,9 @@ int cmd_serve(const Args& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  sy::storage::Options store_options{config.storage.path, config.storage.sync, config.storage.min_free_mb << 20};
+  auto registry = std::make_shared<prometheus::Registry>();
+  sy::storage::Options store_options{config.storage.path, config.storage.sync, config.storage.min_free_mb << 20,
+                                     registry.get()};
   if (auto d = args.flags.find("data-dir"); d != args.flags.end()) store_options.path = d->second;
   std::string error;
   auto store = sy::storage::Store::open(store_options, &error);
@@ -328,7 +330,6 @@ int cmd_serve(const Args& args) {
     return 1;
   }
 
-  auto registry = std::make_shared<prometheus::Registry>();
   sy::destinations::Dispatcher dispatcher(sy::destinations::Options{}, *store, *registry);
   dispatcher.set_destinations(sy::cli::destinations_of(config));
   dispatcher.start();

@@ -6,6 +6,12 @@
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -307,10 +313,12 @@ class RocksStore final : public Store {
         group.swap(queue_);
       }
       if (Status full = check_free_space(); !full) {
+        if (metrics_) metrics_->refused_full->Increment(static_cast<double>(group.size()));
         for (auto& p : group) p.done(full);
         group.clear();
         continue;
       }
+      const auto started = std::chrono::steady_clock::now();
       rocksdb::WriteBatch wb;
       for (const auto& p : group) {
         for (const auto& e : p.batch->events) wb.Put(cfs_[kEvents], event_key(e), encode_event(e));
@@ -320,6 +328,12 @@ class RocksStore final : public Store {
       wo.sync = options_.sync;
       const Status st = from_rocks(db_->Write(wo, &wb), "store events");
       if (!st) core::log::error("ingest commit failed", {{"error", st.message()}});
+      if (metrics_) {
+        metrics_->commit_seconds->Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        metrics_->batches->Increment(static_cast<double>(group.size()));
+        if (!st) metrics_->refused_error->Increment(static_cast<double>(group.size()));
+      }
       for (auto& p : group) p.done(st);
       group.clear();
     }
@@ -333,6 +347,7 @@ class RocksStore final : public Store {
     struct statvfs st;
     if (statvfs(options_.path.c_str(), &st) != 0) return Status::ok();
     const uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    if (metrics_) metrics_->free_bytes->Set(static_cast<double>(free_bytes));
     const bool full = free_bytes < options_.min_free_bytes;
     if (full != reported_full_) {
       reported_full_ = full;
@@ -353,6 +368,42 @@ class RocksStore final : public Store {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   Options options_;
   bool reported_full_ = false;  // owned by the committer thread
+
+  struct Metrics {
+    prometheus::Histogram* commit_seconds;
+    prometheus::Counter* batches;
+    prometheus::Counter* refused_full;
+    prometheus::Counter* refused_error;
+    prometheus::Gauge* free_bytes;
+  };
+  static std::unique_ptr<Metrics> make_metrics(prometheus::Registry* r) {
+    if (!r) return nullptr;
+    auto m = std::make_unique<Metrics>();
+    m->commit_seconds = &prometheus::BuildHistogram()
+                             .Name("switchyard_storage_commit_seconds")
+                             .Help("Duration of one ingest commit group (one RocksDB write, fsync included with sync)")
+                             .Register(*r)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                                              0.005, 0.01, 0.025, 0.05, 0.1, 0.25});
+    m->batches = &prometheus::BuildCounter()
+                      .Name("switchyard_storage_batches_committed_total")
+                      .Help("Ingest requests' batches written (several per commit group)")
+                      .Register(*r)
+                      .Add({});
+    auto& refused = prometheus::BuildCounter()
+                        .Name("switchyard_storage_refused_batches_total")
+                        .Help("Ingest batches not stored, by reason (full: under storage.min_free_mb; error)")
+                        .Register(*r);
+    m->refused_full = &refused.Add({{"reason", "full"}});
+    m->refused_error = &refused.Add({{"reason", "error"}});
+    m->free_bytes = &prometheus::BuildGauge()
+                         .Name("switchyard_storage_free_bytes")
+                         .Help("Free space on the store's file system, as last checked")
+                         .Register(*r)
+                         .Add({});
+    return m;
+  }
+  std::unique_ptr<Metrics> metrics_ = make_metrics(options_.registry);
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -107,6 +107,14 @@ class OperationsTest(unittest.TestCase):
         metrics = urllib_text("http://%s/metrics" % self.service.admin, TOKEN)
         self.assertIn('switchyard_config_reloads_total{outcome="applied"} 2', metrics)
         self.assertIn('switchyard_config_reloads_total{outcome="refused"} 1', metrics)
+        # the rest of the catalogue: storage and HTTP server
+        self.assertRegex(metrics, r'switchyard_storage_batches_committed_total [1-9]')
+        self.assertRegex(metrics, r'switchyard_storage_commit_seconds_count [1-9]')
+        self.assertRegex(metrics, r'switchyard_storage_free_bytes [1-9]')
+        self.assertRegex(metrics, r'switchyard_http_requests_total\{code="200",listener="ingest"\} [1-9]')
+        self.assertRegex(metrics, r'switchyard_http_requests_total\{code="400",listener="admin"\} 1')
+        self.assertRegex(metrics, r'switchyard_http_request_seconds_count\{listener="ingest"\} [1-9]')
+        self.assertIn('switchyard_http_connections{listener="admin"} 1', metrics)
 
     def test_removing_a_destination_keeps_its_queued_deliveries(self):
         self.rewrite(config(self.receiver.port, B_DESTINATION.format(port=self.receiver.port), B_RULE))

@@ -10,6 +10,10 @@
 #include "switchyard/core/status.h"
 #include "switchyard/core/task.h"
 
+namespace prometheus {
+class Registry;
+}
+
 namespace switchyard::storage {
 
 struct Options {
@@ -24,6 +28,9 @@ struct Options {
   // is back. The reserve keeps room for delivery bookkeeping and compaction,
   // and keeps RocksDB from ever hitting a full disk. 0 disables the check.
   uint64_t min_free_bytes = 128ull << 20;
+  // Where the store's metrics (commit groups and their duration, refused
+  // writes, free space) are registered; none when null.
+  prometheus::Registry* registry = nullptr;
 };
 
 // Everything one ingest request stores, written atomically: the accepted
