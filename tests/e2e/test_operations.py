@@ -146,6 +146,7 @@ class OperationsTest(unittest.TestCase):
         code, out, err = self.cli("pause", "a")
         self.assertEqual((code, out.strip()), (0, "a: paused"), err)
         self.send()
+        self.assertTrue(wait_until(lambda: self._admin("GET", "/admin/destinations")[1]["destinations"][0]["queued"]))
         code, out, err = self.cli("destinations")
         self.assertEqual(code, 0, err)
         lines = out.splitlines()
