@@ -17,6 +17,7 @@ packages=(
   wrk nginx-light bc          # ingest benchmark (tests/bench/run_ingest_bench.sh)
   python3 curl                # end-to-end tests, quickstart
   awscli python3-boto3        # PutEvents compatibility tests (AWS CLI v2, boto3)
+  python3-jsonschema python3-yaml   # deploy kit tests: the config JSON Schema
 )
 
 missing=()
