@@ -184,6 +184,7 @@ class Loader {
   }
 
   void name(const YAML::Node& parent, const std::string& value, const std::string& where, size_t max_len) {
+    if (!parent["name"]) return;  // already reported as missing
     if (value.empty() || value.size() > max_len || !std::regex_match(value, kNameRe))
       error(parent["name"] ? parent["name"] : parent,
             "invalid name '" + value + "' in " + where + ": 1 to " + std::to_string(max_len) +
@@ -220,8 +221,9 @@ class Loader {
       c->server.read_timeout_seconds =
           number<int>(s, "read_timeout_seconds", "server", c->server.read_timeout_seconds, 1, 3600);
       if (s["admin_token"]) {
+        const size_t problems = errors_->size();
         c->server.admin_token = secret(s, "admin_token", "server");
-        if (c->server.admin_token.size() < 16)
+        if (errors_->size() == problems && c->server.admin_token.size() < 16)
           error(s["admin_token"], "server.admin_token must be at least 16 characters long");
       }
       c->server.shutdown_timeout_seconds =
@@ -488,13 +490,15 @@ class Loader {
       if (n["signing_secret"]) {
         // Standard Webhooks secrets are "whsec_" + base64 of the key bytes.
         const std::string secret_text = secret(n, "signing_secret", where);
+        bool decoded = true;
         if (secret_text.rfind("whsec_", 0) == 0) {
-          if (!core::base64_decode(secret_text.substr(6), &d.signing_key) || d.signing_key.empty())
+          decoded = core::base64_decode(secret_text.substr(6), &d.signing_key) && !d.signing_key.empty();
+          if (!decoded)
             error(n["signing_secret"], "signing_secret of '" + d.name + "' is whsec_ but not followed by base64");
         } else {
           d.signing_key = secret_text;
         }
-        if (d.signing_key.size() < 16 && !secret_text.empty())
+        if (decoded && d.signing_key.size() < 16 && !secret_text.empty())
           error(n["signing_secret"], "signing_secret of '" + d.name + "' is shorter than 16 bytes");
       }
       c->api_destinations.push_back(std::move(d));

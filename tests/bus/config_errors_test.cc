@@ -1,0 +1,168 @@
+// Every validation error check-config can report, each with its line and
+// column: one deliberately broken configuration per row.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <string>
+#include <vector>
+
+#include "switchyard/config/config.h"
+
+namespace switchyard::config {
+namespace {
+
+struct Case {
+  const char* yaml;
+  const char* want;  // the one problem, as FILE:LINE:COL: message
+};
+
+// A destination "d" and a rule on it, for cases that need them.
+const std::string kBase = R"(api_destinations:
+  - {name: d, endpoint: "http://127.0.0.1:9/x"}
+)";
+
+class ConfigErrorTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ConfigErrorTest, ReportsTheProblemWithItsPosition) {
+  Config c;
+  std::vector<ConfigError> errors;
+  EXPECT_FALSE(load_text(GetParam().yaml, "sy.yaml", &c, &errors));
+  std::vector<std::string> got;
+  for (const auto& e : errors) got.push_back(e.format());
+  EXPECT_EQ(got, std::vector<std::string>{GetParam().want}) << GetParam().yaml;
+}
+
+const Case kCases[] = {
+    // structure
+    {"- a\n", "sy.yaml:1:1: the configuration must be a mapping"},
+    {"colour: red\n", "sy.yaml:1:1: unknown key 'colour' in the configuration"},
+    {"server: 3\n", "sy.yaml:1:9: server must be a mapping"},
+    {"buses: {name: x}\n", "sy.yaml:1:8: buses must be a list"},
+    {"archives: [{name: a}]\n", "sy.yaml:1:11: archives are not supported yet by this version of switchyard"},
+    // server and storage
+    {"server: {listen: nowhere}\n", "sy.yaml:1:18: server.listen must be HOST:PORT, got 'nowhere'"},
+    {"server: {threads: many}\n", "sy.yaml:1:19: 'threads' in server must be a whole number"},
+    {"server: {threads: 0}\n", "sy.yaml:1:19: 'threads' in server must be between 1 and 64"},
+    {"server: {admin_token: short}\n", "sy.yaml:1:23: server.admin_token must be at least 16 characters long"},
+    {"server: {log_level: loud}\n", "sy.yaml:1:21: server.log_level must be debug, info, warn or error, not 'loud'"},
+    {"storage: {sync: maybe}\n", "sy.yaml:1:17: 'sync' in storage must be true or false"},
+    {"storage: {path: [a]}\n", "sy.yaml:1:17: 'path' in storage must be a string"},
+    // buses
+    {"buses: [{name: 'a b'}]\n",
+     "sy.yaml:1:16: invalid name 'a b' in buses[0]: 1 to 256 characters of letters, digits, '.', '-' and '_'"},
+    {"buses: [{name: x}, {name: x}]\n", "sy.yaml:1:20: duplicate bus name 'x'"},
+    {"buses: [{name: x, ingest_tokens: ['']}]\n", "sy.yaml:1:35: an ingest token in buses[0] is empty"},
+    {"buses: [{account: '1'}]\n", "sy.yaml:1:9: missing required key 'name' in buses[0]"},
+    // secrets
+    {"server: {admin_token: '${env:SY_ERRTEST_UNSET}'}\n",
+     "sy.yaml:1:23: environment variable SY_ERRTEST_UNSET for server.admin_token is not set"},
+    {"server: {admin_token: '${file:/nonexistent/token}'}\n",
+     "sy.yaml:1:23: cannot read secret file /nonexistent/token for server.admin_token"},
+    // connections
+    {"connections: [{name: c}]\n", "sy.yaml:1:15: missing required key 'auth' in connections[0]"},
+    {"connections: [{name: c, auth: {type: magic}}]\n",
+     "sy.yaml:1:38: unsupported auth type 'magic' in connections[0].auth (supported: api_key, basic, "
+     "oauth_client_credentials)"},
+    {"connections: [{name: c, auth: {type: api_key, header: 'x y', value: v}}]\n",
+     "sy.yaml:1:55: invalid header name 'x y' in connections[0].auth"},
+    {"connections: [{name: c, auth: {type: basic, username: 'a:b', password: p}}]\n",
+     "sy.yaml:1:55: the username in connections[0].auth must not contain ':'"},
+    {"connections: [{name: c, auth: {type: basic, username: u}}]\n",
+     "sy.yaml:1:31: missing required key 'password' in connections[0].auth"},
+    {"connections: [{name: c, auth: {type: basic, username: u, password: p}}, {name: c, auth: {type: basic, "
+     "username: u, password: p}}]\n",
+     "sy.yaml:1:73: duplicate connection name 'c'"},
+    {"connections: [{name: c, auth: {type: api_key, header: h, value: v}, invocation_http_parameters: "
+     "{header_parameters: 3}}]\n",
+     "sy.yaml:1:117: connections[0].invocation_http_parameters.header_parameters must be a list of {key, value} or a "
+     "mapping"},
+    {"connections: [{name: c, auth: {type: api_key, header: h, value: v}, invocation_http_parameters: "
+     "{header_parameters: [{key: k}]}}]\n",
+     "sy.yaml:1:118: missing required key 'value' in connections[0].invocation_http_parameters.header_parameters[0]"},
+    {"connections: [{name: c, auth: {type: api_key, header: h, value: v}, invocation_http_parameters: "
+     "{query_string_parameters: {k: [1]}}}]\n",
+     "sy.yaml:1:127: the value of k in connections[0].invocation_http_parameters.query_string_parameters must be a "
+     "string"},
+    // api destinations
+    {"api_destinations: [{name: d, endpoint: 'ftp://x'}]\n",
+     "sy.yaml:1:40: endpoint of api destination 'd' must be an http:// or https:// URL"},
+    {"api_destinations: [{name: d, endpoint: 'http://x', method: TRACE}]\n",
+     "sy.yaml:1:60: method of api destination 'd' must be one of POST, GET, HEAD, OPTIONS, PUT, PATCH, DELETE"},
+    {"api_destinations: [{name: d, endpoint: 'http://x', connection: nope}]\n",
+     "sy.yaml:1:64: api destination 'd' names connection 'nope', which is not defined"},
+    {"api_destinations: [{name: d, endpoint: 'http://x', rate_limit_per_second: 0}]\n",
+     "sy.yaml:1:75: 'rate_limit_per_second' in api_destinations[0] must be between 1 and 1000000"},
+    {"api_destinations: [{name: d, endpoint: 'http://x', signing_secret: 'whsec_!!'}]\n",
+     "sy.yaml:1:68: signing_secret of 'd' is whsec_ but not followed by base64"},
+    {"api_destinations: [{name: d, endpoint: 'http://x', signing_secret: short}]\n",
+     "sy.yaml:1:68: signing_secret of 'd' is shorter than 16 bytes"},
+    {"api_destinations: [{name: d, endpoint: 'http://x'}, {name: d, endpoint: 'http://x'}]\n",
+     "sy.yaml:1:53: duplicate api destination name 'd'"},
+    // rules and targets
+    {"rules: [{name: r}]\n", "sy.yaml:1:9: missing required key 'event_pattern' in rules[0]"},
+    {"rules: [{name: r, bus: nope, event_pattern: {source: [a]}}]\n",
+     "sy.yaml:1:24: rule 'r' is on bus 'nope', which is not defined"},
+    {"rules: [{name: r, state: ON, event_pattern: {source: [a]}}]\n",
+     "sy.yaml:1:26: state of rule 'r' must be ENABLED or DISABLED"},
+    {"rules: [{name: r, event_pattern: {source: a}}]\n",
+     "sy.yaml:1:34: invalid event_pattern of rule 'r': Event pattern is not valid. Reason: \"source\" must be an "
+     "object or an array (field source)"},
+    {"rules: [{name: r, event_pattern: {source: [a]}}, {name: r, event_pattern: {source: [a]}}]\n",
+     "sy.yaml:1:50: duplicate rule name 'r' on bus 'default'"},
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, destination: nope}]}]\n",
+     "sy.yaml:1:80: target 't' of rule 'r' names api destination 'nope', which is not defined"},
+};
+
+INSTANTIATE_TEST_SUITE_P(All, ConfigErrorTest, ::testing::ValuesIn(kCases));
+
+// Cases that need the base destination.
+const Case kTargetCases[] = {
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: 'a b', destination: d}]}]\n",
+     "sy.yaml:3:64: invalid target id 'a b' in rules[0].targets[0]: 1 to 64 characters of letters, digits, '.', '-' "
+     "and '_'"},
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, destination: d}, {id: t, destination: d}]}]\n",
+     "sy.yaml:3:84: duplicate target id 't' in rule 'r'"},
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, destination: d, input: x, input_path: $}]}]\n",
+     "sy.yaml:3:59: Only one of Input, InputPath, or InputTransformer must be provided for target t."},
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, destination: d, retry_policy: "
+     "{maximum_retry_attempts: 186}}]}]\n",
+     "sy.yaml:3:122: 'maximum_retry_attempts' in rules[0].targets[0].retry_policy must be between 0 and 185"},
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, destination: d, retry_policy: "
+     "{maximum_event_age_seconds: 59}}]}]\n",
+     "sy.yaml:3:125: 'maximum_event_age_seconds' in rules[0].targets[0].retry_policy must be between 60 and 86400"},
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, destination: d, http_parameters: "
+     "{path_parameter_values: ['  ']}}]}]\n",
+     "sy.yaml:3:125: path parameter values must be non-blank strings"},
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, destination: d, input_transformer: "
+     "{input_paths_map: {v: [1]}, input_template: '<v>'}}]}]\n",
+     "sy.yaml:3:124: the JSONPath of variable v must be a string"},
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, destination: d, dead_letter: 2}]}]\n",
+     "sy.yaml:3:96: 'dead_letter' in rules[0].targets[0] must be true or false"},
+    // webhooks
+    {"webhooks: [{name: w, source: s}]\n", "sy.yaml:3:12: webhook 'w' needs detail_type or detail_type_header"},
+    {"webhooks: [{name: w, source: s, bus: nope, detail_type: t}]\n",
+     "sy.yaml:3:38: webhook 'w' posts to bus 'nope', which is not defined"},
+    {"webhooks: [{name: w, source: s, detail_type: t, verify: {scheme: rot13, secret: x}}]\n",
+     "sy.yaml:3:66: unknown verify scheme 'rot13' (github-sha256, stripe, standard-webhooks, hmac-sha256)"},
+    {"webhooks: [{name: w, source: s, detail_type: t, verify: {scheme: hmac-sha256, secret: x}}]\n",
+     "sy.yaml:3:57: verify scheme hmac-sha256 needs 'header', the header that carries the signature"},
+    {"webhooks: [{name: w, source: s, detail_type: t, verify: {scheme: stripe, secret: x, encoding: hexa}}]\n",
+     "sy.yaml:3:95: verify encoding must be hex or base64"},
+    {"webhooks: [{name: w, source: s, detail_type: t}, {name: w, source: s, detail_type: t}]\n",
+     "sy.yaml:3:50: duplicate webhook name 'w'"},
+};
+
+struct WithBase : ConfigErrorTest {};
+TEST_P(WithBase, ReportsTheProblemWithItsPosition) {
+  Config c;
+  std::vector<ConfigError> errors;
+  const std::string yaml = kBase + GetParam().yaml;
+  EXPECT_FALSE(load_text(yaml, "sy.yaml", &c, &errors));
+  std::vector<std::string> got;
+  for (const auto& e : errors) got.push_back(e.format());
+  EXPECT_EQ(got, std::vector<std::string>{GetParam().want}) << yaml;
+}
+INSTANTIATE_TEST_SUITE_P(Targets, WithBase, ::testing::ValuesIn(kTargetCases));
+
+}  // namespace
+}  // namespace switchyard::config
