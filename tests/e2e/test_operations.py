@@ -119,6 +119,39 @@ class OperationsTest(unittest.TestCase):
         self.assertRegex(metrics, r'switchyard_http_request_seconds_count\{listener="ingest"\} [1-9]')
         self.assertIn('switchyard_http_connections{listener="admin"} 1', metrics)
 
+    def test_reloads_under_load_drop_no_request(self):
+        url = "http://%s/buses/default/events" % self.service.ingest
+        statuses, ids, stop = [], [], threading.Event()
+
+        def client():
+            while not stop.is_set():
+                body = json.dumps({"source": "shop", "detail-type": "t", "detail": {}}).encode()
+                try:
+                    with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=5) as r:
+                        statuses.append(r.status)
+                        ids.append(json.loads(r.read())["Entries"][0]["EventId"])
+                except urllib.error.HTTPError as e:
+                    statuses.append(e.code)
+                except OSError as e:
+                    statuses.append(str(e))
+
+        threads = [threading.Thread(target=client) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for n in range(6):  # alternate between one and two rules
+            extra = (B_DESTINATION.format(port=self.receiver.port), B_RULE) if n % 2 == 0 else ("", "")
+            self.rewrite(config(self.receiver.port, *extra))
+            self.assertEqual(self._admin("POST", "/admin/reload")[0], 200)
+            time.sleep(0.1)
+        stop.set()
+        for t in threads:
+            t.join(10)
+        self.assertGreater(len(statuses), 20)
+        self.assertEqual(set(statuses), {200})
+        got = wait_until(lambda: {json.loads(r["body"])["id"] for r in self.receiver.requests if r["path"] == "/a"}
+                         >= set(ids), timeout=20)
+        self.assertTrue(got, "an acknowledged event was not delivered to the rule every configuration has")
+
     def test_removing_a_destination_keeps_its_queued_deliveries(self):
         self.rewrite(config(self.receiver.port, B_DESTINATION.format(port=self.receiver.port), B_RULE))
         self.assertEqual(self._admin("POST", "/admin/reload")[0], 200)
