@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -26,8 +27,10 @@ namespace {
 using core::Status;
 
 // Column families; the default one holds small operator state (paused destinations).
-enum Cf : size_t { kDefault = 0, kEvents = 1, kTasks = 2, kDlq = 3, kCfCount = 4 };
-const char* const kCfNames[kCfCount] = {"default", "events", "tasks", "dlq"};
+// archive: name \0 be64(event time, s) id -> the event, as in `events`.
+// archive_expiry: name \0 be64(ingested ms) id -> the archive key (retention).
+enum Cf : size_t { kDefault = 0, kEvents = 1, kTasks = 2, kDlq = 3, kArchive = 4, kArchiveExpiry = 5, kCfCount = 6 };
+const char* const kCfNames[kCfCount] = {"default", "events", "tasks", "dlq", "archive", "archive_expiry"};
 
 void put_be64(std::string& out, int64_t v) {
   const uint64_t u = static_cast<uint64_t>(v);
@@ -83,6 +86,32 @@ std::string encode_event(const core::Event& e) {
   return out;
 }
 
+std::string archive_prefix(const std::string& archive) { return archive + '\0'; }
+
+std::string archive_key(const std::string& archive, int64_t time_s, const std::string& id) {
+  std::string k = archive_prefix(archive);
+  put_be64(k, time_s);
+  k += id;
+  return k;
+}
+
+std::string archive_expiry_key(const std::string& archive, const core::Event& e) {
+  std::string k = archive_prefix(archive);
+  put_be64(k, e.ingested_ms);
+  k += e.id;
+  return k;
+}
+
+// The envelope inside an encode_event() value, byte for byte: it follows
+// "event": and ends before the closing brace. Earlier members are escaped
+// strings and numbers, so the marker cannot occur inside them.
+std::string_view envelope_of(std::string_view value) {
+  static constexpr std::string_view kMarker = R"(,"event":)";
+  const auto at = value.find(kMarker);
+  if (at == std::string_view::npos || value.size() < at + kMarker.size() + 1) return {};
+  return value.substr(at + kMarker.size(), value.size() - at - kMarker.size() - 1);
+}
+
 std::string encode_dead_letter(const DeadLetter& d) {
   nlohmann::json j = {
       {"task", nlohmann::json::parse(core::encode_task(d.task))},
@@ -117,7 +146,9 @@ Status from_rocks(const rocksdb::Status& s, const char* what) {
 class RocksStore final : public Store {
  public:
   RocksStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> cfs, const Options& options)
-      : db_(db), cfs_(std::move(cfs)), options_(options), committer_([this] { commit_loop(); }) {}
+      : db_(db), cfs_(std::move(cfs)), options_(options), committer_([this] { commit_loop(); }) {
+    load_archive_stats();
+  }
 
   ~RocksStore() override {
     {
@@ -294,6 +325,117 @@ class RocksStore final : public Store {
     std::function<void(Status)> done;
   };
 
+  std::vector<ArchivedEvent> read_archive(const std::string& archive, int64_t from_s, int64_t to_s,
+                                          const std::string& after_key, size_t limit) override {
+    std::vector<ArchivedEvent> out;
+    const std::string prefix = archive_prefix(archive);
+    std::string end = prefix;
+    put_be64(end, to_s);
+    std::string start = prefix;
+    put_be64(start, from_s);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(end);
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kArchive]));
+    if (after_key.empty() || after_key < start) {
+      it->Seek(start);
+    } else {
+      it->Seek(after_key);
+      if (it->Valid() && it->key() == rocksdb::Slice(after_key)) it->Next();
+    }
+    for (; it->Valid() && out.size() < limit; it->Next()) {
+      const std::string_view key = it->key().ToStringView();
+      const std::string_view value = it->value().ToStringView();
+      ArchivedEvent e;
+      e.key = std::string(key);
+      e.time_s = get_be64(it->key(), prefix.size());
+      e.id = std::string(key.substr(prefix.size() + 8));
+      e.envelope = std::string(envelope_of(value));
+      // The members before the envelope: bus, ingested_ms, trace_header.
+      const auto j = nlohmann::json::parse(std::string(value.substr(0, value.find(R"(,"event":)"))) + "}", nullptr,
+                                           false);
+      if (j.is_object()) {
+        e.bus = j.value("bus", "");
+        e.ingested_ms = j.value("ingested_ms", int64_t{0});
+        e.trace_header = j.value("trace_header", "");
+      }
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  uint64_t count_archive(const std::string& archive, int64_t from_s, int64_t to_s) override {
+    const std::string prefix = archive_prefix(archive);
+    std::string start = prefix, end = prefix;
+    put_be64(start, from_s);
+    put_be64(end, to_s);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(end);
+    ro.iterate_upper_bound = &upper;
+    uint64_t n = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kArchive]));
+    for (it->Seek(start); it->Valid(); it->Next()) ++n;
+    return n;
+  }
+
+  ArchiveStats archive_stats(const std::string& archive) override {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    auto it = archive_stats_.find(archive);
+    return it == archive_stats_.end() ? ArchiveStats{} : it->second;
+  }
+
+  uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit) override {
+    const std::string prefix = archive_prefix(archive);
+    std::string end = prefix;
+    put_be64(end, cutoff_ms);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(end);
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kArchiveExpiry]));
+    rocksdb::WriteBatch wb;
+    uint64_t n = 0, bytes = 0;
+    for (it->Seek(prefix); it->Valid() && n < limit; it->Next(), ++n) {
+      std::string value;
+      if (db_->Get(rocksdb::ReadOptions(), cfs_[kArchive], it->value(), &value).ok())
+        bytes += envelope_of(value).size();
+      wb.Delete(cfs_[kArchive], it->value());
+      wb.Delete(cfs_[kArchiveExpiry], it->key());
+    }
+    if (n == 0) return 0;
+    if (!db_->Write(rocksdb::WriteOptions(), &wb).ok()) return 0;
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ArchiveStats& s = archive_stats_[archive];
+    s.events -= std::min(s.events, n);
+    s.bytes -= std::min(s.bytes, bytes);
+    return n;
+  }
+
+  Status put_meta(const std::string& key, const std::string& value) override {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    return from_rocks(db_->Put(wo, cfs_[kDefault], key, value), "store a record");
+  }
+
+  std::vector<std::pair<std::string, std::string>> list_meta(const std::string& prefix) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kDefault]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+      out.emplace_back(it->key().ToString(), it->value().ToString());
+    return out;
+  }
+
+  // Counts every archive's events and bytes once, at open.
+  void load_archive_stats() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kArchive]));
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key = it->key().ToStringView();
+      ArchiveStats& s = archive_stats_[std::string(key.substr(0, key.find('\0')))];
+      ++s.events;
+      s.bytes += envelope_of(it->value().ToStringView()).size();
+    }
+  }
+
   uint64_t count(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix) {
     uint64_t n = 0;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
@@ -320,14 +462,31 @@ class RocksStore final : public Store {
       }
       const auto started = std::chrono::steady_clock::now();
       rocksdb::WriteBatch wb;
+      std::vector<std::pair<std::string, uint64_t>> pending_stats;  // (archive, bytes) added by this write
       for (const auto& p : group) {
         for (const auto& e : p.batch->events) wb.Put(cfs_[kEvents], event_key(e), encode_event(e));
         for (const auto& t : p.batch->tasks) wb.Put(cfs_[kTasks], task_key(t), core::encode_task(t));
+        for (const auto& [archive, index] : p.batch->archived) {
+          const core::Event& e = p.batch->events.at(index);
+          const std::string key = archive_key(archive, e.time, e.id);
+          const std::string value = encode_event(e);
+          wb.Put(cfs_[kArchive], key, value);
+          wb.Put(cfs_[kArchiveExpiry], archive_expiry_key(archive, e), key);
+          pending_stats.emplace_back(archive, envelope_of(value).size());
+        }
+        for (const auto& [k, v] : p.batch->meta) wb.Put(cfs_[kDefault], k, v);
       }
       rocksdb::WriteOptions wo;
       wo.sync = options_.sync;
       const Status st = from_rocks(db_->Write(wo, &wb), "store events");
       if (!st) core::log::error("ingest commit failed", {{"error", st.message()}});
+      if (st && !pending_stats.empty()) {
+        std::lock_guard<std::mutex> lock(stats_mu_);
+        for (const auto& [archive, bytes] : pending_stats) {
+          ++archive_stats_[archive].events;
+          archive_stats_[archive].bytes += bytes;
+        }
+      }
       if (metrics_) {
         metrics_->commit_seconds->Observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -368,6 +527,8 @@ class RocksStore final : public Store {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   Options options_;
   bool reported_full_ = false;  // owned by the committer thread
+  std::mutex stats_mu_;
+  std::map<std::string, ArchiveStats> archive_stats_;  // GUARDED_BY(stats_mu_)
 
   struct Metrics {
     prometheus::Histogram* commit_seconds;

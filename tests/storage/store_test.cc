@@ -210,5 +210,61 @@ TEST(StoreSpaceTest, BelowTheFreeSpaceReserveNothingIsStored) {
   EXPECT_EQ(store->count_tasks(), 0u);
 }
 
+TEST_F(StoreTest, ArchivesKeepEventsInTimeOrderAndExpireByArchiveTime) {
+  {
+    auto store = open();
+    IngestBatch b;
+    for (int i = 0; i < 5; ++i) {
+      auto e = event("e" + std::to_string(i), 1000000 + i * 1000);
+      e.time = 100 - i * 10;  // event times run backwards: 100, 90, 80, 70, 60
+      e.trace_header = i == 0 ? "Root=1" : "";
+      b.events.push_back(e);
+      b.archived.emplace_back("all", b.events.size() - 1);
+      if (i % 2 == 0) b.archived.emplace_back("even", b.events.size() - 1);
+    }
+    b.meta.emplace_back("replay/x", "{\"state\":\"RUNNING\"}");
+    ASSERT_TRUE(append_sync(*store, std::move(b)));
+  }
+  auto store = open();  // stats are counted again at open
+  EXPECT_EQ(store->archive_stats("all").events, 5u);
+  EXPECT_EQ(store->archive_stats("even").events, 3u);
+  EXPECT_GT(store->archive_stats("all").bytes, 5u * 50);
+  EXPECT_EQ(store->archive_stats("none").events, 0u);
+
+  // [70, 100): 70, 80, 90 in time order, read two at a time.
+  EXPECT_EQ(store->count_archive("all", 70, 100), 3u);
+  auto first = store->read_archive("all", 70, 100, "", 2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].id, "e3");
+  EXPECT_EQ(first[0].time_s, 70);
+  EXPECT_EQ(first[1].id, "e2");
+  auto rest = store->read_archive("all", 70, 100, first.back().key, 10);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].id, "e1");
+  EXPECT_TRUE(store->read_archive("all", 70, 100, rest.back().key, 10).empty());
+  auto top = store->read_archive("all", 100, 101, "", 10);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].trace_header, "Root=1");
+  EXPECT_EQ(top[0].ingested_ms, 1000000);
+  EXPECT_EQ(top[0].bus, "default");
+  EXPECT_EQ(top[0].envelope.front(), '{');
+  EXPECT_NE(top[0].envelope.find("\"id\":\"e0\""), std::string::npos);
+
+  // Retention goes by when events were archived (e0 first), not by their time.
+  EXPECT_EQ(store->expire_archive("all", 1002000, 1), 1u);
+  EXPECT_EQ(store->expire_archive("all", 1002000, 10), 1u);
+  EXPECT_EQ(store->expire_archive("all", 1002000, 10), 0u);
+  EXPECT_EQ(store->archive_stats("all").events, 3u);
+  EXPECT_EQ(store->count_archive("all", 0, 1000), 3u);
+  EXPECT_TRUE(store->read_archive("all", 90, 101, "", 10).empty());  // e0 (100) and e1 (90) are gone
+  EXPECT_EQ(store->count_archive("even", 0, 1000), 3u);              // other archives keep theirs
+
+  const auto meta = store->list_meta("replay/");
+  ASSERT_EQ(meta.size(), 1u);
+  EXPECT_EQ(meta[0].second, "{\"state\":\"RUNNING\"}");
+  ASSERT_TRUE(store->put_meta("replay/y", "{}"));
+  EXPECT_EQ(store->list_meta("replay/").size(), 2u);
+}
+
 }  // namespace
 }  // namespace switchyard::storage

@@ -38,6 +38,26 @@ struct Options {
 struct IngestBatch {
   std::vector<core::Event> events;
   std::vector<core::DeliveryTask> tasks;
+  // (archive name, index into events): events kept in an archive too.
+  std::vector<std::pair<std::string, size_t>> archived;
+  // Small records written in the same atomic write (replay progress).
+  std::vector<std::pair<std::string, std::string>> meta;
+};
+
+// An archived event as a replay reads it.
+struct ArchivedEvent {
+  std::string key;          // position in the archive; a replay resumes after it
+  std::string id;
+  std::string bus;
+  int64_t time_s = 0;       // the event's `time`
+  int64_t ingested_ms = 0;  // when it was first accepted
+  std::string trace_header;
+  std::string envelope;     // the stored envelope, byte for byte
+};
+
+struct ArchiveStats {
+  uint64_t events = 0;
+  uint64_t bytes = 0;  // of the stored envelopes
 };
 
 // A dead-lettered delivery with EventBridge's DLQ attributes.
@@ -107,6 +127,21 @@ class Store {
   // {"bus":..., "ingested_ms":..., "event": <envelope>} JSON text.
   virtual core::Status scan_events(int64_t from_ms, int64_t to_ms,
                                    const std::function<bool(const std::string&)>& fn) = 0;
+
+  // Archives: events are kept per archive in event-time order.
+  // Reads up to `limit` events of `archive` whose time is in [from_s, to_s),
+  // starting after `after_key` ("" for the start).
+  virtual std::vector<ArchivedEvent> read_archive(const std::string& archive, int64_t from_s, int64_t to_s,
+                                                  const std::string& after_key, size_t limit) = 0;
+  virtual uint64_t count_archive(const std::string& archive, int64_t from_s, int64_t to_s) = 0;
+  virtual ArchiveStats archive_stats(const std::string& archive) = 0;
+  // Deletes up to `limit` events of `archive` archived before `cutoff_ms`;
+  // returns how many it deleted.
+  virtual uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit) = 0;
+
+  // Small records in the default column family, by key prefix (replays).
+  virtual core::Status put_meta(const std::string& key, const std::string& value) = 0;
+  virtual std::vector<std::pair<std::string, std::string>> list_meta(const std::string& prefix) = 0;
 };
 
 }  // namespace switchyard::storage
