@@ -339,9 +339,14 @@ int cmd_serve(const Args& args) {
                                         config.server.max_connections, config.server.read_timeout_seconds,
                                         config.server.admin_token};
   sy::bus::Server server(server_options, *store, dispatcher, registry);
-  server.set_routing(sy::bus::build_routing(config, *registry));
+  const auto routing = sy::bus::build_routing(config, *registry);
+  server.set_routing(routing);
+  sy::bus::Replayer replayer(sy::bus::Replayer::Options{}, *store, dispatcher, *registry);
+  replayer.set_routing(routing);
+  replayer.start();
+  server.set_replayer(&replayer);
   const int64_t drain_ms = int64_t{config.server.shutdown_timeout_seconds} * 1000;
-  sy::cli::Reloader reloader(config_path, config, *store, dispatcher, server, *registry, fixed_log_level);
+  sy::cli::Reloader reloader(config_path, config, *store, dispatcher, server, replayer, *registry, fixed_log_level);
   server.set_reload_handler([&reloader](std::string* report) { return reloader.reload(report); });
   if (auto st = server.start(); !st) {
     sy::core::log::error("cannot start the server", {{"error", st.message()}});
@@ -371,6 +376,8 @@ int cmd_serve(const Args& args) {
   const auto started = std::chrono::steady_clock::now();
   server.stop(drain_ms);
   server.set_reload_handler(nullptr);
+  server.set_replayer(nullptr);
+  replayer.stop();  // a replay stops between two stored steps and resumes after the next start
   dispatcher.stop();
   store.reset();
   sy::core::log::info("stopped", {{"shutdown_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -78,13 +78,14 @@ std::set<std::string> target_keys(const config::Config& c) {
 }  // namespace
 
 Reloader::Reloader(std::string path, config::Config running, storage::Store& store,
-                   destinations::Dispatcher& dispatcher, bus::Server& server, prometheus::Registry& registry,
-                   bool fixed_log_level)
+                   destinations::Dispatcher& dispatcher, bus::Server& server, bus::Replayer& replayer,
+                   prometheus::Registry& registry, bool fixed_log_level)
     : path_(std::move(path)),
       running_(std::move(running)),
       store_(store),
       dispatcher_(dispatcher),
       server_(server),
+      replayer_(replayer),
       registry_(registry),
       fixed_log_level_(fixed_log_level),
       reloads_(prometheus::BuildCounter()
@@ -123,7 +124,9 @@ bool Reloader::reload(std::string* report) {
     core::log::warn("reload: this setting changed but takes effect only after a restart", {{"setting", key}});
 
   dispatcher_.set_destinations(destinations_of(next));
-  server_.set_routing(bus::build_routing(next, registry_));
+  const auto routing = bus::build_routing(next, registry_);
+  server_.set_routing(routing);
+  replayer_.set_routing(routing);
   if (!fixed_log_level_) {
     core::log::Level level;
     if (core::log::parse_level(next.server.log_level, &level)) core::log::set_level(level);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "switchyard/bus/replay.h"
 #include "switchyard/bus/server.h"
 #include "switchyard/config/config.h"
 #include "switchyard/destinations/dispatcher.h"
@@ -25,7 +26,7 @@ class Reloader {
   // `fixed_log_level`: a --log-level given on the command line, which wins
   // over server.log_level.
   Reloader(std::string path, config::Config running, storage::Store& store, destinations::Dispatcher& dispatcher,
-           bus::Server& server, prometheus::Registry& registry, bool fixed_log_level);
+           bus::Server& server, bus::Replayer& replayer, prometheus::Registry& registry, bool fixed_log_level);
 
   // Reloads; returns whether the new configuration was taken, with the JSON
   // report POST /admin/reload answers. Everything is also logged.
@@ -38,6 +39,7 @@ class Reloader {
   storage::Store& store_;
   destinations::Dispatcher& dispatcher_;
   bus::Server& server_;
+  bus::Replayer& replayer_;
   prometheus::Registry& registry_;
   const bool fixed_log_level_;
   prometheus::Family<prometheus::Counter>& reloads_;

@@ -55,17 +55,53 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
       route.rules.push_back(std::move(rr));
     }
     route.matcher = builder.build();
+    rules::MatcherBuilder archive_builder;
+    for (const auto& a : config.archives) {
+      if (a.bus != b.name) continue;
+      routing->archives[a.name] = a;
+      if (a.event_pattern.empty()) {
+        route.archive_everything.push_back(route.archives.size());
+      } else {
+        std::string error;
+        // Pattern ids must stay aligned with `archives`: a pattern that does
+        // not compile (never, after validation) archives nothing.
+        if (!archive_builder.add(a.event_pattern, &error))
+          core::log::error("archive pattern rejected after validation", {{"archive", a.name}, {"error", error}});
+      }
+      route.archives.push_back(a);
+    }
+    route.archive_matcher = archive_builder.build();
   }
   for (const auto& w : config.webhooks) routing->webhooks[w.name] = w;
   return routing;
 }
 
+std::vector<std::string> archives_for(const BusRoute& bus, const std::string& envelope) {
+  std::vector<std::string> out;
+  if (bus.archives.empty()) return out;
+  for (size_t i : bus.archive_everything) out.push_back(bus.archives[i].name);
+  std::vector<uint32_t> ids;
+  if (bus.archive_matcher && bus.archive_everything.size() < bus.archives.size() &&
+      bus.archive_matcher->match(envelope, ids)) {
+    // Pattern ids count only the archives that have a pattern.
+    std::vector<size_t> with_pattern;
+    for (size_t i = 0; i < bus.archives.size(); ++i)
+      if (!bus.archives[i].event_pattern.empty()) with_pattern.push_back(i);
+    for (uint32_t id : ids)
+      if (id < with_pattern.size()) out.push_back(bus.archives[with_pattern[id]].name);
+  }
+  return out;
+}
+
 size_t route_event(const BusRoute& bus, const core::Event& event, const std::string& envelope,
-                   std::vector<core::DeliveryTask>& out) {
+                   std::vector<core::DeliveryTask>& out, const std::set<std::string>* only_rules) {
   std::vector<uint32_t> ids;
   if (!bus.matcher->match(envelope, ids)) return 0;
+  size_t matched = 0;
   for (uint32_t id : ids) {
     const RuleRoute& rule = bus.rules[id];
+    if (only_rules && !only_rules->count(rule.name)) continue;
+    ++matched;
     if (rule.matched) rule.matched->Increment();
     for (const TargetRoute& t : rule.targets) {
       core::DeliveryTask task;
@@ -108,7 +144,7 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
       out.push_back(std::move(task));
     }
   }
-  return ids.size();
+  return matched;
 }
 
 }  // namespace switchyard::bus

@@ -17,6 +17,7 @@
 
 #include "switchyard/bus/auth.h"
 #include "switchyard/bus/ingest.h"
+#include "switchyard/bus/replay.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
@@ -158,6 +159,11 @@ class Server::Impl {
   void set_reload_handler(ReloadHandler handler) {
     std::lock_guard<std::mutex> lock(mu_);
     reload_ = std::move(handler);
+  }
+
+  void set_replayer(Replayer* replayer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    replayer_ = replayer;
   }
 
   std::shared_ptr<const Routing> routing() const {
@@ -378,7 +384,13 @@ class Server::Impl {
   asio::awaitable<std::string> commit(const Routing& routing, ParsedRequest& parsed, std::string_view request) {
     if (parsed.events.empty()) co_return "";
     auto batch = std::make_shared<storage::IngestBatch>();
-    for (const auto& e : parsed.events) route_event(routing.buses.at(e.bus), e, core::envelope_json(e), batch->tasks);
+    for (size_t i = 0; i < parsed.events.size(); ++i) {
+      const core::Event& e = parsed.events[i];
+      const BusRoute& bus = routing.buses.at(e.bus);
+      const std::string envelope = core::envelope_json(e);
+      route_event(bus, e, envelope, batch->tasks);
+      for (auto& archive : archives_for(bus, envelope)) batch->archived.emplace_back(std::move(archive), i);
+    }
     for (auto& t : batch->tasks) t.request_id = request;
     batch->events = std::move(parsed.events);
     const core::Status st = co_await async_append(store_, batch, asio::use_awaitable);
@@ -567,6 +579,8 @@ class Server::Impl {
                                             {"remaining", store_.count_dead_letters(name)}}.dump());
       }
     }
+    if (parts.size() >= 2 && parts[0] == "admin" && (parts[1] == "archives" || parts[1] == "replays"))
+      return handle_archives(req, parts);
     if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "rules") {
       nlohmann::json out = nlohmann::json::array();
       if (auto r = routing()) {
@@ -579,6 +593,87 @@ class Server::Impl {
       }
       return json_response(req, http::status::ok, nlohmann::json{{"rules", out}}.dump());
     }
+    return error_response(req, http::status::not_found, "NotFound",
+                          "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+  }
+
+  // GET /admin/archives, POST|GET /admin/replays, GET /admin/replays/{name},
+  // POST /admin/replays/{name}/cancel.
+  Response handle_archives(const Request& req, const std::vector<std::string_view>& parts) {
+    if (parts[1] == "archives") {
+      if (req.method() != http::verb::get || parts.size() != 2)
+        return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use GET /admin/archives.");
+      nlohmann::json out = nlohmann::json::array();
+      if (auto r = routing()) {
+        for (const auto& [name, a] : r->archives) {
+          const auto stats = store_.archive_stats(name);
+          nlohmann::json j{{"name", name},
+                           {"bus", a.bus},
+                           {"state", "ENABLED"},
+                           {"retention_days", a.retention_days},
+                           {"event_count", stats.events},
+                           {"size_bytes", stats.bytes}};
+          if (!a.event_pattern.empty()) j["event_pattern"] = a.event_pattern;
+          if (!a.description.empty()) j["description"] = a.description;
+          out.push_back(std::move(j));
+        }
+      }
+      return json_response(req, http::status::ok, nlohmann::json{{"archives", out}}.dump());
+    }
+    Replayer* replayer = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      replayer = replayer_;
+    }
+    if (!replayer) return error_response(req, http::status::not_implemented, "NotSupported", "Replays are not available.");
+    auto answer = [&](const ReplayAnswer& a, http::status ok) {
+      if (a.http_status != 0) return error_response(req, static_cast<http::status>(a.http_status), a.code, a.message);
+      return json_response(req, ok, replay_json(a.status));
+    };
+    if (parts.size() == 2 && req.method() == http::verb::get) {
+      std::string out = "{\"replays\":[";
+      bool first = true;
+      for (const auto& s : replayer->list()) {
+        out += (first ? "" : ",") + replay_json(s);
+        first = false;
+      }
+      return json_response(req, http::status::ok, out + "]}");
+    }
+    if (parts.size() == 2 && req.method() == http::verb::post) {
+      const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+      auto bad = [&](const std::string& message) {
+        return error_response(req, http::status::bad_request, "ValidationException", message);
+      };
+      if (!body.is_object()) return bad("The body must be a JSON object {\"name\", \"archive\", \"start_time\", \"end_time\", \"rules\"?}.");
+      ReplayRequest r;
+      for (const char* key : {"name", "archive", "start_time", "end_time"})
+        if (!body.contains(key) || !body[key].is_string()) return bad(std::string("'") + key + "' is required and must be a string.");
+      r.name = body["name"];
+      r.archive = body["archive"];
+      const auto start = core::parse_time_ms(body["start_time"].get<std::string>());
+      const auto end = core::parse_time_ms(body["end_time"].get<std::string>());
+      if (!start) return bad("Parameter EventStartTime is not valid. Reason: not an ISO 8601 timestamp.");
+      if (!end) return bad("Parameter EventEndTime is not valid. Reason: not an ISO 8601 timestamp.");
+      r.start_ms = *start;
+      r.end_ms = *end;
+      if (body.contains("rules") && !body["rules"].is_null()) {
+        if (!body["rules"].is_array()) return bad("'rules' must be a list of rule names.");
+        for (const auto& rule : body["rules"]) {
+          if (!rule.is_string()) return bad("'rules' must be a list of rule names.");
+          r.rules.push_back(rule);
+        }
+      }
+      if (body.contains("description") && body["description"].is_string()) r.description = body["description"];
+      return answer(replayer->start_replay(r), http::status::created);
+    }
+    const std::string name(parts.size() >= 3 ? parts[2] : "");
+    if (parts.size() == 3 && req.method() == http::verb::get) {
+      auto s = replayer->get(name);
+      if (!s) return error_response(req, http::status::not_found, "ResourceNotFoundException", "Replay " + name + " does not exist.");
+      return json_response(req, http::status::ok, replay_json(*s));
+    }
+    if (parts.size() == 4 && parts[3] == "cancel" && req.method() == http::verb::post)
+      return answer(replayer->cancel(name), http::status::ok);
     return error_response(req, http::status::not_found, "NotFound",
                           "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
   }
@@ -674,6 +769,7 @@ class Server::Impl {
   mutable std::mutex mu_;
   std::shared_ptr<const Routing> routing_;  // GUARDED_BY(mu_)
   ReloadHandler reload_;                    // GUARDED_BY(mu_)
+  Replayer* replayer_ = nullptr;            // GUARDED_BY(mu_)
 };
 
 Server::Server(ServerOptions options, storage::Store& store, destinations::Dispatcher& dispatcher,
@@ -683,6 +779,7 @@ Server::~Server() = default;
 void Server::set_routing(std::shared_ptr<const Routing> routing) { impl_->set_routing(std::move(routing)); }
 core::Status Server::start() { return impl_->start(); }
 void Server::set_reload_handler(ReloadHandler handler) { impl_->set_reload_handler(std::move(handler)); }
+void Server::set_replayer(Replayer* replayer) { impl_->set_replayer(replayer); }
 void Server::stop(int64_t drain_ms) { impl_->stop(drain_ms); }
 std::string Server::ingest_address() const { return impl_->ingest_address(); }
 std::string Server::admin_address() const { return impl_->admin_address(); }

@@ -38,7 +38,16 @@ const Case kCases[] = {
     {"colour: red\n", "sy.yaml:1:1: unknown key 'colour' in the configuration"},
     {"server: 3\n", "sy.yaml:1:9: server must be a mapping"},
     {"buses: {name: x}\n", "sy.yaml:1:8: buses must be a list"},
-    {"archives: [{name: a}]\n", "sy.yaml:1:11: archives are not supported yet by this version of switchyard"},
+    {"archives: [{name: 'a/b'}]\n",
+     "sy.yaml:1:19: invalid name 'a/b' in archives[0]: 1 to 48 characters of letters, digits, '.', '-' and '_'"},
+    {"archives: [{name: a, bus: nope}]\n", "sy.yaml:1:27: archive 'a' is on bus 'nope', which is not defined"},
+    {"archives: [{name: a}, {name: a}]\n", "sy.yaml:1:23: duplicate archive name 'a'"},
+    {"archives: [{name: a, retention_days: -1}]\n",
+     "sy.yaml:1:38: 'retention_days' in archives[0] must be a whole number"},
+    {"archives: [{name: a, event_pattern: {source: [{prefix: 1}]}}]\n",
+     "sy.yaml:1:37: invalid event_pattern of archive 'a': Event pattern is not valid. Reason: prefix match pattern must "
+     "be a string (field source)"},
+    {"archives: [{name: a, colour: red}]\n", "sy.yaml:1:22: unknown key 'colour' in archives[0]"},
     // server and storage
     {"server: {listen: nowhere}\n", "sy.yaml:1:18: server.listen must be HOST:PORT, got 'nowhere'"},
     {"server: {threads: many}\n", "sy.yaml:1:19: 'threads' in server must be a whole number"},

@@ -244,8 +244,7 @@ class Loader {
     load_destinations(root["api_destinations"], c);
     load_rules(root["rules"], c);
     load_webhooks(root["webhooks"], c);
-    if (root["archives"] && !root["archives"].IsNull())
-      error(root["archives"], "archives are not supported yet by this version of switchyard");
+    load_archives(root["archives"], c);
   }
 
   bool sequence(const YAML::Node& n, const char* what) {
@@ -527,17 +526,49 @@ class Loader {
       if (!p) {
         error(n, "missing required key 'event_pattern' in " + where);
       } else {
-        if (p.IsScalar() && !is_plain(p)) {
-          r.event_pattern = p.Scalar();  // a JSON string, taken as written
-        } else {
-          yaml_to_json(p, r.event_pattern);
-        }
-        rules::MatcherBuilder check;
-        rules::PatternError pe;
-        if (!check.add(r.event_pattern, &pe)) error(p, "invalid event_pattern of rule '" + r.name + "': " + pe.describe());
+        r.event_pattern = event_pattern(p, "rule '" + r.name + "'");
       }
       load_targets(n["targets"], where, r, c);
       c->rules.push_back(std::move(r));
+    }
+  }
+
+  // An event pattern given as YAML (strict JSON typing) or as a JSON string,
+  // validated like EventBridge's PutRule/CreateArchive.
+  std::string event_pattern(const YAML::Node& p, const std::string& what) {
+    std::string json;
+    if (p.IsScalar() && !is_plain(p)) {
+      json = p.Scalar();  // a JSON string, taken as written
+    } else {
+      yaml_to_json(p, json);
+    }
+    rules::MatcherBuilder check;
+    rules::PatternError pe;
+    if (!check.add(json, &pe)) error(p, "invalid event_pattern of " + what + ": " + pe.describe());
+    return json;
+  }
+
+  void load_archives(const YAML::Node& list, Config* c) {
+    if (!sequence(list, "archives")) return;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node n = list[i];
+      const std::string where = "archives[" + std::to_string(i) + "]";
+      if (!require_map(n, where)) continue;
+      check_keys(n, where, {"name", "bus", "event_pattern", "retention_days", "description"});
+      ArchiveConfig a;
+      a.name = str(n, "name", where, true);
+      name(n, a.name, where, 48);
+      if (!seen.insert(a.name).second) error(n, "duplicate archive name '" + a.name + "'");
+      a.bus = str(n, "bus", where, false, a.bus);
+      if (std::none_of(c->buses.begin(), c->buses.end(), [&](const BusConfig& b) { return b.name == a.bus; }))
+        error(n["bus"] ? n["bus"] : n, "archive '" + a.name + "' is on bus '" + a.bus + "', which is not defined");
+      if (const YAML::Node p = n["event_pattern"]; p && !p.IsNull())
+        a.event_pattern = event_pattern(p, "archive '" + a.name + "'");
+      a.retention_days = number<uint32_t>(n, "retention_days", where, 0, 0, 1000000);
+      a.description = str(n, "description", where, false);
+      if (a.description.size() > 512) error(n["description"], "the description of archive '" + a.name + "' is longer than 512 characters");
+      c->archives.push_back(std::move(a));
     }
   }
 

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,11 @@ struct BusRoute {
   std::shared_ptr<const rules::Matcher> matcher;  // pattern id i is rules[i]
   std::vector<RuleRoute> rules;
   prometheus::Counter* ingested = nullptr;
+  // Archives of this bus: archive_matcher's pattern id i is archives[i];
+  // archives without a pattern take every event.
+  std::vector<config::ArchiveConfig> archives;
+  std::shared_ptr<const rules::Matcher> archive_matcher;
+  std::vector<size_t> archive_everything;
 };
 
 // Everything ingest needs, built from one validated config and never changed
@@ -48,6 +54,7 @@ struct BusRoute {
 struct Routing {
   std::map<std::string, BusRoute> buses;
   std::map<std::string, config::WebhookConfig> webhooks;
+  std::map<std::string, config::ArchiveConfig> archives;
 };
 
 // Builds the routing of a validated config; metric series are created in
@@ -61,7 +68,12 @@ std::string rule_arn(const config::BusConfig& bus, const std::string& rule);
 // Matches one event against its bus's rules and appends one rendered delivery
 // task per matching (rule, target). `envelope` is envelope_json(event).
 // Returns the number of rules that matched.
+// `only_rules`, when given, limits matching to those rules (a replay's rule
+// list).
 size_t route_event(const BusRoute& bus, const core::Event& event, const std::string& envelope,
-                   std::vector<core::DeliveryTask>& out);
+                   std::vector<core::DeliveryTask>& out, const std::set<std::string>* only_rules = nullptr);
+
+// The archives of `bus` that keep this event (its envelope).
+std::vector<std::string> archives_for(const BusRoute& bus, const std::string& envelope);
 
 }  // namespace switchyard::bus

@@ -19,6 +19,8 @@ class Dispatcher;
 
 namespace switchyard::bus {
 
+class Replayer;
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";
   std::string admin_listen = "127.0.0.1:8081";
@@ -51,6 +53,8 @@ class Server {
 
   void set_routing(std::shared_ptr<const Routing> routing);
   void set_reload_handler(ReloadHandler handler);
+  // Serves /admin/replays with it (not owned; outlives the server).
+  void set_replayer(Replayer* replayer);
 
   core::Status start();
   // Stops accepting, lets requests being handled finish (their events are

@@ -122,6 +122,16 @@ struct WebhookConfig {
   WebhookVerify verify;
 };
 
+// An archive (EventBridge's CreateArchive): events of `bus` matching
+// `event_pattern` (all when empty) are kept for `retention_days` (0: forever).
+struct ArchiveConfig {
+  std::string name;
+  std::string bus = "default";
+  std::string event_pattern;  // JSON text; "" archives every event of the bus
+  uint32_t retention_days = 0;
+  std::string description;
+};
+
 struct Config {
   std::string file;
   ServerConfig server;
@@ -131,6 +141,7 @@ struct Config {
   std::vector<ApiDestinationConfig> api_destinations;
   std::vector<RuleConfig> rules;
   std::vector<WebhookConfig> webhooks;
+  std::vector<ArchiveConfig> archives;
 };
 
 // Reads and validates a configuration file. Returns true when it is valid;

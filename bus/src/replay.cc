@@ -1,0 +1,451 @@
+#include "switchyard/bus/replay.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "switchyard/core/log.h"
+#include "switchyard/core/time.h"
+#include "switchyard/destinations/dispatcher.h"
+#include "switchyard/storage/store.h"
+
+namespace switchyard::bus {
+
+namespace {
+
+constexpr const char* kMetaPrefix = "replay/";
+constexpr size_t kMaxActive = 10;  // EventBridge: 10 active replays per account and region
+
+bool active(const std::string& state) { return state == "STARTING" || state == "RUNNING" || state == "CANCELLING"; }
+
+// Whole seconds t with start_ms <= t*1000 < end_ms are [ceil(start/1000), ceil(end/1000)).
+int64_t ceil_s(int64_t ms) { return ms >= 0 ? (ms + 999) / 1000 : -((-ms) / 1000); }
+
+std::string encode(const ReplayStatus& s) {
+  return nlohmann::json{{"name", s.name},
+                        {"archive", s.archive},
+                        {"bus", s.bus},
+                        {"description", s.description},
+                        {"start_ms", s.start_ms},
+                        {"end_ms", s.end_ms},
+                        {"rules", s.rules},
+                        {"state", s.state},
+                        {"state_reason", s.state_reason},
+                        {"events_total", s.events_total},
+                        {"events_replayed", s.events_replayed},
+                        {"last_replayed_s", s.last_replayed_s},
+                        {"started_ms", s.started_ms},
+                        {"ended_ms", s.ended_ms},
+                        {"cursor", s.cursor}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<ReplayStatus> decode(const std::string& text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    ReplayStatus s;
+    s.name = j.at("name").get<std::string>();
+    s.archive = j.value("archive", "");
+    s.bus = j.value("bus", "");
+    s.description = j.value("description", "");
+    s.start_ms = j.value("start_ms", int64_t{0});
+    s.end_ms = j.value("end_ms", int64_t{0});
+    s.rules = j.value("rules", std::vector<std::string>{});
+    s.state = j.value("state", "FAILED");
+    s.state_reason = j.value("state_reason", "");
+    s.events_total = j.value("events_total", uint64_t{0});
+    s.events_replayed = j.value("events_replayed", uint64_t{0});
+    s.last_replayed_s = j.value("last_replayed_s", int64_t{0});
+    s.started_ms = j.value("started_ms", int64_t{0});
+    s.ended_ms = j.value("ended_ms", int64_t{0});
+    s.cursor = j.value("cursor", "");
+    return s;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+// The replayed envelope: the stored one with "replay-name" inserted between
+// region and resources, where EventBridge puts it. envelope_json() always
+// writes those members in that order, and the marker cannot occur inside
+// the (escaped) string values before it.
+std::string with_replay_name(const std::string& envelope, const std::string& replay) {
+  static constexpr std::string_view kResources = R"(,"resources":)";
+  const auto at = envelope.find(kResources);
+  if (at == std::string::npos) return envelope;
+  return envelope.substr(0, at) + R"(,"replay-name":)" + nlohmann::json(replay).dump() + envelope.substr(at);
+}
+
+}  // namespace
+
+std::string replay_json(const ReplayStatus& s) {
+  nlohmann::json j{{"name", s.name},
+                   {"archive", s.archive},
+                   {"bus", s.bus},
+                   {"state", s.state},
+                   {"start_time", core::format_time_ms(s.start_ms)},
+                   {"end_time", core::format_time_ms(s.end_ms)},
+                   {"rules", s.rules},
+                   {"events_total", s.events_total},
+                   {"events_replayed", s.events_replayed},
+                   {"last_replayed_time", s.last_replayed_s ? nlohmann::json(core::format_time(s.last_replayed_s))
+                                                            : nlohmann::json(nullptr)},
+                   {"replay_start_time", core::format_time_ms(s.started_ms)},
+                   {"replay_end_time", s.ended_ms ? nlohmann::json(core::format_time_ms(s.ended_ms))
+                                                  : nlohmann::json(nullptr)}};
+  if (!s.description.empty()) j["description"] = s.description;
+  if (!s.state_reason.empty()) j["state_reason"] = s.state_reason;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+class Replayer::Impl {
+ public:
+  Impl(Options options, storage::Store& store, destinations::Dispatcher& dispatcher, prometheus::Registry& registry)
+      : options_(options),
+        store_(store),
+        dispatcher_(dispatcher),
+        replayed_(prometheus::BuildCounter()
+                      .Name("switchyard_replayed_events_total")
+                      .Help("Archived events sent through matching again by replays, by archive")
+                      .Register(registry)),
+        expired_(prometheus::BuildCounter()
+                     .Name("switchyard_archive_expired_events_total")
+                     .Help("Archived events removed after their archive's retention, by archive")
+                     .Register(registry)),
+        archive_events_(prometheus::BuildGauge()
+                            .Name("switchyard_archive_events")
+                            .Help("Events kept per archive")
+                            .Register(registry)),
+        archive_bytes_(prometheus::BuildGauge()
+                           .Name("switchyard_archive_bytes")
+                           .Help("Bytes of event envelopes kept per archive")
+                           .Register(registry)) {}
+
+  ~Impl() { stop(); }
+
+  void set_routing(std::shared_ptr<const Routing> routing) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      routing_ = std::move(routing);
+    }
+    cv_.notify_all();
+  }
+
+  void start() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [key, value] : store_.list_meta(kMetaPrefix)) {
+        if (auto s = decode(value)) {
+          if (active(s->state))
+            core::log::info("replay resumes", {{"replay", s->name}, {"state", s->state},
+                                               {"events_replayed", std::to_string(s->events_replayed)}});
+          replays_[s->name] = std::move(*s);
+        }
+      }
+    }
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  ReplayAnswer start_replay(const ReplayRequest& r) {
+    ReplayAnswer a;
+    auto fail = [&a](int status, std::string code, std::string message) {
+      a.http_status = status;
+      a.code = std::move(code);
+      a.message = std::move(message);
+      return a;
+    };
+    static const std::regex kName(R"([\.\-_A-Za-z0-9]{1,64})");
+    if (!std::regex_match(r.name, kName))
+      return fail(400, "ValidationException",
+                  "Parameter ReplayName is not valid. Reason: 1 to 64 characters of letters, digits, '.', '-' and '_'.");
+    if (r.start_ms >= r.end_ms)
+      return fail(400, "ValidationException",
+                  "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.");
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!routing_) return fail(503, "ServiceUnavailable", "No configuration loaded.");
+    auto archive = routing_->archives.find(r.archive);
+    if (archive == routing_->archives.end())
+      return fail(400, "ValidationException",
+                  "Parameter EventSourceArn is not valid. Reason: Archive " + r.archive + " does not exist.");
+    const BusRoute& bus = routing_->buses.at(archive->second.bus);
+    for (const auto& rule : r.rules)
+      if (std::none_of(bus.rules.begin(), bus.rules.end(), [&](const RuleRoute& rr) { return rr.name == rule; }))
+        return fail(400, "ValidationException",
+                    "Parameter Destination.FilterArns is not valid. Reason: Rule " + rule +
+                        " does not exist on event bus " + bus.bus.name + ".");
+    if (replays_.count(r.name))
+      return fail(409, "ResourceAlreadyExistsException", "Replay " + r.name + " already exists.");
+    if (std::count_if(replays_.begin(), replays_.end(), [](const auto& p) { return active(p.second.state); }) >=
+        static_cast<long>(kMaxActive))
+      return fail(400, "LimitExceededException",
+                  "The requested resource exceeds the maximum number allowed (" + std::to_string(kMaxActive) +
+                      " active replays).");
+    ReplayStatus s;
+    s.name = r.name;
+    s.archive = r.archive;
+    s.bus = bus.bus.name;
+    s.description = r.description;
+    s.start_ms = r.start_ms;
+    s.end_ms = r.end_ms;
+    s.rules = r.rules;
+    s.state = "STARTING";
+    s.started_ms = core::now_ms();
+    if (auto st = store_.put_meta(kMetaPrefix + s.name, encode(s)); !st)
+      return fail(503, "ServiceUnavailable", "The replay could not be stored: " + st.message());
+    replays_[s.name] = s;
+    core::log::info("replay started", {{"replay", s.name}, {"archive", s.archive},
+                                       {"start_time", core::format_time_ms(s.start_ms)},
+                                       {"end_time", core::format_time_ms(s.end_ms)}});
+    cv_.notify_all();
+    a.status = s;
+    return a;
+  }
+
+  ReplayAnswer cancel(const std::string& name) {
+    ReplayAnswer a;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = replays_.find(name);
+    if (it == replays_.end()) {
+      a.http_status = 404;
+      a.code = "ResourceNotFoundException";
+      a.message = "Replay " + name + " does not exist.";
+      return a;
+    }
+    ReplayStatus& s = it->second;
+    if (s.state != "STARTING" && s.state != "RUNNING") {
+      a.http_status = 400;
+      a.code = "IllegalStatusException";
+      a.message = "Replay " + name + " is " + s.state + " and cannot be cancelled.";
+      a.status = s;
+      return a;
+    }
+    s.state = "CANCELLING";
+    persist(s);
+    cv_.notify_all();
+    a.status = s;
+    return a;
+  }
+
+  std::vector<ReplayStatus> list() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<ReplayStatus> out;
+    for (const auto& [_, s] : replays_) out.push_back(s);
+    return out;
+  }
+
+  std::optional<ReplayStatus> get(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = replays_.find(name);
+    if (it == replays_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  void run() {
+    int64_t next_retention = 0;
+    for (;;) {
+      std::shared_ptr<const Routing> routing;
+      std::string next;  // the active replay to advance
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(has_work() ? 0 : 1000), [&] { return stopping_ || has_work(); });
+        if (stopping_) return;
+        routing = routing_;
+        // Round-robin over active replays, one chunk each: the first active
+        // one after the last served, else the first active one.
+        std::string first;
+        for (const auto& [name, s] : replays_) {
+          if (!active(s.state)) continue;
+          if (first.empty()) first = name;
+          if (next.empty() && name > last_turn_) next = name;
+        }
+        if (next.empty()) next = first;
+        if (!next.empty()) last_turn_ = next;
+      }
+      const int64_t now = core::now_ms();
+      if (now >= next_retention && routing) {
+        expire(*routing, now);
+        next_retention = now + options_.retention_interval_ms;
+      }
+      if (!next.empty() && routing) step(*routing, next);
+    }
+  }
+
+  bool has_work() const {  // REQUIRES(mu_)
+    return std::any_of(replays_.begin(), replays_.end(), [](const auto& p) { return active(p.second.state); });
+  }
+
+  void finish(const std::string& name, const std::string& state, const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReplayStatus& s = replays_.at(name);
+    s.state = state;
+    s.state_reason = reason;
+    s.ended_ms = core::now_ms();
+    persist(s);
+    core::log::info("replay ended", {{"replay", name}, {"state", state},
+                                     {"events_replayed", std::to_string(s.events_replayed)},
+                                     {"events_total", std::to_string(s.events_total)}});
+    if (!reason.empty()) core::log::warn("replay failed", {{"replay", name}, {"reason", reason}});
+  }
+
+  // One step of one replay: count the window (STARTING), replay one chunk
+  // (RUNNING), or settle a cancellation.
+  void step(const Routing& routing, const std::string& name) {
+    ReplayStatus s;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      s = replays_.at(name);
+    }
+    if (s.state == "CANCELLING") return finish(name, "CANCELLED", "");
+    auto archive = routing.archives.find(s.archive);
+    if (archive == routing.archives.end() || !routing.buses.count(archive->second.bus))
+      return finish(name, "FAILED", "archive " + s.archive + " is no longer configured");
+    const BusRoute& bus = routing.buses.at(archive->second.bus);
+    const int64_t from_s = ceil_s(s.start_ms), to_s = ceil_s(s.end_ms);
+    if (s.state == "STARTING") {
+      const uint64_t total = store_.count_archive(s.archive, from_s, to_s);
+      std::lock_guard<std::mutex> lock(mu_);
+      ReplayStatus& live = replays_.at(name);
+      live.events_total = total;
+      if (live.state == "STARTING") live.state = "RUNNING";
+      persist(live);
+      return;
+    }
+    const auto events = store_.read_archive(s.archive, from_s, to_s, s.cursor, options_.chunk);
+    if (events.empty()) return finish(name, "COMPLETED", "");
+
+    const std::set<std::string> only(s.rules.begin(), s.rules.end());
+    auto batch = std::make_shared<storage::IngestBatch>();
+    const int64_t now = core::now_ms();
+    for (const auto& a : events) {
+      core::Event e;
+      e.id = a.id;
+      e.bus = bus.bus.name;
+      e.time = a.time_s;
+      e.ingested_ms = a.ingested_ms;
+      e.trace_header = a.trace_header;
+      e.replay_name = name;
+      const size_t first = batch->tasks.size();
+      route_event(bus, e, with_replay_name(a.envelope, name), batch->tasks, s.rules.empty() ? nullptr : &only);
+      for (size_t i = first; i < batch->tasks.size(); ++i) {
+        core::DeliveryTask& t = batch->tasks[i];
+        t.id += "_" + name;  // a new delivery: its own webhook-id
+        t.due_ms = now;
+        t.age_from_ms = now;  // the retry policy's age counts from the replay
+      }
+    }
+    ReplayStatus progressed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ReplayStatus& live = replays_.at(name);
+      progressed = live;  // a cancellation meanwhile stays recorded
+    }
+    progressed.cursor = events.back().key;
+    progressed.events_replayed += events.size();
+    progressed.last_replayed_s = std::max(progressed.last_replayed_s, events.back().time_s);
+    batch->meta.emplace_back(kMetaPrefix + name, encode(progressed));
+    std::promise<core::Status> done;
+    store_.append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+    if (auto st = done.get_future().get(); !st) {
+      core::log::warn("replay step not stored; retrying", {{"replay", name}, {"error", st.message()}});
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ReplayStatus& live = replays_.at(name);
+      live.cursor = progressed.cursor;
+      live.events_replayed = progressed.events_replayed;
+      live.last_replayed_s = progressed.last_replayed_s;
+      if (live.state == "CANCELLING") persist(live);
+    }
+    replayed_.Add({{"archive", s.archive}}).Increment(static_cast<double>(events.size()));
+    if (!batch->tasks.empty()) dispatcher_.submit(std::move(batch->tasks));
+  }
+
+  // Removes archived events past their retention, a bounded chunk at a time
+  // so that ingest (which shares the store) never waits long; refreshes the
+  // archive gauges.
+  void expire(const Routing& routing, int64_t now) {
+    constexpr size_t kChunk = 5000;
+    for (const auto& [name, a] : routing.archives) {
+      if (a.retention_days > 0) {
+        const int64_t cutoff = now - int64_t{a.retention_days} * 86'400'000;
+        uint64_t removed = 0;
+        for (uint64_t n; (n = store_.expire_archive(name, cutoff, kChunk)) > 0;) {
+          removed += n;
+          if (n < kChunk || stopping_now()) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        if (removed) {
+          expired_.Add({{"archive", name}}).Increment(static_cast<double>(removed));
+          core::log::info("expired archived events removed", {{"archive", name}, {"count", std::to_string(removed)}});
+        }
+      }
+      const auto stats = store_.archive_stats(name);
+      archive_events_.Add({{"archive", name}}).Set(static_cast<double>(stats.events));
+      archive_bytes_.Add({{"archive", name}}).Set(static_cast<double>(stats.bytes));
+    }
+  }
+
+  void persist(const ReplayStatus& s) {
+    if (auto st = store_.put_meta(kMetaPrefix + s.name, encode(s)); !st)
+      core::log::error("cannot store a replay's state", {{"replay", s.name}, {"error", st.message()}});
+  }
+
+  bool stopping_now() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopping_;
+  }
+
+  Options options_;
+  storage::Store& store_;
+  destinations::Dispatcher& dispatcher_;
+  prometheus::Family<prometheus::Counter>& replayed_;
+  prometheus::Family<prometheus::Counter>& expired_;
+  prometheus::Family<prometheus::Gauge>& archive_events_;
+  prometheus::Family<prometheus::Gauge>& archive_bytes_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const Routing> routing_;       // GUARDED_BY(mu_)
+  std::map<std::string, ReplayStatus> replays_;  // GUARDED_BY(mu_)
+  std::string last_turn_;                        // GUARDED_BY(mu_)
+  bool stopping_ = false;                        // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+Replayer::Replayer(Options options, storage::Store& store, destinations::Dispatcher& dispatcher,
+                   prometheus::Registry& registry)
+    : impl_(std::make_unique<Impl>(options, store, dispatcher, registry)) {}
+Replayer::~Replayer() = default;
+void Replayer::set_routing(std::shared_ptr<const Routing> routing) { impl_->set_routing(std::move(routing)); }
+void Replayer::start() { impl_->start(); }
+void Replayer::stop() { impl_->stop(); }
+ReplayAnswer Replayer::start_replay(const ReplayRequest& request) { return impl_->start_replay(request); }
+ReplayAnswer Replayer::cancel(const std::string& name) { return impl_->cancel(name); }
+std::vector<ReplayStatus> Replayer::list() const { return impl_->list(); }
+std::optional<ReplayStatus> Replayer::get(const std::string& name) const { return impl_->get(name); }
+
+}  // namespace switchyard::bus
