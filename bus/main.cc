@@ -341,7 +341,9 @@ int cmd_serve(const Args& args) {
   sy::bus::Server server(server_options, *store, dispatcher, registry);
   const auto routing = sy::bus::build_routing(config, *registry);
   server.set_routing(routing);
-  sy::bus::Replayer replayer(sy::bus::Replayer::Options{}, *store, dispatcher, *registry);
+  sy::bus::Replayer::Options replay_options;
+  replay_options.max_events_per_second = config.server.replay_max_events_per_second;
+  sy::bus::Replayer replayer(replay_options, *store, dispatcher, *registry);
   replayer.set_routing(routing);
   replayer.start();
   server.set_replayer(&replayer);

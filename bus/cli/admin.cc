@@ -9,6 +9,10 @@
 #include <iostream>
 #include <string>
 #include <vector>
+#include <map>
+#include <thread>
+#include <chrono>
+#include <unistd.h>
 
 namespace switchyard::cli {
 
@@ -21,6 +25,13 @@ commands:
   dlq NAME [--limit N]           dead-lettered deliveries of a destination
   redrive NAME [--limit N]       put dead-lettered deliveries back on the queue
   reload                         reload the configuration file
+  archives                       archives: events kept, size, retention
+  replays                        replays and their progress
+  replay start NAME --archive A --from TIME --to TIME [--rules R1,R2] [--wait]
+                                 replay the archived events whose time is in [FROM, TO)
+                                 (ISO 8601) to every rule of the archive's bus, or to R1, R2
+  replay status NAME [--wait]    a replay's state; --wait shows a progress bar until it ends
+  replay cancel NAME             cancel a running replay
 
 The admin listener is --url, else $SWITCHYARD_ADMIN_URL, else http://127.0.0.1:8081.
 The bearer token (server.admin_token) is read from --token-file or $SWITCHYARD_ADMIN_TOKEN.
@@ -41,7 +52,8 @@ size_t collect(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-Reply call(const std::string& method, const std::string& url, const std::string& token) {
+Reply call(const std::string& method, const std::string& url, const std::string& token,
+           const std::string& body = "") {
   Reply r;
   CURL* easy = curl_easy_init();
   curl_slist* headers = nullptr;
@@ -57,7 +69,8 @@ Reply call(const std::string& method, const std::string& url, const std::string&
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
   if (method == "POST") {
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   }
   const CURLcode rc = curl_easy_perform(easy);
   if (rc != CURLE_OK) {
@@ -105,9 +118,115 @@ std::string text(const nlohmann::json& j) {
   return j.dump();
 }
 
+// "[#########...........]  45%  450/1000 events, last 2026-11-25T10:00:00Z"
+std::string progress_line(const nlohmann::json& r) {
+  const uint64_t done = r.value("events_replayed", uint64_t{0}), total = r.value("events_total", uint64_t{0});
+  const int width = 30;
+  const int filled = total ? static_cast<int>(std::min<uint64_t>(done, total) * width / total)
+                           : (r.value("state", "") == "COMPLETED" ? width : 0);
+  const int pct = total ? static_cast<int>(std::min<uint64_t>(done, total) * 100 / total)
+                        : (r.value("state", "") == "COMPLETED" ? 100 : 0);
+  char head[64];
+  std::snprintf(head, sizeof head, "] %3d%%  ", pct);
+  std::string line = "[" + std::string(filled, '#') + std::string(width - filled, '.') + head + std::to_string(done) +
+                     "/" + std::to_string(total) + " events";
+  if (r.contains("last_replayed_time") && r["last_replayed_time"].is_string())
+    line += ", last " + r["last_replayed_time"].get<std::string>();
+  return line + "  " + r.value("state", "");
+}
+
+bool replay_over(const std::string& state) {
+  return state == "COMPLETED" || state == "CANCELLED" || state == "FAILED";
+}
+
 int usage(const std::string& why) {
   std::cerr << "switchyard admin: " << why << "\n\n" << kAdminUsage;
   return 2;
+}
+
+// Prints a service refusal; returns the exit code 1.
+int refused(const Reply& r, bool raw) {
+  const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  if (raw) {
+    std::cout << r.body << "\n";
+  } else if (j.is_object() && j.contains("message")) {
+    std::cerr << "error: " << text(j.value("code", nlohmann::json("Error"))) << ": " << text(j["message"]) << "\n";
+    if (j.contains("problems"))
+      for (const auto& p : j["problems"]) std::cerr << "  " << text(p) << "\n";
+  } else {
+    std::cerr << "error: HTTP " << r.status << "\n";
+  }
+  return 1;
+}
+
+// replay start|status|cancel NAME ...
+int replay_command(const std::string& base, const std::string& token, bool raw, bool wait,
+                   const std::vector<std::string>& words, const std::map<std::string, std::string>& args) {
+  if (words.size() != 3) return usage("replay needs a subcommand (start, status, cancel) and a replay name");
+  const std::string& sub = words[1];
+  const std::string path = "/admin/replays/" + url_escape(words[2]);
+  Reply r;
+  if (sub == "start") {
+    for (const char* key : {"archive", "from", "to"})
+      if (!args.count(key)) return usage(std::string("replay start needs --") + key);
+    nlohmann::json body{{"name", words[2]},
+                        {"archive", args.at("archive")},
+                        {"start_time", args.at("from")},
+                        {"end_time", args.at("to")}};
+    if (args.count("rules")) {
+      nlohmann::json rules = nlohmann::json::array();
+      std::string list = args.at("rules");
+      for (size_t at = 0; at <= list.size();) {
+        const size_t comma = std::min(list.find(',', at), list.size());
+        if (comma > at) rules.push_back(list.substr(at, comma - at));
+        at = comma + 1;
+      }
+      body["rules"] = rules;
+    }
+    r = call("POST", base + "/admin/replays", token, body.dump());
+  } else if (sub == "status") {
+    r = call("GET", base + path, token);
+  } else if (sub == "cancel") {
+    r = call("POST", base + path + "/cancel", token);
+  } else {
+    return usage("unknown replay subcommand '" + sub + "'");
+  }
+  if (!r.error.empty()) {
+    std::cerr << "switchyard admin: cannot reach " << base << ": " << r.error << "\n";
+    return 3;
+  }
+  if (r.status < 200 || r.status > 299) return refused(r, raw);
+  nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  if (raw && !wait) {
+    std::cout << r.body << "\n";
+    return 0;
+  }
+  if (!wait || sub == "cancel") {
+    std::cout << text(j["name"]) << ": " << text(j["state"]) << "  " << progress_line(j) << "\n";
+    return 0;
+  }
+  // --wait: a progress bar, redrawn in place on a terminal, until the replay ends.
+  const bool tty = isatty(STDOUT_FILENO);
+  for (;;) {
+    const std::string line = progress_line(j);
+    if (tty) {
+      std::cout << "\r" << line << "\033[K" << std::flush;
+    } else {
+      std::cout << line << "\n";
+    }
+    if (replay_over(j.value("state", ""))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 200 : 1000));
+    r = call("GET", base + path, token);
+    if (!r.error.empty()) {
+      std::cerr << "\nswitchyard admin: cannot reach " << base << ": " << r.error << "\n";
+      return 3;
+    }
+    if (r.status < 200 || r.status > 299) return refused(r, raw);
+    j = nlohmann::json::parse(r.body, nullptr, false);
+  }
+  if (tty) std::cout << "\n";
+  if (raw) std::cout << r.body << "\n";
+  return j.value("state", "") == "COMPLETED" ? 0 : 1;
 }
 
 }  // namespace
@@ -115,7 +234,8 @@ int usage(const std::string& why) {
 int admin_main(int argc, char** argv) {
   std::string base = std::getenv("SWITCHYARD_ADMIN_URL") ? std::getenv("SWITCHYARD_ADMIN_URL") : "http://127.0.0.1:8081";
   std::string token = std::getenv("SWITCHYARD_ADMIN_TOKEN") ? std::getenv("SWITCHYARD_ADMIN_TOKEN") : "";
-  bool raw = false;
+  bool raw = false, wait = false;
+  std::map<std::string, std::string> replay_args;
   std::string limit;
   std::vector<std::string> words;
   for (int i = 2; i < argc; ++i) {
@@ -127,6 +247,10 @@ int admin_main(int argc, char** argv) {
     };
     if (a == "--json") {
       raw = true;
+    } else if (a == "--wait") {
+      wait = true;
+    } else if (a == "--archive" || a == "--from" || a == "--to" || a == "--rules") {
+      if (!value(&replay_args[a.substr(2)])) return usage(a + " needs a value");
     } else if (a == "--url") {
       if (!value(&base)) return usage("--url needs a value");
     } else if (a == "--limit") {
@@ -148,6 +272,8 @@ int admin_main(int argc, char** argv) {
   }
   if (words.empty()) return usage("missing command");
   while (!base.empty() && base.back() == '/') base.pop_back();
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (words[0] == "replay") return replay_command(base, token, raw, wait, words, replay_args);
   const std::string& cmd = words[0];
   const bool named = cmd == "pause" || cmd == "resume" || cmd == "dlq" || cmd == "redrive";
   if (named && words.size() != 2) return usage(cmd + " needs one destination name");
@@ -169,29 +295,21 @@ int admin_main(int argc, char** argv) {
   } else if (cmd == "reload") {
     method = "POST";
     path = "/admin/reload";
+  } else if (cmd == "archives") {
+    path = "/admin/archives";
+  } else if (cmd == "replays") {
+    path = "/admin/replays";
   } else {
     return usage("unknown command '" + cmd + "'");
   }
 
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   const Reply r = call(method, base + path, token);
   if (!r.error.empty()) {
     std::cerr << "switchyard admin: cannot reach " << base << ": " << r.error << "\n";
     return 3;
   }
+  if (r.status < 200 || r.status > 299) return refused(r, raw);
   const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-  if (r.status < 200 || r.status > 299) {
-    if (raw) {
-      std::cout << r.body << "\n";
-    } else if (j.is_object() && j.contains("message")) {
-      std::cerr << "error: " << text(j.value("code", nlohmann::json("Error"))) << ": " << text(j["message"]) << "\n";
-      if (j.contains("problems"))
-        for (const auto& p : j["problems"]) std::cerr << "  " << text(p) << "\n";
-    } else {
-      std::cerr << "error: HTTP " << r.status << "\n";
-    }
-    return 1;
-  }
   if (raw || j.is_discarded()) {
     std::cout << r.body << "\n";
     return 0;
@@ -222,6 +340,19 @@ int admin_main(int argc, char** argv) {
     std::cout << "redriven " << j["redriven"] << ", still dead-lettered " << j["remaining"] << "\n";
   } else if (cmd == "pause" || cmd == "resume") {
     std::cout << text(j["name"]) << ": " << text(j["state"]) << "\n";
+  } else if (cmd == "archives") {
+    std::vector<std::vector<std::string>> rows{{"ARCHIVE", "BUS", "EVENTS", "BYTES", "RETENTION_DAYS", "EVENT_PATTERN"}};
+    for (const auto& a : j["archives"])
+      rows.push_back({text(a["name"]), text(a["bus"]), text(a["event_count"]), text(a["size_bytes"]),
+                      a["retention_days"] == 0 ? "forever" : text(a["retention_days"]),
+                      a.contains("event_pattern") ? text(a["event_pattern"]) : "(all events)"});
+    print_table(rows);
+  } else if (cmd == "replays") {
+    std::vector<std::vector<std::string>> rows{{"REPLAY", "ARCHIVE", "STATE", "REPLAYED", "TOTAL", "LAST_REPLAYED"}};
+    for (const auto& r : j["replays"])
+      rows.push_back({text(r["name"]), text(r["archive"]), text(r["state"]), text(r["events_replayed"]),
+                      text(r["events_total"]), r["last_replayed_time"].is_null() ? "-" : text(r["last_replayed_time"])});
+    print_table(rows);
   } else if (cmd == "reload") {
     std::cout << "reloaded " << j["config"].get<std::string>() << ": " << j["rules"] << " rules, "
               << j["api_destinations"] << " destinations\n";

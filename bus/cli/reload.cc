@@ -62,6 +62,8 @@ std::vector<std::string> restart_only_changes(const config::Config& a, const con
   check(a.server.max_connections == b.server.max_connections, "server.max_connections");
   check(a.server.read_timeout_seconds == b.server.read_timeout_seconds, "server.read_timeout_seconds");
   check(a.server.admin_token == b.server.admin_token, "server.admin_token");
+  check(a.server.replay_max_events_per_second == b.server.replay_max_events_per_second,
+        "server.replay_max_events_per_second");
   check(a.storage.path == b.storage.path, "storage.path");
   check(a.storage.sync == b.storage.sync, "storage.sync");
   check(a.storage.min_free_mb == b.storage.min_free_mb, "storage.min_free_mb");

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
 #include "switchyard/destinations/dispatcher.h"
@@ -32,6 +33,13 @@ bool active(const std::string& state) { return state == "STARTING" || state == "
 // Whole seconds t with start_ms <= t*1000 < end_ms are [ceil(start/1000), ceil(end/1000)).
 int64_t ceil_s(int64_t ms) { return ms >= 0 ? (ms + 999) / 1000 : -((-ms) / 1000); }
 
+std::string from_hex(const std::string& hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1]));
+  return out;
+}
+
 std::string encode(const ReplayStatus& s) {
   return nlohmann::json{{"name", s.name},
                         {"archive", s.archive},
@@ -47,7 +55,7 @@ std::string encode(const ReplayStatus& s) {
                         {"last_replayed_s", s.last_replayed_s},
                         {"started_ms", s.started_ms},
                         {"ended_ms", s.ended_ms},
-                        {"cursor", s.cursor}}
+                        {"cursor", core::to_hex(s.cursor)}}  // binary (be64 time): hex keeps it intact
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -70,7 +78,7 @@ std::optional<ReplayStatus> decode(const std::string& text) {
     s.last_replayed_s = j.value("last_replayed_s", int64_t{0});
     s.started_ms = j.value("started_ms", int64_t{0});
     s.ended_ms = j.value("ended_ms", int64_t{0});
-    s.cursor = j.value("cursor", "");
+    s.cursor = from_hex(j.value("cursor", ""));
     return s;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -288,7 +296,13 @@ class Replayer::Impl {
         expire(*routing, now);
         next_retention = now + options_.retention_interval_ms;
       }
-      if (!next.empty() && routing) step(*routing, next);
+      if (next.empty() || !routing) continue;
+      const size_t n = step(*routing, next);
+      if (n > 0 && options_.max_events_per_second > 0) {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(int64_t(n) * 1000 / options_.max_events_per_second),
+                     [&] { return stopping_; });
+      }
     }
   }
 
@@ -311,16 +325,22 @@ class Replayer::Impl {
 
   // One step of one replay: count the window (STARTING), replay one chunk
   // (RUNNING), or settle a cancellation.
-  void step(const Routing& routing, const std::string& name) {
+  // Returns how many events it replayed.
+  size_t step(const Routing& routing, const std::string& name) {
     ReplayStatus s;
     {
       std::lock_guard<std::mutex> lock(mu_);
       s = replays_.at(name);
     }
-    if (s.state == "CANCELLING") return finish(name, "CANCELLED", "");
+    if (s.state == "CANCELLING") {
+      finish(name, "CANCELLED", "");
+      return 0;
+    }
     auto archive = routing.archives.find(s.archive);
-    if (archive == routing.archives.end() || !routing.buses.count(archive->second.bus))
-      return finish(name, "FAILED", "archive " + s.archive + " is no longer configured");
+    if (archive == routing.archives.end() || !routing.buses.count(archive->second.bus)) {
+      finish(name, "FAILED", "archive " + s.archive + " is no longer configured");
+      return 0;
+    }
     const BusRoute& bus = routing.buses.at(archive->second.bus);
     const int64_t from_s = ceil_s(s.start_ms), to_s = ceil_s(s.end_ms);
     if (s.state == "STARTING") {
@@ -330,10 +350,16 @@ class Replayer::Impl {
       live.events_total = total;
       if (live.state == "STARTING") live.state = "RUNNING";
       persist(live);
-      return;
+      return 0;
     }
-    const auto events = store_.read_archive(s.archive, from_s, to_s, s.cursor, options_.chunk);
-    if (events.empty()) return finish(name, "COMPLETED", "");
+    size_t chunk = options_.chunk;
+    if (options_.max_events_per_second > 0)  // small steps, so the pace is even
+      chunk = std::clamp<size_t>(options_.max_events_per_second / 10, 1, options_.chunk);
+    const auto events = store_.read_archive(s.archive, from_s, to_s, s.cursor, chunk);
+    if (events.empty()) {
+      finish(name, "COMPLETED", "");
+      return 0;
+    }
 
     const std::set<std::string> only(s.rules.begin(), s.rules.end());
     auto batch = std::make_shared<storage::IngestBatch>();
@@ -370,7 +396,7 @@ class Replayer::Impl {
     if (auto st = done.get_future().get(); !st) {
       core::log::warn("replay step not stored; retrying", {{"replay", name}, {"error", st.message()}});
       std::this_thread::sleep_for(std::chrono::seconds(1));
-      return;
+      return 0;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -382,6 +408,7 @@ class Replayer::Impl {
     }
     replayed_.Add({{"archive", s.archive}}).Increment(static_cast<double>(events.size()));
     if (!batch->tasks.empty()) dispatcher_.submit(std::move(batch->tasks));
+    return events.size();
   }
 
   // Removes archived events past their retention, a bounded chunk at a time

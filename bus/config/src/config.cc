@@ -210,7 +210,8 @@ class Loader {
                {"server", "storage", "buses", "connections", "api_destinations", "rules", "webhooks", "archives"});
     if (const auto s = root["server"]; s && require_map(s, "server")) {
       check_keys(s, "server", {"listen", "admin_listen", "max_body_bytes", "threads", "max_connections",
-                               "read_timeout_seconds", "admin_token", "shutdown_timeout_seconds", "log_level"});
+                               "read_timeout_seconds", "admin_token", "shutdown_timeout_seconds", "log_level",
+                               "replay_max_events_per_second"});
       listen(s, "listen", &c->server.listen);
       listen(s, "admin_listen", &c->server.admin_listen);
       c->server.max_body_bytes =
@@ -229,6 +230,8 @@ class Loader {
       c->server.shutdown_timeout_seconds =
           number<int>(s, "shutdown_timeout_seconds", "server", c->server.shutdown_timeout_seconds, 0, 3600);
       c->server.log_level = str(s, "log_level", "server", false, c->server.log_level);
+      c->server.replay_max_events_per_second =
+          number<uint32_t>(s, "replay_max_events_per_second", "server", 0, 0, 100000000);
       if (c->server.log_level != "debug" && c->server.log_level != "info" && c->server.log_level != "warn" &&
           c->server.log_level != "error")
         error(s["log_level"], "server.log_level must be debug, info, warn or error, not '" + c->server.log_level + "'");

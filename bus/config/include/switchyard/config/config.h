@@ -30,6 +30,7 @@ struct ServerConfig {
   std::string admin_token;                      // secret; empty: the admin API is open
   int shutdown_timeout_seconds = 10;            // SIGTERM: how long running requests may finish
   std::string log_level = "info";               // debug | info | warn | error
+  uint32_t replay_max_events_per_second = 0;    // replays' reading pace; 0: as fast as the store allows
 };
 
 struct StorageConfig {
