@@ -95,6 +95,13 @@ std::string archive_key(const std::string& archive, int64_t time_s, const std::s
   return k;
 }
 
+// prefix of `archive`, then a big-endian time: the bound of a time range.
+std::string archive_bound(const std::string& archive, int64_t t) {
+  std::string k = archive_prefix(archive);
+  put_be64(k, t);
+  return k;
+}
+
 std::string archive_expiry_key(const std::string& archive, const core::Event& e) {
   std::string k = archive_prefix(archive);
   put_be64(k, e.ingested_ms);
@@ -142,6 +149,21 @@ Status from_rocks(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return Status::ok();
   return Status::error(std::string(what) + ": " + s.ToString());
 }
+
+// An iterator over one column family that stops before `upper`.
+struct Bounded {
+  Bounded(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, std::string upper_key)
+      : upper(std::move(upper_key)), slice(upper) {
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &slice;
+    it.reset(db.NewIterator(ro, cf));
+  }
+  Bounded(const Bounded&) = delete;  // the read options point at `slice`
+  Bounded& operator=(const Bounded&) = delete;
+  std::string upper;
+  rocksdb::Slice slice;
+  std::unique_ptr<rocksdb::Iterator> it;
+};
 
 class RocksStore final : public Store {
  public:
@@ -329,14 +351,9 @@ class RocksStore final : public Store {
                                           const std::string& after_key, size_t limit) override {
     std::vector<ArchivedEvent> out;
     const std::string prefix = archive_prefix(archive);
-    std::string end = prefix;
-    put_be64(end, to_s);
-    std::string start = prefix;
-    put_be64(start, from_s);
-    rocksdb::ReadOptions ro;
-    rocksdb::Slice upper(end);
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kArchive]));
+    const std::string start = archive_bound(archive, from_s);
+    Bounded bounded(*db_, cfs_[kArchive], archive_bound(archive, to_s));
+    rocksdb::Iterator* it = bounded.it.get();
     if (after_key.empty() || after_key < start) {
       it->Seek(start);
     } else {
@@ -365,16 +382,9 @@ class RocksStore final : public Store {
   }
 
   uint64_t count_archive(const std::string& archive, int64_t from_s, int64_t to_s) override {
-    const std::string prefix = archive_prefix(archive);
-    std::string start = prefix, end = prefix;
-    put_be64(start, from_s);
-    put_be64(end, to_s);
-    rocksdb::ReadOptions ro;
-    rocksdb::Slice upper(end);
-    ro.iterate_upper_bound = &upper;
+    Bounded bounded(*db_, cfs_[kArchive], archive_bound(archive, to_s));
     uint64_t n = 0;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kArchive]));
-    for (it->Seek(start); it->Valid(); it->Next()) ++n;
+    for (bounded.it->Seek(archive_bound(archive, from_s)); bounded.it->Valid(); bounded.it->Next()) ++n;
     return n;
   }
 
@@ -386,12 +396,8 @@ class RocksStore final : public Store {
 
   uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit) override {
     const std::string prefix = archive_prefix(archive);
-    std::string end = prefix;
-    put_be64(end, cutoff_ms);
-    rocksdb::ReadOptions ro;
-    rocksdb::Slice upper(end);
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kArchiveExpiry]));
+    Bounded bounded(*db_, cfs_[kArchiveExpiry], archive_bound(archive, cutoff_ms));
+    rocksdb::Iterator* it = bounded.it.get();
     rocksdb::WriteBatch wb;
     uint64_t n = 0, bytes = 0;
     for (it->Seek(prefix); it->Valid() && n < limit; it->Next(), ++n) {
