@@ -122,7 +122,9 @@ class OAuthTest(unittest.TestCase):
         self.assertEqual(dlq[0]["attributes"]["ERROR_CODE"], "NO_PERMISSIONS")
         self.assertIn("no OAuth token for connection 'partner'", dlq[0]["attributes"]["ERROR_MESSAGE"])
         self.assertEqual(rx.requests, [])
-        dest = admin_json(service, "GET", "/admin/destinations")[1]["destinations"][0]
+        dest = wait_until(lambda: (lambda d: d if d.get("connection_state") == "DEAUTHORIZED" else None)(
+            admin_json(service, "GET", "/admin/destinations")[1]["destinations"][0]), timeout=5)
+        self.assertTrue(dest, "the destination never showed its connection as deauthorized")
         self.assertEqual((dest["state"], dest["connection_state"]), ("inactive", "DEAUTHORIZED"))
         self.assertIn("could not be reached", dest["connection_error"])
 

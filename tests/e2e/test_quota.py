@@ -57,7 +57,12 @@ class QuotaTest(unittest.TestCase):
         # ... and the quota is used in full: 300 at 25/s take 11 seconds after the first burst.
         self.assertGreaterEqual(at[-1] - at[0], 10.9)
         self.assertLessEqual(at[-1] - at[0], 12.5, "the live destination was slowed down by the dead one")
-        dests = {d["name"]: d for d in admin_json(service, "GET", "/admin/destinations")[1]["destinations"]}
+        # The receiver counts arrivals; the dispatcher counts answers, a moment later.
+        def destinations():
+            ds = {d["name"]: d for d in admin_json(service, "GET", "/admin/destinations")[1]["destinations"]}
+            return ds if ds["live"]["delivered"] == EVENTS else None
+        dests = wait_until(destinations, timeout=10)
+        self.assertTrue(dests, "the dispatcher never counted every delivery")
         self.assertEqual(dests["dead"]["state"], "open_circuit")
         self.assertEqual(dests["dead"]["queued"], EVENTS)
         self.assertEqual(dests["live"]["delivered"], EVENTS)
