@@ -117,7 +117,7 @@ class OperationsTest(unittest.TestCase):
         self.assertRegex(metrics, r'switchyard_http_requests_total\{code="200",listener="ingest"\} [1-9]')
         self.assertRegex(metrics, r'switchyard_http_requests_total\{code="400",listener="admin"\} 1')
         self.assertRegex(metrics, r'switchyard_http_request_seconds_count\{listener="ingest"\} [1-9]')
-        self.assertIn('switchyard_http_connections{listener="admin"} 1', metrics)
+        self.assertRegex(metrics, r'switchyard_http_connections\{listener="admin"\} [1-9]')  # closed ones may lag
 
     def test_reloads_under_load_drop_no_request(self):
         url = "http://%s/buses/default/events" % self.service.ingest
@@ -216,9 +216,11 @@ class OperationsTest(unittest.TestCase):
             event_id = json.loads(r.read())["Entries"][0]["EventId"]
         dlq = wait_until(lambda: self._admin("GET", "/admin/dlq/a")[1]["entries"])
         self.assertEqual((dlq[0]["event_id"], dlq[0]["request_id"]), (event_id, "req-42"))
-        lines = [json.loads(l) for l in self.service.log if l.startswith("{")]
-        stored = [l for l in lines if l["msg"] == "events stored" and l.get("request_id") == "req-42"]
-        failed = [l for l in lines if l["msg"] == "delivery failed for good" and l.get("request_id") == "req-42"]
+        def logged(msg):  # the log line may follow the DLQ write by a moment
+            return [l for l in (json.loads(x) for x in list(self.service.log) if x.startswith("{"))
+                    if l["msg"] == msg and l.get("request_id") == "req-42"]
+        stored = wait_until(lambda: logged("events stored"))
+        failed = wait_until(lambda: logged("delivery failed for good"))
         self.assertEqual(stored[0]["event_ids"], event_id)
         self.assertEqual(failed[0]["event_id"], event_id)
         # a generated one when none (or a strange one) is given
