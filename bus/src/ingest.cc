@@ -165,6 +165,17 @@ EntryResult parse_put_events_entry(const json& entry, core::Event& e, size_t* si
 
 }  // namespace
 
+// EventBridge's 256 KB limit applies to the whole request: over it, no
+// entry is accepted.
+static ParsedRequest within_size_limit(ParsedRequest p, size_t total) {
+  if (total > kMaxEntriesSize) {
+    p.events.clear();
+    p.results.clear();
+    p.error = {400, "ValidationException", "Total size of the entries in the request is over the limit."};
+  }
+  return p;
+}
+
 ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const void* ctx, int64_t now_ms) {
   ParsedRequest p;
   json doc = json::parse(body, nullptr, false);
@@ -208,12 +219,7 @@ ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const vo
     }
     p.results.push_back(std::move(r));
   }
-  if (total > kMaxEntriesSize) {
-    p.events.clear();
-    p.results.clear();
-    p.error = {400, "ValidationException", "Total size of the entries in the request is over the limit."};
-  }
-  return p;
+  return within_size_limit(std::move(p), total);
 }
 
 std::string aws_error_body(std::string_view type, std::string_view message) {
@@ -287,12 +293,7 @@ ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& b
     }
     p.results.push_back(std::move(r));
   }
-  if (total > kMaxEntriesSize) {
-    p.events.clear();
-    p.results.clear();
-    p.error = {400, "ValidationException", "Total size of the entries in the request is over the limit."};
-  }
-  return p;
+  return within_size_limit(std::move(p), total);
 }
 
 ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& hook, const config::BusConfig& bus,

@@ -28,27 +28,57 @@ namespace {
 constexpr size_t kMaxResponseKept = 512;  // bytes of a response body kept for error messages
 constexpr size_t kMaxTokenResponse = 64 * 1024;  // an OAuth token answer is read whole up to this
 
-// Sliding one-second window: a send is allowed when fewer than `limit` sends
-// happened in the last 1000 ms. Holds the quota exactly, with no burst above
-// it after idle periods.
+// Sliding one-second window over the last `limit` requests: a request may
+// start once the oldest of them reached the receiver at least 1000 ms ago.
+// When the receiver saw a request is known only to lie between sending it and
+// its answer, so a request counts from its answer, or from kAnswerWait after
+// it was sent when the answer takes longer. Counting from the send alone let
+// a receiver that accepts a burst of new connections slowly see the next
+// second's requests less than a second after the last of the burst; this way
+// no one-second window at the receiver holds more than `limit`, at the cost
+// of at most kAnswerWait per second of quota for slow receivers. No burst
+// above the limit after idle periods either.
 class RateWindow {
  public:
+  static constexpr int64_t kAnswerWait = 250;
+
+  struct Slot {
+    size_t index = 0;
+    uint64_t serial = 0;
+  };
+
   void set_limit(uint32_t limit) {
     if (limit == 0) limit = 1;
     if (limit == ring_.size()) return;
-    ring_.assign(limit, INT64_MIN / 2);
+    ring_.assign(limit, Entry{});
     head_ = 0;
   }
-  bool allowed(int64_t now) const { return now - ring_[head_] >= 1000; }
-  int64_t next_allowed(int64_t) const { return ring_[head_] + 1000; }
-  void record(int64_t now) {
-    ring_[head_] = now;
+  bool allowed(int64_t now) const { return now >= next_allowed(); }
+  int64_t next_allowed() const { return ring_[head_].counted_from() + 1000; }
+  Slot record(int64_t now) {
+    const Slot slot{head_, ++serial_};
+    ring_[head_] = Entry{now, now, false, slot.serial};
     head_ = (head_ + 1) % ring_.size();
+    return slot;
+  }
+  void answered(Slot slot, int64_t now) {
+    if (slot.index >= ring_.size() || ring_[slot.index].serial != slot.serial) return;  // limit changed since
+    Entry& e = ring_[slot.index];
+    e.answered_ms = std::min(now, e.sent_ms + kAnswerWait);
+    e.answered = true;
   }
 
  private:
-  std::vector<int64_t> ring_;  // the times of the last `limit` sends; head_ is the oldest
+  struct Entry {
+    int64_t sent_ms = INT64_MIN / 2;
+    int64_t answered_ms = INT64_MIN / 2;
+    bool answered = true;
+    uint64_t serial = 0;
+    int64_t counted_from() const { return answered ? answered_ms : sent_ms + kAnswerWait; }
+  };
+  std::vector<Entry> ring_;  // the last `limit` requests; head_ is the oldest
   size_t head_ = 0;
+  uint64_t serial_ = 0;
 };
 
 struct DueOrder {
@@ -67,6 +97,7 @@ struct Transfer {
   std::string retry_after;
   char error[CURL_ERROR_SIZE] = {0};
   int64_t started_ms = 0;
+  RateWindow::Slot rate_slot;  // the quota slot this delivery used
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
@@ -413,17 +444,17 @@ class Dispatcher::Impl {
             }
           }
           if (!s.window.allowed(now)) {
-            wake_at = std::min(wake_at, s.window.next_allowed(now));
+            wake_at = std::min(wake_at, s.window.next_allowed());
             break;
           }
           if (s.circuit_open) {
             s.probe_in_flight = true;
             s.next_probe_ms = now + options_.circuit_probe_interval_ms;
           }
-          s.window.record(now);
+          const RateWindow::Slot slot = s.window.record(now);
           core::DeliveryTask t = std::move(s.ready.front());
           s.ready.pop_front();
-          begin(*d, s, std::move(t), now);
+          begin(*d, s, std::move(t), now, slot);
         }
       }
       int running = 0;
@@ -647,7 +678,7 @@ class Dispatcher::Impl {
                      {"retry_in_ms", std::to_string(o.retry_at_ms - now)}});
   }
 
-  void begin(const Destination& d, DestState& s, core::DeliveryTask&& task, int64_t now) {
+  void begin(const Destination& d, DestState& s, core::DeliveryTask&& task, int64_t now, RateWindow::Slot slot) {
     CURL* easy = nullptr;
     if (idle_easy_.empty()) {
       easy = curl_easy_init();
@@ -658,9 +689,11 @@ class Dispatcher::Impl {
     auto transfer = std::make_unique<Transfer>();
     transfer->task = std::move(task);
     transfer->started_ms = now;
+    transfer->rate_slot = slot;
     bool url_ok = true;
     transfer->url = build_url(easy, d, transfer->task, &url_ok);
     if (!url_ok) {
+      s.window.answered(slot, now);  // nothing was sent
       idle_easy_.push_back(easy);
       fail_for_good(transfer->task, "INVALID_PARAMETER",
                     "the target has fewer path parameter values than the endpoint has '*'", "", s);
@@ -731,6 +764,7 @@ class Dispatcher::Impl {
     DestState& s = state(t->task.destination);
     --s.in_flight;
     const int64_t now = core::now_ms();
+    s.window.answered(t->rate_slot, now);
     s.latency->Observe(static_cast<double>(now - t->started_ms) / 1000.0);
     std::string transport_error;
     if (result != CURLE_OK) transport_error = t->error[0] ? t->error : curl_easy_strerror(result);

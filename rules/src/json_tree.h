@@ -4,6 +4,7 @@
 // every number's text exactly as written (EventBridge decides comparability
 // from it) and applies "last duplicate key wins" as EventBridge does.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -11,6 +12,9 @@
 #include <vector>
 
 namespace switchyard::rules::internal {
+
+// Appends code point `cp` to `out` as UTF-8.
+void put_utf8(std::string& out, uint32_t cp);
 
 struct JsonMember;
 

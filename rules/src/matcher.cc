@@ -340,7 +340,7 @@ class MatcherIndex {
               if (lo >= 0xDC00 && lo <= 0xDFFF) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
               else p_ = save;
             }
-            put_utf8(buf, cp);
+            internal::put_utf8(buf, cp);
             break;
           }
           default: return bad("Invalid escape in a string");
@@ -366,23 +366,6 @@ class MatcherIndex {
       return true;
     }
 
-    static void put_utf8(std::string& out, uint32_t cp) {
-      if (cp < 0x80) {
-        out += static_cast<char>(cp);
-      } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      }
-    }
 
     __attribute__((always_inline)) bool number(std::string_view* out) {
       const char* start = p_;

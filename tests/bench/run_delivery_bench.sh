@@ -8,21 +8,8 @@ count=${1:-100000}
 backlog=${2:-1000000}
 work=$(mktemp -d)
 trap '[ -n "${nginx_pid:-}" ] && kill "$nginx_pid" 2>/dev/null; rm -rf "$work"' EXIT
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work;
-  server { listen 127.0.0.1:18080; location / { return 200 'ok'; } }
-}
-NGINX
-nginx -c "$work/nginx.conf" &
-nginx_pid=$!
-sleep 0.5
+. "$root/tests/bench/nginx_receiver.sh"
+start_nginx_receiver "$work"
 ceiling=$(wrk -t1 -c16 -d5s http://127.0.0.1:18080/ | awk '/Requests\/sec/ {print $2}')
 echo "wrk -t1 -c16 against the same nginx (ceiling): $ceiling requests/s"
 for d in 1 100; do

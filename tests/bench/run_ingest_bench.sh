@@ -15,21 +15,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work;
-  server { listen 127.0.0.1:18080; location / { return 200 'ok'; } }
-}
-NGINX
-nginx -c "$work/nginx.conf" &
-nginx_pid=$!
-sleep 0.5
+. "$root/tests/bench/nginx_receiver.sh"
+start_nginx_receiver "$work"
 
 single='{"source":"bench","detail-type":"Tick","detail":{"n":1,"s":"hello world"}}'
 entry='{"Source":"bench","DetailType":"Tick","Detail":"{\"n\":1,\"s\":\"hello world\"}"}'

@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build-fuzz/tests/bus_test[1]_tests.cmake")
-  include("/work/main/build-fuzz/tests/bus_test[1]_tests.cmake")
-else()
-  add_test(bus_test_NOT_BUILT bus_test_NOT_BUILT)
-endif()

@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build-fuzz/tests/destinations_test[1]_tests.cmake")
-  include("/work/main/build-fuzz/tests/destinations_test[1]_tests.cmake")
-else()
-  add_test(destinations_test_NOT_BUILT destinations_test_NOT_BUILT)
-endif()

@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build-fuzz/tests/rules_test[1]_tests.cmake")
-  include("/work/main/build-fuzz/tests/rules_test[1]_tests.cmake")
-else()
-  add_test(rules_test_NOT_BUILT rules_test_NOT_BUILT)
-endif()
