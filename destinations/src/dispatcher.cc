@@ -43,8 +43,9 @@ class RateWindow {
   static constexpr int64_t kAnswerWait = 250;
 
   struct Slot {
+    uint64_t ring = 0;  // which ring (a limit change makes a new one)
     size_t index = 0;
-    uint64_t serial = 0;
+    int64_t sent_ms = 0;
   };
 
   void set_limit(uint32_t limit) {
@@ -52,33 +53,33 @@ class RateWindow {
     if (limit == ring_.size()) return;
     ring_.assign(limit, Entry{});
     head_ = 0;
+    ++ring_id_;
   }
   bool allowed(int64_t now) const { return now >= next_allowed(); }
   int64_t next_allowed() const { return ring_[head_].counted_from() + 1000; }
   Slot record(int64_t now) {
-    const Slot slot{head_, ++serial_};
-    ring_[head_] = Entry{now, now, false, slot.serial};
+    const Slot slot{ring_id_, head_, now};
+    ring_[head_] = Entry{now, kUnanswered};
     head_ = (head_ + 1) % ring_.size();
     return slot;
   }
-  void answered(Slot slot, int64_t now) {
-    if (slot.index >= ring_.size() || ring_[slot.index].serial != slot.serial) return;  // limit changed since
+  void answered(const Slot& slot, int64_t now) {
+    if (slot.ring != ring_id_) return;  // the limit changed since
     Entry& e = ring_[slot.index];
+    if (e.sent_ms != slot.sent_ms || e.answered_ms != kUnanswered) return;  // the slot was reused since
     e.answered_ms = std::min(now, e.sent_ms + kAnswerWait);
-    e.answered = true;
   }
 
  private:
-  struct Entry {
+  static constexpr int64_t kUnanswered = INT64_MIN;
+  struct Entry {  // 16 bytes: a limit of 1,000,000 keeps 16 MB
     int64_t sent_ms = INT64_MIN / 2;
     int64_t answered_ms = INT64_MIN / 2;
-    bool answered = true;
-    uint64_t serial = 0;
-    int64_t counted_from() const { return answered ? answered_ms : sent_ms + kAnswerWait; }
+    int64_t counted_from() const { return answered_ms == kUnanswered ? sent_ms + kAnswerWait : answered_ms; }
   };
   std::vector<Entry> ring_;  // the last `limit` requests; head_ is the oldest
   size_t head_ = 0;
-  uint64_t serial_ = 0;
+  uint64_t ring_id_ = 0;
 };
 
 struct DueOrder {

@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
       sy::destinations::Destination dest;
       dest.name = "d" + std::to_string(i);
       dest.endpoint = url;
-      dest.rate_limit_per_second = 1000000;
+      dest.rate_limit_per_second = 100000;  // above what one destination reaches here
       dests.push_back(dest);
     }
     d.set_destinations(dests);
