@@ -101,6 +101,19 @@ struct Transfer {
   RateWindow::Slot rate_slot;  // the quota slot this delivery used
 };
 
+TransportFailure transport_failure(CURLcode result) {
+  switch (result) {
+    case CURLE_OK:
+      return TransportFailure::none;
+    case CURLE_OPERATION_TIMEDOUT:
+      return TransportFailure::timeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return TransportFailure::unresolved_host;
+    default:
+      return TransportFailure::connection;
+  }
+}
+
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
@@ -770,12 +783,12 @@ class Dispatcher::Impl {
     std::string transport_error;
     if (result != CURLE_OK) transport_error = t->error[0] ? t->error : curl_easy_strerror(result);
     const Outcome outcome =
-        classify(status, transport_error, result == CURLE_OPERATION_TIMEDOUT, t->retry_after, now / 1000);
+        classify(status, transport_failure(result), transport_error, t->retry_after, now / 1000);
     core::DeliveryTask& task = t->task;
     ++task.attempts;
     task.last_status = static_cast<int>(status);
 
-    track_circuit(s, task.destination, outcome.verdict, now);
+    track_circuit(s, task.destination, outcome, now);
     if (outcome.verdict == Verdict::delivered) {
       s.known.erase(task.id);
       s.delivered->Increment();
@@ -823,11 +836,12 @@ class Dispatcher::Impl {
     finished_.clear();
   }
 
-  // Consecutive retryable failures open the circuit; any answer that shows
-  // the target is up (success, or a permanent 4xx) closes it.
-  void track_circuit(DestState& s, const std::string& name, Verdict verdict, int64_t now) {
+  // Consecutive retryable failures (and unresolvable hosts, which go to the
+  // DLQ) open the circuit; any answer that shows the target is up (success,
+  // or a permanent 4xx) closes it.
+  void track_circuit(DestState& s, const std::string& name, const Outcome& outcome, int64_t now) {
     s.probe_in_flight = false;
-    if (verdict == Verdict::retryable) {
+    if (outcome.verdict == Verdict::retryable || outcome.error_code == "NO_RESOURCE") {
       ++s.consecutive_failures;
       if (!s.circuit_open && s.consecutive_failures >= options_.circuit_failure_threshold) {
         s.circuit_open = true;

@@ -24,13 +24,17 @@ bool parse_retry_after(std::string_view value, int64_t now_epoch_s, int64_t* del
   return true;
 }
 
-Outcome classify(long status, std::string_view transport_error, bool timed_out, std::string_view retry_after,
-                 int64_t now_epoch_s) {
+Outcome classify(long status, TransportFailure failure, std::string_view transport_error,
+                 std::string_view retry_after, int64_t now_epoch_s) {
   Outcome o;
-  if (!transport_error.empty()) {
-    o.verdict = Verdict::retryable;
-    o.error_code = timed_out ? "TIMEOUT" : "CONNECTION_FAILURE";
-    o.message = std::string(transport_error);
+  if (failure != TransportFailure::none) {
+    // EventBridge sends an unresolvable address straight to the DLQ: it
+    // cannot succeed without someone fixing the endpoint or its DNS.
+    o.verdict = failure == TransportFailure::unresolved_host ? Verdict::permanent : Verdict::retryable;
+    o.error_code = failure == TransportFailure::timeout           ? "TIMEOUT"
+                   : failure == TransportFailure::unresolved_host ? "NO_RESOURCE"
+                                                                  : "CONNECTION_FAILURE";
+    o.message = transport_error.empty() ? std::string("transport failure") : std::string(transport_error);
     return o;
   }
   if (status >= 200 && status < 300) return o;

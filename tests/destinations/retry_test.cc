@@ -6,21 +6,21 @@ namespace switchyard::destinations {
 namespace {
 
 TEST(ClassifyTest, SuccessIs2xx) {
-  for (long s : {200L, 201L, 204L, 299L}) EXPECT_EQ(classify(s, "", false, "", 0).verdict, Verdict::delivered) << s;
+  for (long s : {200L, 201L, 204L, 299L}) EXPECT_EQ(classify(s, TransportFailure::none, "", "", 0).verdict, Verdict::delivered) << s;
 }
 
 TEST(ClassifyTest, RetryableStatusesAsEventBridge) {
   for (long s : {401L, 407L, 409L, 429L, 500L, 502L, 503L, 504L}) {
-    const Outcome o = classify(s, "", false, "", 0);
+    const Outcome o = classify(s, TransportFailure::none, "", "", 0);
     EXPECT_EQ(o.verdict, Verdict::retryable) << s;
   }
-  EXPECT_EQ(classify(429, "", false, "", 0).error_code, "THROTTLING");
-  EXPECT_EQ(classify(503, "", false, "", 0).error_code, "ERROR_FROM_TARGET");
+  EXPECT_EQ(classify(429, TransportFailure::none, "", "", 0).error_code, "THROTTLING");
+  EXPECT_EQ(classify(503, TransportFailure::none, "", "", 0).error_code, "ERROR_FROM_TARGET");
 }
 
 TEST(ClassifyTest, OtherStatusesArePermanent) {
   for (long s : {100L, 302L, 400L, 403L, 404L, 413L}) {
-    const Outcome o = classify(s, "", false, "", 0);
+    const Outcome o = classify(s, TransportFailure::none, "", "", 0);
     EXPECT_EQ(o.verdict, Verdict::permanent) << s;
     EXPECT_EQ(o.error_code, "ERROR_FROM_TARGET");
     EXPECT_NE(o.message.find(std::to_string(s)), std::string::npos);
@@ -28,20 +28,26 @@ TEST(ClassifyTest, OtherStatusesArePermanent) {
 }
 
 TEST(ClassifyTest, TransportErrors) {
-  const Outcome timeout = classify(0, "Operation timed out", true, "", 0);
+  const Outcome timeout = classify(0, TransportFailure::timeout, "Operation timed out", "", 0);
   EXPECT_EQ(timeout.verdict, Verdict::retryable);
   EXPECT_EQ(timeout.error_code, "TIMEOUT");
-  const Outcome refused = classify(0, "Connection refused", false, "", 0);
+  const Outcome refused = classify(0, TransportFailure::connection, "Connection refused", "", 0);
   EXPECT_EQ(refused.verdict, Verdict::retryable);
   EXPECT_EQ(refused.error_code, "CONNECTION_FAILURE");
+  // EventBridge: an address that does not resolve goes to the DLQ without retries.
+  const Outcome unresolved =
+      classify(0, TransportFailure::unresolved_host, "Could not resolve host: orders.invalid", "", 0);
+  EXPECT_EQ(unresolved.verdict, Verdict::permanent);
+  EXPECT_EQ(unresolved.error_code, "NO_RESOURCE");
+  EXPECT_NE(unresolved.message.find("orders.invalid"), std::string::npos);
 }
 
 TEST(ClassifyTest, RetryAfterSecondsDateAndNegative) {
-  EXPECT_EQ(classify(429, "", false, "10", 0).retry_after_ms, 10000);
+  EXPECT_EQ(classify(429, TransportFailure::none, "", "10", 0).retry_after_ms, 10000);
   // Sun, 06 Nov 1994 08:49:37 GMT is epoch 784111777.
-  EXPECT_EQ(classify(503, "", false, "Sun, 06 Nov 1994 08:49:37 GMT", 784111770).retry_after_ms, 7000);
-  EXPECT_TRUE(classify(429, "", false, "-1", 0).stop_retrying);
-  EXPECT_EQ(classify(429, "", false, "soon", 0).retry_after_ms, -1);
+  EXPECT_EQ(classify(503, TransportFailure::none, "", "Sun, 06 Nov 1994 08:49:37 GMT", 784111770).retry_after_ms, 7000);
+  EXPECT_TRUE(classify(429, TransportFailure::none, "", "-1", 0).stop_retrying);
+  EXPECT_EQ(classify(429, TransportFailure::none, "", "soon", 0).retry_after_ms, -1);
 }
 
 TEST(BackoffTest, FullJitterWithinExponentialCeiling) {
@@ -66,35 +72,35 @@ core::DeliveryTask task_with(uint32_t attempts, uint32_t max_retries, uint32_t m
 }
 
 TEST(DecideRetryTest, ZeroRetriesMeansOneAttempt) {
-  const Outcome o = classify(503, "", false, "", 0);
+  const Outcome o = classify(503, TransportFailure::none, "", "", 0);
   const RetryDecision d = decide_retry(task_with(1, 0, 86400), o, 1000, 500);
   EXPECT_FALSE(d.retry);
   EXPECT_EQ(d.exhausted_condition, "MaximumRetryAttempts");
 }
 
 TEST(DecideRetryTest, RetriesUntilTheLimit) {
-  const Outcome o = classify(503, "", false, "", 0);
+  const Outcome o = classify(503, TransportFailure::none, "", "", 0);
   EXPECT_TRUE(decide_retry(task_with(3, 3, 86400), o, 1000, 500).retry);   // 2 retries made
   EXPECT_FALSE(decide_retry(task_with(4, 3, 86400), o, 1000, 500).retry);  // 3 retries made
 }
 
 TEST(DecideRetryTest, MaximumEventAge) {
-  const Outcome o = classify(503, "", false, "", 0);
+  const Outcome o = classify(503, TransportFailure::none, "", "", 0);
   const RetryDecision d = decide_retry(task_with(1, 185, 60), o, 59000, 2000);
   EXPECT_FALSE(d.retry);
   EXPECT_EQ(d.exhausted_condition, "MaximumEventAgeInSeconds");
 }
 
 TEST(DecideRetryTest, RetryAfterWinsWhenLonger) {
-  const Outcome o = classify(429, "", false, "30", 0);
+  const Outcome o = classify(429, TransportFailure::none, "", "30", 0);
   const RetryDecision d = decide_retry(task_with(1, 185, 86400), o, 1000, 500);
   ASSERT_TRUE(d.retry);
   EXPECT_EQ(d.due_ms, 31000);
 }
 
 TEST(DecideRetryTest, PermanentAndNegativeRetryAfterAreNotRetried) {
-  EXPECT_FALSE(decide_retry(task_with(1, 185, 86400), classify(404, "", false, "", 0), 0, 0).retry);
-  const RetryDecision d = decide_retry(task_with(1, 185, 86400), classify(429, "", false, "-1", 0), 0, 0);
+  EXPECT_FALSE(decide_retry(task_with(1, 185, 86400), classify(404, TransportFailure::none, "", "", 0), 0, 0).retry);
+  const RetryDecision d = decide_retry(task_with(1, 185, 86400), classify(429, TransportFailure::none, "", "-1", 0), 0, 0);
   EXPECT_FALSE(d.retry);
   EXPECT_EQ(d.exhausted_condition, "");
 }

@@ -327,7 +327,7 @@ class Loader {
           const std::string user = secret(auth, "username", aw);
           const std::string pass = secret(auth, "password", aw);
           if (user.find(':') != std::string::npos) error(auth["username"], "the username in " + aw + " must not contain ':'");
-          conn.headers.emplace_back("Authorization", "Basic " + base64(user + ":" + pass));
+          conn.headers.emplace_back("Authorization", "Basic " + core::base64_encode(user + ":" + pass));
         } else if (conn.auth_type == "oauth_client_credentials") {
           conn.oauth = oauth(auth, aw);
         } else if (!conn.auth_type.empty()) {
@@ -441,24 +441,6 @@ class Loader {
         "transfer-encoding", "user-agent", "upgrade", "via", "warning"};
     std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     return kReserved.count(name) != 0;
-  }
-
-  static std::string base64(const std::string& in) {
-    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-      const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-      out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-    }
-    if (i + 1 == in.size()) {
-      const uint32_t v = uint8_t(in[i]) << 16;
-      out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-    } else if (i + 2 == in.size()) {
-      const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-      out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-    }
-    return out;
   }
 
   void load_destinations(const YAML::Node& list, Config* c) {

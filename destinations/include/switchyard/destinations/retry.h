@@ -20,11 +20,17 @@ struct Outcome {
   bool stop_retrying = false;    // a negative Retry-After ends retries
 };
 
-// Classifies one attempt. `transport_error` is empty when an HTTP response
-// arrived; otherwise it names the failure and `timed_out` says whether it was
-// the request timeout. `now_epoch_s` is used to turn an HTTP-date
-// Retry-After into a delay.
-Outcome classify(long http_status, std::string_view transport_error, bool timed_out,
+// How an attempt that got no HTTP response failed.
+enum class TransportFailure {
+  none,             // an HTTP response arrived
+  timeout,          // the request timeout: retried, TIMEOUT
+  unresolved_host,  // DNS could not resolve the endpoint's host: not retried, NO_RESOURCE
+  connection,       // refused, reset, TLS, ...: retried, CONNECTION_FAILURE
+};
+
+// Classifies one attempt. `transport_error` names the failure when there is
+// one. `now_epoch_s` is used to turn an HTTP-date Retry-After into a delay.
+Outcome classify(long http_status, TransportFailure failure, std::string_view transport_error,
                  std::string_view retry_after_header, int64_t now_epoch_s);
 
 // Parses Retry-After (delta-seconds, negative allowed, or an HTTP-date).
