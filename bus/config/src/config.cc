@@ -129,6 +129,21 @@ class Loader {
     return secret_value(parent[key], where + "." + key);
   }
 
+  // EventBridge's credentials (Username, Password, ApiKeyValue, ClientID,
+  // ClientSecret): 1-512 characters, no ':' and no control characters but
+  // tabs. Checked once the secret resolved; the message never shows it.
+  std::string credential(const YAML::Node& parent, const char* key, const std::string& where) {
+    const size_t problems = errors_->size();
+    std::string v = secret(parent, key, where);
+    if (errors_->size() != problems) return v;
+    if (v.empty() || v.size() > 512)
+      error(parent[key], std::string(key) + " in " + where + " must be 1 to 512 characters long");
+    else if (std::any_of(v.begin(), v.end(),
+                         [](unsigned char c) { return c == ':' || (c < 0x20 && c != '\t') || c == 0x7f; }))
+      error(parent[key], std::string(key) + " in " + where + " must not contain ':' or control characters");
+    return v;
+  }
+
   std::string secret_value(const YAML::Node& n, const std::string& where) {
     if (!n.IsScalar()) {
       error(n, where + " must be a string");
@@ -321,12 +336,11 @@ class Loader {
           const std::string header = str(auth, "header", aw, true);
           if (!header.empty() && !std::regex_match(header, kHeaderKeyRe))
             error(auth["header"], "invalid header name '" + header + "' in " + aw);
-          conn.headers.emplace_back(header, secret(auth, "value", aw));
+          conn.headers.emplace_back(header, credential(auth, "value", aw));
         } else if (conn.auth_type == "basic") {
           check_keys(auth, aw, {"type", "username", "password"});
-          const std::string user = secret(auth, "username", aw);
-          const std::string pass = secret(auth, "password", aw);
-          if (user.find(':') != std::string::npos) error(auth["username"], "the username in " + aw + " must not contain ':'");
+          const std::string user = credential(auth, "username", aw);
+          const std::string pass = credential(auth, "password", aw);
           conn.headers.emplace_back("Authorization", "Basic " + core::base64_encode(user + ":" + pass));
         } else if (conn.auth_type == "oauth_client_credentials") {
           conn.oauth = oauth(auth, aw);
@@ -358,17 +372,8 @@ class Loader {
     o.http_method = str(auth, "http_method", aw, false, "POST");
     if (o.http_method != "GET" && o.http_method != "POST" && o.http_method != "PUT")
       error(auth["http_method"], "http_method in " + aw + " must be GET, POST or PUT, not '" + o.http_method + "'");
-    o.client_id = secret(auth, "client_id", aw);
-    o.client_secret = secret(auth, "client_secret", aw);
-    for (const auto& [value, key] : {std::pair{&o.client_id, "client_id"}, std::pair{&o.client_secret, "client_secret"}}) {
-      if (!auth[key]) continue;
-      // EventBridge's ClientID/ClientSecret: 1-512 characters, no ':' or control characters.
-      if (value->empty() || value->size() > 512)
-        error(auth[key], std::string(key) + " in " + aw + " must be 1 to 512 characters long");
-      else if (std::any_of(value->begin(), value->end(),
-                           [](unsigned char c) { return c == ':' || c < 0x20 || c == 0x7f; }))
-        error(auth[key], std::string(key) + " in " + aw + " must not contain ':' or control characters");
-    }
+    o.client_id = credential(auth, "client_id", aw);
+    o.client_secret = credential(auth, "client_secret", aw);
     const std::string method = str(auth, "client_auth_method", aw, false, "client_secret_basic");
     if (method == "client_secret_post")
       o.credentials_in_body = true;
