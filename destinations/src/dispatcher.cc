@@ -317,6 +317,7 @@ class Dispatcher::Impl {
     uint64_t dlq_count = 0;
     std::unordered_set<std::string> known;  // ids held in memory (waiting, ready, in flight)
     bool on_disk = false;                   // stored deliveries not in memory may exist
+    std::string disk_cursor;                // the stored key the last page ended at
     uint32_t consecutive_failures = 0;
     bool circuit_open = false;
     bool probe_in_flight = false;
@@ -367,19 +368,40 @@ class Dispatcher::Impl {
     heap_.push(std::move(t));
   }
 
-  // Pages in stored deliveries of destinations whose memory share is below half.
+  // Pages in stored deliveries of destinations whose memory share is below
+  // half. Each page continues after the previous one (the store's cursor),
+  // so draining a backlog of millions costs the same per page throughout.
+  // Where the pages run out, one pass from the first stored key picks up
+  // anything stored behind the cursor meanwhile (a redrive or new event due
+  // before a delivery already passed, as when the clock steps back) before
+  // the backlog counts as drained.
   void refill() {
     const size_t cap = options_.max_in_memory_per_destination;
     for (auto& [name, s] : dest_) {
       if (!s.on_disk || s.known.size() > cap / 2) continue;
-      const size_t want = cap - s.known.size();
-      auto tasks = store_.load_tasks(name, want, [&s](const std::string& id) { return s.known.count(id) != 0; });
-      if (tasks.size() < want) s.on_disk = false;
-      for (auto& t : tasks) {
-        s.known.insert(t.id);
-        enqueue(std::move(t));
+      const bool from_first = s.disk_cursor.empty();
+      size_t want = cap - s.known.size();
+      size_t got = page_in(name, s, want);
+      if (got < want && !from_first) {
+        s.disk_cursor.clear();
+        want -= got;
+        got = page_in(name, s, want);
+      }
+      if (got < want) {
+        s.on_disk = false;
+        s.disk_cursor.clear();
       }
     }
+  }
+
+  size_t page_in(const std::string& name, DestState& s, size_t want) {
+    auto tasks = store_.load_tasks(
+        name, want, [&s](const std::string& id) { return s.known.count(id) != 0; }, &s.disk_cursor);
+    for (auto& t : tasks) {
+      s.known.insert(t.id);
+      enqueue(std::move(t));
+    }
+    return tasks.size();
   }
 
   void run() {

@@ -255,11 +255,20 @@ class RocksStore final : public Store {
   }
 
   std::vector<core::DeliveryTask> load_tasks(const std::string& destination, size_t limit,
-                                             const std::function<bool(const std::string&)>& skip) override {
+                                             const std::function<bool(const std::string&)>& skip,
+                                             std::string* cursor) override {
     std::vector<core::DeliveryTask> out;
     const std::string prefix = task_prefix(destination);
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kTasks]));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+    Bounded bounded(*db_, cfs_[kTasks], destination + '\x01');  // just past the destination's keys
+    auto& it = bounded.it;
+    if (cursor->empty()) {
+      it->Seek(prefix);
+    } else {
+      it->Seek(*cursor);
+      if (it->Valid() && it->key() == rocksdb::Slice(*cursor)) it->Next();
+    }
+    for (; it->Valid() && out.size() < limit; it->Next()) {
+      cursor->assign(it->key().data(), it->key().size());
       const std::string id = it->key().ToString().substr(prefix.size() + 8);
       if (skip(id)) continue;
       auto task = core::decode_task(it->value().ToStringView());

@@ -128,6 +128,38 @@ TEST_F(StoreTest, FinishRescheduleAndDeadLetter) {
   EXPECT_EQ(store->count_dead_letters("other"), 0u);
 }
 
+TEST_F(StoreTest, LoadTasksPagesOnFromItsCursor) {
+  auto store = open();
+  IngestBatch b;
+  for (int i = 0; i < 10; ++i) b.tasks.push_back(task("t" + std::to_string(i), 100 + i));
+  b.tasks.push_back(task("other", 50, "d2"));  // another destination's keys sort next to these
+  b.tasks.push_back(task("x", 1, "c"));
+  ASSERT_TRUE(append_sync(*store, std::move(b)));
+  auto ids = [](const std::vector<core::DeliveryTask>& ts) {
+    std::vector<std::string> out;
+    for (const auto& t : ts) out.push_back(t.id + "@" + std::to_string(t.due_ms));
+    return out;
+  };
+  const auto none = [](const std::string&) { return false; };
+  std::string cursor;
+  EXPECT_EQ(ids(store->load_tasks("d", 3, none, &cursor)), (std::vector<std::string>{"t0@100", "t1@101", "t2@102"}));
+  // Delivered ones are deleted; the next page starts after the cursor all the same.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store->finish_task(task("t" + std::to_string(i), 100 + i)));
+  EXPECT_EQ(ids(store->load_tasks("d", 2, [](const std::string& id) { return id == "t4"; }, &cursor)),
+            (std::vector<std::string>{"t3@103", "t5@105"}));
+  // Stored behind the cursor: only a pass from the first key finds it.
+  IngestBatch late;
+  late.tasks.push_back(task("behind", 99));
+  ASSERT_TRUE(append_sync(*store, std::move(late)));
+  EXPECT_EQ(ids(store->load_tasks("d", 10, none, &cursor)),
+            (std::vector<std::string>{"t6@106", "t7@107", "t8@108", "t9@109"}));
+  EXPECT_TRUE(store->load_tasks("d", 10, none, &cursor).empty());  // the end stays the end
+  cursor.clear();
+  EXPECT_EQ(ids(store->load_tasks("d", 2, none, &cursor)), (std::vector<std::string>{"behind@99", "t3@103"}));
+  std::string c2;
+  EXPECT_EQ(ids(store->load_tasks("d2", 10, none, &c2)), (std::vector<std::string>{"other@50"}));
+}
+
 TEST_F(StoreTest, RedriveRequeuesDeadLetters) {
   auto store = open();
   for (int i = 0; i < 3; ++i) {

@@ -104,9 +104,14 @@ class Store {
   // Destinations that have stored deliveries.
   virtual std::vector<std::string> task_destinations() = 0;
   // Up to `limit` stored deliveries of one destination in due order,
-  // leaving out those whose id `skip` accepts (already in memory).
+  // leaving out those whose id `skip` accepts (already in memory). The scan
+  // starts after the key `*cursor` holds (from the first when it is empty)
+  // and leaves `*cursor` at the last key it visited, so paging through a
+  // backlog never walks again over what earlier pages passed, nor over the
+  // deletions that delivering them left behind.
   virtual std::vector<core::DeliveryTask> load_tasks(const std::string& destination, size_t limit,
-                                                     const std::function<bool(const std::string&)>& skip) = 0;
+                                                     const std::function<bool(const std::string&)>& skip,
+                                                     std::string* cursor) = 0;
 
   // Dead letters of one destination, oldest first, at most `limit`.
   virtual std::vector<DeadLetter> list_dead_letters(const std::string& destination, size_t limit) = 0;
