@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "switchyard/core/crypto.h"
@@ -309,6 +310,31 @@ TEST_F(DispatcherTest, BacklogBeyondTheMemoryCapIsPagedInFromDisk) {
   EXPECT_TRUE(drained());
   EXPECT_EQ(rx.wait_for(60).size(), 60u);
   EXPECT_LE(most_held, 5u) << "never more than the cap in memory";
+}
+
+TEST_F(DispatcherTest, DeliveriesStoredBehindThePagingCursorAreNotForgotten) {
+  testing::HttpReceiver rx;
+  options_.max_in_memory_per_destination = 5;
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({destination(rx.url("/"), "POST", 10, {})});  // slow enough to page several times
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 20; ++i) tasks.push_back(task("n" + std::to_string(i)));
+  submit(d, tasks);
+  ASSERT_GE(rx.wait_for(11).size(), 11u);  // paging is under way, memory full
+  // Due an hour ago: stored before every key the pages have passed (as after
+  // a clock step back); memory is full, so they wait on disk.
+  std::vector<core::DeliveryTask> old;
+  for (int i = 0; i < 10; ++i) {
+    old.push_back(task("old" + std::to_string(i)));
+    old.back().due_ms -= 3600 * 1000;
+  }
+  submit(d, old);
+  EXPECT_TRUE(drained());
+  std::set<std::string> got;
+  for (const auto& r : rx.wait_for(30)) got.insert(r.body);
+  EXPECT_EQ(got.size(), 30u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(got.count(R"({"id":"old)" + std::to_string(i) + R"("})"), 1u) << i;
 }
 
 TEST_F(DispatcherTest, ADeadDestinationDoesNotDelayAnother) {
