@@ -420,7 +420,8 @@ class Replayer::Impl {
       if (a.retention_days > 0) {
         const int64_t cutoff = now - int64_t{a.retention_days} * 86'400'000;
         uint64_t removed = 0;
-        for (uint64_t n; (n = store_.expire_archive(name, cutoff, kChunk)) > 0;) {
+        std::string cursor;
+        for (uint64_t n; (n = store_.expire_archive(name, cutoff, kChunk, &cursor)) > 0;) {
           removed += n;
           if (n < kChunk || stopping_now()) break;
           std::this_thread::sleep_for(std::chrono::milliseconds(5));

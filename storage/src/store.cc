@@ -403,13 +403,21 @@ class RocksStore final : public Store {
     return it == archive_stats_.end() ? ArchiveStats{} : it->second;
   }
 
-  uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit) override {
+  uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
+                          std::string* cursor) override {
     const std::string prefix = archive_prefix(archive);
     Bounded bounded(*db_, cfs_[kArchiveExpiry], archive_bound(archive, cutoff_ms));
     rocksdb::Iterator* it = bounded.it.get();
     rocksdb::WriteBatch wb;
     uint64_t n = 0, bytes = 0;
-    for (it->Seek(prefix); it->Valid() && n < limit; it->Next(), ++n) {
+    if (cursor->empty()) {
+      it->Seek(prefix);
+    } else {
+      it->Seek(*cursor);
+      if (it->Valid() && it->key() == rocksdb::Slice(*cursor)) it->Next();
+    }
+    for (; it->Valid() && n < limit; it->Next(), ++n) {
+      cursor->assign(it->key().data(), it->key().size());
       std::string value;
       if (db_->Get(rocksdb::ReadOptions(), cfs_[kArchive], it->value(), &value).ok())
         bytes += envelope_of(value).size();

@@ -283,9 +283,13 @@ TEST_F(StoreTest, ArchivesKeepEventsInTimeOrderAndExpireByArchiveTime) {
   EXPECT_NE(top[0].envelope.find("\"id\":\"e0\""), std::string::npos);
 
   // Retention goes by when events were archived (e0 first), not by their time.
-  EXPECT_EQ(store->expire_archive("all", 1002000, 1), 1u);
-  EXPECT_EQ(store->expire_archive("all", 1002000, 10), 1u);
-  EXPECT_EQ(store->expire_archive("all", 1002000, 10), 0u);
+  std::string cursor;
+  EXPECT_EQ(store->expire_archive("all", 1002000, 1, &cursor), 1u);
+  EXPECT_FALSE(cursor.empty());
+  EXPECT_EQ(store->expire_archive("all", 1002000, 10, &cursor), 1u);
+  EXPECT_EQ(store->expire_archive("all", 1002000, 10, &cursor), 0u);
+  std::string fresh;
+  EXPECT_EQ(store->expire_archive("all", 1002000, 10, &fresh), 0u);  // from the first key: nothing left either
   EXPECT_EQ(store->archive_stats("all").events, 3u);
   EXPECT_EQ(store->count_archive("all", 0, 1000), 3u);
   EXPECT_TRUE(store->read_archive("all", 90, 101, "", 10).empty());  // e0 (100) and e1 (90) are gone

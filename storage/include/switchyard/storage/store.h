@@ -142,7 +142,10 @@ class Store {
   virtual ArchiveStats archive_stats(const std::string& archive) = 0;
   // Deletes up to `limit` events of `archive` archived before `cutoff_ms`;
   // returns how many it deleted.
-  virtual uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit) = 0;
+  // `*cursor` works as in load_tasks: chunk after chunk, each starts where
+  // the last ended instead of walking over the deletions of the ones before.
+  virtual uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
+                                  std::string* cursor) = 0;
 
   // Small records in the default column family, by key prefix (replays).
   virtual core::Status put_meta(const std::string& key, const std::string& value) = 0;
