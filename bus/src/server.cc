@@ -10,6 +10,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast.hpp>
 #include <atomic>
+#include <charconv>
 #include <mutex>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -566,7 +567,10 @@ class Server::Impl {
     }
     if (parts.size() >= 3 && parts[0] == "admin" && parts[1] == "dlq") {
       const std::string name(parts[2]);
-      const size_t limit = query_limit(req.target(), 100);
+      size_t limit = 100;
+      if (!query_limit(req.target(), &limit))
+        return error_response(req, http::status::bad_request, "ValidationException",
+                              "Parameter limit is not valid: it must be a whole number from 1 to 10000.");
       if (req.method() == http::verb::get && parts.size() == 3) return list_dlq(req, name, limit);
       if (req.method() == http::verb::post && parts.size() == 4 && parts[3] == "redrive") {
         auto tasks = store_.redrive(name, limit, core::now_ms());
@@ -685,13 +689,24 @@ class Server::Impl {
   }
 
   // ?limit=N (1..10000), else `fallback`.
-  static size_t query_limit(std::string_view target, size_t fallback) {
-    const auto at = target.find("limit=");
-    if (at == std::string_view::npos) return fallback;
-    size_t n = 0;
-    for (size_t i = at + 6; i < target.size() && std::isdigit(static_cast<unsigned char>(target[i])); ++i)
-      n = n * 10 + (target[i] - '0');
-    return std::clamp<size_t>(n, 1, 10000);
+  // The `limit` query parameter, when there is one: a whole number from 1
+  // to 10000. False when it is something else.
+  static bool query_limit(std::string_view target, size_t* limit) {
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) return true;
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+      if (pair.substr(0, 6) != "limit=") continue;
+      const std::string_view v = pair.substr(6);
+      size_t n = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 10000) return false;
+      *limit = n;
+    }
+    return true;
   }
 
   // GET /admin/dlq/{destination}: dead letters with EventBridge's DLQ

@@ -65,6 +65,14 @@ class DeliveryTest(unittest.TestCase):
             "RETRY_ATTEMPTS": "0"})
         self.assertEqual((entry["attempts"], entry["last_status"]), (1, 404))
 
+        for bad in ("abc", "0", "20000", "5x"):
+            s, out = self.admin("GET", "/admin/dlq/rx?limit=" + bad)
+            self.assertEqual((s, out["code"]), (400, "ValidationException"), bad)
+            self.assertIn("Parameter limit is not valid", out["message"])
+        s, out = self.admin("POST", "/admin/dlq/rx/redrive?limit=-1")
+        self.assertEqual(s, 400)
+        self.assertEqual(self.admin("GET", "/admin/dlq/rx?other=1&limit=1")[1]["dlq_depth"], 1)  # nothing redriven
+
         self.receiver.status = 200
         s, out = self.admin("POST", "/admin/dlq/rx/redrive")
         self.assertEqual((s, out["redriven"], out["remaining"]), (200, 1, 0))
