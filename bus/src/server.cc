@@ -567,6 +567,12 @@ class Server::Impl {
     }
     if (parts.size() >= 3 && parts[0] == "admin" && parts[1] == "dlq") {
       const std::string name(parts[2]);
+      // A destination removed from the config keeps its dead letters; they
+      // can still be listed and redriven (to wait for it on disk).
+      if (!known_destination(name) && store_.count_dead_letters(name) == 0)
+        return error_response(req, http::status::not_found, "ResourceNotFoundException",
+                              "Failed to describe the api-destination(s). An api-destination '" + name +
+                                  "' does not exist.");
       size_t limit = 100;
       if (!query_limit(req.target(), &limit))
         return error_response(req, http::status::bad_request, "ValidationException",
@@ -575,8 +581,10 @@ class Server::Impl {
       if (req.method() == http::verb::post && parts.size() == 4 && parts[3] == "redrive") {
         auto tasks = store_.redrive(name, limit, core::now_ms());
         const size_t n = tasks.size();
-        dispatcher_.submit(std::move(tasks));
-        dispatcher_.redriven(name, n);
+        if (n > 0) {
+          dispatcher_.submit(std::move(tasks));
+          dispatcher_.redriven(name, n);
+        }
         core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
         return json_response(req, http::status::ok,
                              nlohmann::json{{"destination", name}, {"redriven", n},
@@ -688,7 +696,6 @@ class Server::Impl {
     return false;
   }
 
-  // ?limit=N (1..10000), else `fallback`.
   // The `limit` query parameter, when there is one: a whole number from 1
   // to 10000. False when it is something else.
   static bool query_limit(std::string_view target, size_t* limit) {

@@ -71,6 +71,12 @@ class DeliveryTest(unittest.TestCase):
             self.assertIn("Parameter limit is not valid", out["message"])
         s, out = self.admin("POST", "/admin/dlq/rx/redrive?limit=-1")
         self.assertEqual(s, 400)
+        for method, path in (("GET", "/admin/dlq/nope"), ("POST", "/admin/dlq/nope/redrive")):
+            s, out = self.admin(method, path)
+            self.assertEqual((s, out["code"]), (404, "ResourceNotFoundException"), path)
+            self.assertIn("'nope' does not exist", out["message"])
+        names = [d["name"] for d in self.admin("GET", "/admin/destinations")[1]["destinations"]]
+        self.assertNotIn("nope", names)
         self.assertEqual(self.admin("GET", "/admin/dlq/rx?other=1&limit=1")[1]["dlq_depth"], 1)  # nothing redriven
 
         self.receiver.status = 200
