@@ -18,6 +18,7 @@ packages=(
   python3 curl                # end-to-end tests, quickstart
   awscli python3-boto3        # PutEvents compatibility tests (AWS CLI v2, boto3)
   python3-jsonschema python3-yaml   # deploy kit tests: the config JSON Schema
+  faketime                    # clock-step test (tests/e2e/test_clock.py)
 )
 
 missing=()

@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <queue>
@@ -112,6 +113,14 @@ TransportFailure transport_failure(CURLcode result) {
     default:
       return TransportFailure::connection;
   }
+}
+
+// Quotas, circuit probes and token retries are intervals: they run on the
+// monotonic clock, so a wall clock stepped back does not stall a destination
+// for as long as the step. Due times are stored, and stay wall-clock times.
+int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
@@ -296,7 +305,7 @@ class Dispatcher::Impl {
     uint64_t generation = 0;  // bumped for each new token
     bool fetching = false;
     uint32_t failures = 0;    // consecutive failed token requests
-    int64_t retry_at_ms = 0;  // no new token request before this, after a failure
+    int64_t retry_at_ms = 0;  // no new token request before this (monotonic), after a failure
     std::string last_error;
   };
 
@@ -321,7 +330,7 @@ class Dispatcher::Impl {
     uint32_t consecutive_failures = 0;
     bool circuit_open = false;
     bool probe_in_flight = false;
-    int64_t next_probe_ms = 0;
+    int64_t next_probe_ms = 0;  // monotonic
     bool warned_missing = false;
     bool paused = false;
     // Deliveries per second over the last 10 complete seconds: (second, count).
@@ -425,6 +434,7 @@ class Dispatcher::Impl {
         recover_.clear();
       }
       int64_t now = core::now_ms();
+      const int64_t mono = mono_ms();
       if (dests != dests_seen_) {  // new configuration: authorize new OAuth connections right away
         dests_seen_ = dests;
         authorize_connections(*dests, now);
@@ -474,20 +484,20 @@ class Dispatcher::Impl {
           }
           if (s.circuit_open) {  // one probe per interval, nothing else
             if (s.probe_in_flight) break;
-            if (now < s.next_probe_ms) {
-              wake_at = std::min(wake_at, s.next_probe_ms);
+            if (mono < s.next_probe_ms) {
+              wake_at = std::min(wake_at, now + (s.next_probe_ms - mono));
               break;
             }
           }
-          if (!s.window.allowed(now)) {
-            wake_at = std::min(wake_at, s.window.next_allowed());
+          if (!s.window.allowed(mono)) {
+            wake_at = std::min(wake_at, now + (s.window.next_allowed() - mono));
             break;
           }
           if (s.circuit_open) {
             s.probe_in_flight = true;
-            s.next_probe_ms = now + options_.circuit_probe_interval_ms;
+            s.next_probe_ms = mono + options_.circuit_probe_interval_ms;
           }
-          const RateWindow::Slot slot = s.window.record(now);
+          const RateWindow::Slot slot = s.window.record(mono);
           core::DeliveryTask t = std::move(s.ready.front());
           s.ready.pop_front();
           begin(*d, s, std::move(t), now, slot);
@@ -620,9 +630,10 @@ class Dispatcher::Impl {
   bool oauth_ready(const OAuthClientCredentials& c, DestState& s, int64_t now, int64_t* wake_at) {
     OAuthState& o = oauth_state(c);
     if (!token_needs_refresh(o.token, now)) return true;
-    if (!o.fetching && now >= o.retry_at_ms) fetch_token(o, now);
+    const int64_t mono = mono_ms();
+    if (!o.fetching && mono >= o.retry_at_ms) fetch_token(o, now);
     if (o.fetching) return false;  // its answer wakes the loop
-    *wake_at = std::min(*wake_at, o.retry_at_ms);
+    *wake_at = std::min(*wake_at, now + (o.retry_at_ms - mono));
     Outcome outcome;
     outcome.verdict = Verdict::retryable;
     outcome.error_code = "NO_PERMISSIONS";
@@ -706,12 +717,12 @@ class Dispatcher::Impl {
       return;
     }
     ++o.failures;
-    o.retry_at_ms = now + std::min<int64_t>(int64_t{1000} << std::min<uint32_t>(o.failures - 1, 6), 60'000);
+    const int64_t retry_in = std::min<int64_t>(int64_t{1000} << std::min<uint32_t>(o.failures - 1, 6), 60'000);
+    o.retry_at_ms = mono_ms() + retry_in;
     o.last_error = error;
     token_requests_.Add({{"connection", t.token_for}, {"outcome", "error"}}).Increment();
     core::log::warn("OAuth token request failed; the connection is deauthorized",
-                    {{"connection", t.token_for}, {"error", error},
-                     {"retry_in_ms", std::to_string(o.retry_at_ms - now)}});
+                    {{"connection", t.token_for}, {"error", error}, {"retry_in_ms", std::to_string(retry_in)}});
   }
 
   void begin(const Destination& d, DestState& s, core::DeliveryTask&& task, int64_t now, RateWindow::Slot slot) {
@@ -729,7 +740,7 @@ class Dispatcher::Impl {
     bool url_ok = true;
     transfer->url = build_url(easy, d, transfer->task, &url_ok);
     if (!url_ok) {
-      s.window.answered(slot, now);  // nothing was sent
+      s.window.answered(slot, mono_ms());  // nothing was sent
       idle_easy_.push_back(easy);
       fail_for_good(transfer->task, "INVALID_PARAMETER",
                     "the target has fewer path parameter values than the endpoint has '*'", "", s);
@@ -800,7 +811,7 @@ class Dispatcher::Impl {
     DestState& s = state(t->task.destination);
     --s.in_flight;
     const int64_t now = core::now_ms();
-    s.window.answered(t->rate_slot, now);
+    s.window.answered(t->rate_slot, mono_ms());
     s.latency->Observe(static_cast<double>(now - t->started_ms) / 1000.0);
     std::string transport_error;
     if (result != CURLE_OK) transport_error = t->error[0] ? t->error : curl_easy_strerror(result);
@@ -810,7 +821,7 @@ class Dispatcher::Impl {
     ++task.attempts;
     task.last_status = static_cast<int>(status);
 
-    track_circuit(s, task.destination, outcome, now);
+    track_circuit(s, task.destination, outcome);
     if (outcome.verdict == Verdict::delivered) {
       s.known.erase(task.id);
       s.delivered->Increment();
@@ -861,13 +872,13 @@ class Dispatcher::Impl {
   // Consecutive retryable failures (and unresolvable hosts, which go to the
   // DLQ) open the circuit; any answer that shows the target is up (success,
   // or a permanent 4xx) closes it.
-  void track_circuit(DestState& s, const std::string& name, const Outcome& outcome, int64_t now) {
+  void track_circuit(DestState& s, const std::string& name, const Outcome& outcome) {
     s.probe_in_flight = false;
     if (outcome.verdict == Verdict::retryable || outcome.error_code == "NO_RESOURCE") {
       ++s.consecutive_failures;
       if (!s.circuit_open && s.consecutive_failures >= options_.circuit_failure_threshold) {
         s.circuit_open = true;
-        s.next_probe_ms = now + options_.circuit_probe_interval_ms;
+        s.next_probe_ms = mono_ms() + options_.circuit_probe_interval_ms;
         s.circuit->Set(1);
         core::log::warn("circuit opened: destination failing, probing slowly",
                         {{"destination", name}, {"consecutive_failures", std::to_string(s.consecutive_failures)}});

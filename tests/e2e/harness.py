@@ -97,7 +97,9 @@ class Receiver:
 class Service:
     """The real binary, started on free loopback ports with a config."""
 
-    def __init__(self, config_text, data_dir=None):
+    def __init__(self, config_text, data_dir=None, env=None):
+        """`env`: extra environment variables for the process."""
+        self.env = dict(os.environ, **(env or {}))
         self.dir = tempfile.mkdtemp(prefix="switchyard-e2e-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.config_path = os.path.join(self.dir, "switchyard.yaml")
@@ -109,7 +111,7 @@ class Service:
     def start(self, timeout=15):
         self.proc = subprocess.Popen(
             [BIN, "serve", "--config", self.config_path, "--data-dir", self.data_dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env)
         ready = threading.Event()
 
         def pump():
