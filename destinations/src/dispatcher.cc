@@ -49,10 +49,16 @@ class RateWindow {
     int64_t sent_ms = 0;
   };
 
+  // A new limit applies from the next request, counting the requests of
+  // the last second: a reload never opens a burst above either limit.
   void set_limit(uint32_t limit) {
     if (limit == 0) limit = 1;
     if (limit == ring_.size()) return;
-    ring_.assign(limit, Entry{});
+    std::vector<Entry> next(limit);
+    const size_t keep = std::min<size_t>(limit, ring_.size());
+    for (size_t i = 0; i < keep; ++i)  // the newest `keep`, oldest first, at the end of the new ring
+      next[limit - keep + i] = ring_[(head_ + ring_.size() - keep + i) % ring_.size()];
+    ring_ = std::move(next);
     head_ = 0;
     ++ring_id_;
   }

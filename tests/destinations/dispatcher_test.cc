@@ -376,6 +376,26 @@ TEST_F(DispatcherTest, RateLimitHoldsInEveryOneSecondWindow) {
     EXPECT_GE(got[i].at - got[i - 5].at, 950ms) << "more than 5 within one second at " << i;
 }
 
+TEST_F(DispatcherTest, ALoweredRateLimitCountsTheLastSecondsRequests) {
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({destination(rx.url("/"), "POST", 20, {})});
+  d.start();
+  std::vector<core::DeliveryTask> first, second;
+  for (int i = 0; i < 20; ++i) first.push_back(task("a" + std::to_string(i)));
+  for (int i = 0; i < 10; ++i) second.push_back(task("b" + std::to_string(i)));
+  submit(d, first);
+  ASSERT_EQ(rx.wait_for(20, 5s).size(), 20u);
+  d.set_destinations({destination(rx.url("/"), "POST", 10, {})});  // a reload lowers the quota
+  submit(d, second);
+  auto got = rx.wait_for(30, 5s);
+  ASSERT_EQ(got.size(), 30u);
+  // 20 went out in the first second; the next 10 wait for it to pass, not
+  // a fresh window of 10 on top.
+  for (size_t i = 20; i < got.size(); ++i)
+    EXPECT_GE(got[i].at - got[i - 10].at, 950ms) << "more than 10 within one second at " << i;
+}
+
 TEST_F(DispatcherTest, GlobalInFlightCapIsSharedFairlyBetweenDestinations) {
   std::atomic<int> now_in{0}, most{0};
   testing::HttpReceiver rx([&](const testing::ReceivedRequest&) {
