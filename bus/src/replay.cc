@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <map>
@@ -271,7 +272,7 @@ class Replayer::Impl {
 
  private:
   void run() {
-    int64_t next_retention = 0;
+    auto next_retention = std::chrono::steady_clock::time_point{};  // an interval: the monotonic clock
     for (;;) {
       std::shared_ptr<const Routing> routing;
       std::string next;  // the active replay to advance
@@ -291,10 +292,9 @@ class Replayer::Impl {
         if (next.empty()) next = first;
         if (!next.empty()) last_turn_ = next;
       }
-      const int64_t now = core::now_ms();
-      if (now >= next_retention && routing) {
-        expire(*routing, now);
-        next_retention = now + options_.retention_interval_ms;
+      if (std::chrono::steady_clock::now() >= next_retention && routing) {
+        expire(*routing, core::now_ms());
+        next_retention = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.retention_interval_ms);
       }
       if (next.empty() || !routing) continue;
       const size_t n = step(*routing, next);

@@ -10,6 +10,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast.hpp>
 #include <atomic>
+#include <chrono>
 #include <charconv>
 #include <mutex>
 #include <optional>
@@ -190,8 +191,9 @@ class Server::Impl {
       ingest_acceptor_.close(ec);
       admin_acceptor_.close(ec);
     });
-    const int64_t until = core::now_ms() + drain_ms;
-    while (busy_.load() > 0 && core::now_ms() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
+    while (busy_.load() > 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (busy_.load() > 0)
       core::log::warn("shutdown: requests still running after the drain time are cut off",
                       {{"requests", std::to_string(busy_.load())}});
