@@ -24,6 +24,7 @@ commands:
   pause NAME | resume NAME       stop / restart delivery to a destination
   dlq NAME [--limit N]           dead-lettered deliveries of a destination
   redrive NAME [--limit N]       put dead-lettered deliveries back on the queue
+  purge-dlq NAME                 delete every dead-lettered delivery of a destination
   reload                         reload the configuration file
   archives                       archives: events kept, size, retention
   replays                        replays and their progress
@@ -71,6 +72,8 @@ Reply call(const std::string& method, const std::string& url, const std::string&
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  } else if (method != "GET") {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
   }
   const CURLcode rc = curl_easy_perform(easy);
   if (rc != CURLE_OK) {
@@ -275,7 +278,7 @@ int admin_main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   if (words[0] == "replay") return replay_command(base, token, raw, wait, words, replay_args);
   const std::string& cmd = words[0];
-  const bool named = cmd == "pause" || cmd == "resume" || cmd == "dlq" || cmd == "redrive";
+  const bool named = cmd == "pause" || cmd == "resume" || cmd == "dlq" || cmd == "redrive" || cmd == "purge-dlq";
   if (named && words.size() != 2) return usage(cmd + " needs one destination name");
   if (!named && words.size() != 1) return usage("unexpected argument '" + words[1] + "'");
   const std::string q = limit.empty() ? "" : "?limit=" + limit;
@@ -292,6 +295,9 @@ int admin_main(int argc, char** argv) {
   } else if (cmd == "redrive") {
     method = "POST";
     path = "/admin/dlq/" + url_escape(words[1]) + "/redrive" + q;
+  } else if (cmd == "purge-dlq") {
+    method = "DELETE";
+    path = "/admin/dlq/" + url_escape(words[1]);
   } else if (cmd == "reload") {
     method = "POST";
     path = "/admin/reload";
@@ -338,6 +344,8 @@ int admin_main(int argc, char** argv) {
     print_table(rows);
   } else if (cmd == "redrive") {
     std::cout << "redriven " << j["redriven"] << ", still dead-lettered " << j["remaining"] << "\n";
+  } else if (cmd == "purge-dlq") {
+    std::cout << "purged " << j["purged"] << ", still dead-lettered " << j["remaining"] << "\n";
   } else if (cmd == "pause" || cmd == "resume") {
     std::cout << text(j["name"]) << ": " << text(j["state"]) << "\n";
   } else if (cmd == "archives") {

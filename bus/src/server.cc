@@ -585,11 +585,23 @@ class Server::Impl {
         const size_t n = tasks.size();
         if (n > 0) {
           dispatcher_.submit(std::move(tasks));
-          dispatcher_.redriven(name, n);
+          dispatcher_.dead_letters_removed(name, n);
         }
         core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
         return json_response(req, http::status::ok,
                              nlohmann::json{{"destination", name}, {"redriven", n},
+                                            {"remaining", store_.count_dead_letters(name)}}.dump());
+      }
+      if (req.method() == http::verb::delete_ && parts.size() == 3) {  // purge, as SQS's PurgeQueue
+        uint64_t n = 0;
+        const core::Status st = store_.purge_dead_letters(name, &n);
+        if (n > 0) dispatcher_.dead_letters_removed(name, n);
+        if (!st)
+          return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
+                                st.message() + " (" + std::to_string(n) + " dead letters were deleted)");
+        core::log::info("dead letters purged", {{"destination", name}, {"count", std::to_string(n)}});
+        return json_response(req, http::status::ok,
+                             nlohmann::json{{"destination", name}, {"purged", n},
                                             {"remaining", store_.count_dead_letters(name)}}.dump());
       }
     }

@@ -263,10 +263,10 @@ class Dispatcher::Impl {
     thread_.join();
   }
 
-  void redriven(const std::string& name, uint64_t count) {
+  void dead_letters_removed(const std::string& name, uint64_t count) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      redriven_.emplace_back(name, count);
+      dlq_removed_.emplace_back(name, count);
     }
     curl_multi_wakeup(multi_);
   }
@@ -429,12 +429,12 @@ class Dispatcher::Impl {
         incoming.swap(inbox_);
         dests = destinations_;
         paused = paused_;
-        for (const auto& [name, n] : redriven_) {
+        for (const auto& [name, n] : dlq_removed_) {
           DestState& s = state(name);
           s.dlq_count = s.dlq_count > n ? s.dlq_count - n : 0;
           s.dlq_depth->Set(static_cast<double>(s.dlq_count));
         }
-        redriven_.clear();
+        dlq_removed_.clear();
         for (auto& t : incoming) admit(std::move(t));
         for (const auto& name : recover_) state(name).on_disk = true;
         recover_.clear();
@@ -978,7 +978,7 @@ class Dispatcher::Impl {
   std::vector<core::DeliveryTask> inbox_;                                   // GUARDED_BY(mu_)
   std::shared_ptr<const std::map<std::string, Destination>> destinations_;  // GUARDED_BY(mu_)
   std::set<std::string> paused_;                                            // GUARDED_BY(mu_)
-  std::vector<std::pair<std::string, uint64_t>> redriven_;                  // GUARDED_BY(mu_)
+  std::vector<std::pair<std::string, uint64_t>> dlq_removed_;  // GUARDED_BY(mu_)
   std::vector<std::string> recover_;                                        // GUARDED_BY(mu_)
 
   // Owned by the delivery thread.
@@ -1020,6 +1020,6 @@ void Dispatcher::submit(std::vector<core::DeliveryTask> tasks) { impl_->submit(s
 std::vector<DestinationStats> Dispatcher::stats() const { return impl_->stats(); }
 core::Status Dispatcher::pause(const std::string& d) { return impl_->set_paused(d, true); }
 core::Status Dispatcher::resume(const std::string& d) { return impl_->set_paused(d, false); }
-void Dispatcher::redriven(const std::string& d, uint64_t count) { impl_->redriven(d, count); }
+void Dispatcher::dead_letters_removed(const std::string& d, uint64_t count) { impl_->dead_letters_removed(d, count); }
 
 }  // namespace switchyard::destinations

@@ -339,6 +339,34 @@ class RocksStore final : public Store {
     return count(cfs_[kDlq], dlq_prefix(destination));
   }
 
+  // In writes of up to 10,000, each starting after the last key deleted.
+  Status purge_dead_letters(const std::string& destination, uint64_t* purged) override {
+    *purged = 0;
+    std::string cursor;
+    for (;;) {
+      Bounded bounded(*db_, cfs_[kDlq], destination + '\x01');  // just past the destination's keys
+      auto& it = bounded.it;
+      if (cursor.empty()) {
+        it->Seek(dlq_prefix(destination));
+      } else {
+        it->Seek(cursor);
+        if (it->Valid() && it->key() == rocksdb::Slice(cursor)) it->Next();
+      }
+      rocksdb::WriteBatch wb;
+      uint64_t n = 0;
+      for (; it->Valid() && n < 10000; it->Next(), ++n) {
+        wb.Delete(cfs_[kDlq], it->key());
+        cursor.assign(it->key().data(), it->key().size());
+      }
+      if (!it->status().ok()) return from_rocks(it->status(), "read dead letters");
+      if (n == 0) return Status::ok();
+      rocksdb::WriteOptions wo;
+      wo.sync = options_.sync;
+      if (Status st = from_rocks(db_->Write(wo, &wb), "delete dead letters"); !st) return st;
+      *purged += n;
+    }
+  }
+
   Status scan_events(int64_t from_ms, int64_t to_ms, const std::function<bool(const std::string&)>& fn) override {
     std::string start;
     put_be64(start, from_ms);

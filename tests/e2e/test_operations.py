@@ -197,6 +197,18 @@ class OperationsTest(unittest.TestCase):
         code, out, err = self.cli("redrive", "a")
         self.assertEqual((code, out.strip()), (0, "redriven 1, still dead-lettered 0"))
         self.assertEqual(len(self.receiver.wait_for(2)), 2)
+        # purge: two more dead letters, then none
+        self.receiver.status = 400
+        self.send()
+        self.send()
+        self.assertTrue(wait_until(lambda: self._admin("GET", "/admin/dlq/a")[1]["dlq_depth"] == 2))
+        code, out, err = self.cli("purge-dlq", "a")
+        self.assertEqual((code, out.strip()), (0, "purged 2, still dead-lettered 0"), err)
+        self.assertEqual(self._admin("GET", "/admin/dlq/a")[1]["entries"], [])
+        metrics = lambda: urllib_text("http://%s/metrics" % self.service.admin, TOKEN)
+        self.assertTrue(wait_until(lambda: 'switchyard_dlq_depth{destination="a"} 0' in metrics()),
+                        [l for l in metrics().splitlines() if "dlq" in l])
+        self.assertEqual(self.cli("purge-dlq", "nope")[0], 1)
         code, out, err = self.cli("rules")
         self.assertEqual(out.splitlines()[1].split(), ["default", "to-a", "a", "a"])
         # refusals, usage, an unreachable service

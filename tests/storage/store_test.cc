@@ -160,6 +160,25 @@ TEST_F(StoreTest, LoadTasksPagesOnFromItsCursor) {
   EXPECT_EQ(ids(store->load_tasks("d2", 10, none, &c2)), (std::vector<std::string>{"other@50"}));
 }
 
+TEST_F(StoreTest, PurgeDeletesEveryDeadLetterOfOneDestination) {
+  auto store = open();
+  for (int i = 0; i < 10005; ++i) {  // more than one write of 10,000
+    DeadLetter dl;
+    dl.task = task("p" + std::to_string(i), i, i % 1000 == 0 ? "other" : "d");
+    dl.dead_ms = 1000 + i;
+    ASSERT_TRUE(store->dead_letter(dl));
+  }
+  const uint64_t mine = store->count_dead_letters("d");
+  ASSERT_EQ(mine + store->count_dead_letters("other"), 10005u);
+  uint64_t purged = 0;
+  ASSERT_TRUE(store->purge_dead_letters("d", &purged));
+  EXPECT_EQ(purged, mine);
+  EXPECT_EQ(store->count_dead_letters("d"), 0u);
+  EXPECT_EQ(store->count_dead_letters("other"), 11u);  // another destination keeps its own
+  ASSERT_TRUE(store->purge_dead_letters("d", &purged));
+  EXPECT_EQ(purged, 0u);
+}
+
 TEST_F(StoreTest, RedriveRequeuesDeadLetters) {
   auto store = open();
   for (int i = 0; i < 3; ++i) {

@@ -112,9 +112,9 @@ class Dispatcher {
   core::Status pause(const std::string& destination);
   core::Status resume(const std::string& destination);
 
-  // Tells the dispatcher that `count` dead letters of `destination` were
-  // re-queued (its DLQ depth gauge drops accordingly).
-  void redriven(const std::string& destination, uint64_t count);
+  // Tells the dispatcher that `count` dead letters of `destination` left the
+  // DLQ, redriven or purged (its DLQ depth gauge drops accordingly).
+  void dead_letters_removed(const std::string& destination, uint64_t count);
 
  private:
   class Impl;

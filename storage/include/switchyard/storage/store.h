@@ -120,6 +120,8 @@ class Store {
   // one atomic write. Returns the re-queued tasks.
   virtual std::vector<core::DeliveryTask> redrive(const std::string& destination, size_t limit, int64_t now_ms) = 0;
   virtual uint64_t count_dead_letters(const std::string& destination) = 0;
+  // Deletes every dead letter of `destination`; `*purged` counts them.
+  virtual core::Status purge_dead_letters(const std::string& destination, uint64_t* purged) = 0;
 
   // The stored envelope of one event, or "" when it is not (or no longer) stored.
   virtual std::string event_envelope(int64_t ingested_ms, const std::string& event_id) = 0;
