@@ -165,6 +165,18 @@ struct Bounded {
   std::unique_ptr<rocksdb::Iterator> it;
 };
 
+// Positions `it` at the first key after `cursor`, or at `first` when there is
+// no cursor yet: paging on from where the last page ended never walks again
+// over what it passed (nor over the deletions left behind there).
+void seek_after(rocksdb::Iterator& it, const std::string& first, const std::string& cursor) {
+  if (cursor.empty()) {
+    it.Seek(first);
+    return;
+  }
+  it.Seek(cursor);
+  if (it.Valid() && it.key() == rocksdb::Slice(cursor)) it.Next();
+}
+
 class RocksStore final : public Store {
  public:
   RocksStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> cfs, const Options& options)
@@ -261,12 +273,7 @@ class RocksStore final : public Store {
     const std::string prefix = task_prefix(destination);
     Bounded bounded(*db_, cfs_[kTasks], destination + '\x01');  // just past the destination's keys
     auto& it = bounded.it;
-    if (cursor->empty()) {
-      it->Seek(prefix);
-    } else {
-      it->Seek(*cursor);
-      if (it->Valid() && it->key() == rocksdb::Slice(*cursor)) it->Next();
-    }
+    seek_after(*it, prefix, *cursor);
     for (; it->Valid() && out.size() < limit; it->Next()) {
       cursor->assign(it->key().data(), it->key().size());
       const std::string id = it->key().ToString().substr(prefix.size() + 8);
@@ -346,12 +353,7 @@ class RocksStore final : public Store {
     for (;;) {
       Bounded bounded(*db_, cfs_[kDlq], destination + '\x01');  // just past the destination's keys
       auto& it = bounded.it;
-      if (cursor.empty()) {
-        it->Seek(dlq_prefix(destination));
-      } else {
-        it->Seek(cursor);
-        if (it->Valid() && it->key() == rocksdb::Slice(cursor)) it->Next();
-      }
+      seek_after(*it, dlq_prefix(destination), cursor);
       rocksdb::WriteBatch wb;
       uint64_t n = 0;
       for (; it->Valid() && n < 10000; it->Next(), ++n) {
@@ -438,12 +440,7 @@ class RocksStore final : public Store {
     rocksdb::Iterator* it = bounded.it.get();
     rocksdb::WriteBatch wb;
     uint64_t n = 0, bytes = 0;
-    if (cursor->empty()) {
-      it->Seek(prefix);
-    } else {
-      it->Seek(*cursor);
-      if (it->Valid() && it->key() == rocksdb::Slice(*cursor)) it->Next();
-    }
+    seek_after(*it, prefix, *cursor);
     for (; it->Valid() && n < limit; it->Next(), ++n) {
       cursor->assign(it->key().data(), it->key().size());
       std::string value;
