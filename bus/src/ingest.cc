@@ -163,11 +163,9 @@ EntryResult parse_put_events_entry(const json& entry, core::Event& e, size_t* si
   return {};
 }
 
-}  // namespace
-
 // EventBridge's 256 KB limit applies to the whole request: over it, no
 // entry is accepted.
-static ParsedRequest within_size_limit(ParsedRequest p, size_t total) {
+ParsedRequest within_size_limit(ParsedRequest p, size_t total) {
   if (total > kMaxEntriesSize) {
     p.events.clear();
     p.results.clear();
@@ -175,6 +173,8 @@ static ParsedRequest within_size_limit(ParsedRequest p, size_t total) {
   }
   return p;
 }
+
+}  // namespace
 
 ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const void* ctx, int64_t now_ms) {
   ParsedRequest p;

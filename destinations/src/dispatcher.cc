@@ -875,12 +875,13 @@ class Dispatcher::Impl {
     finished_.clear();
   }
 
-  // Consecutive retryable failures (and unresolvable hosts, which go to the
-  // DLQ) open the circuit; any answer that shows the target is up (success,
-  // or a permanent 4xx) closes it.
+  // Consecutive failures open the circuit: retryable ones, and any attempt
+  // the receiver did not answer (an unresolvable host goes to the DLQ at
+  // once, but shows the target is not up either). Any answer that shows the
+  // target is up (success, or a permanent 4xx) closes it.
   void track_circuit(DestState& s, const std::string& name, const Outcome& outcome) {
     s.probe_in_flight = false;
-    if (outcome.verdict == Verdict::retryable || outcome.error_code == "NO_RESOURCE") {
+    if (outcome.verdict == Verdict::retryable || !outcome.answered) {
       ++s.consecutive_failures;
       if (!s.circuit_open && s.consecutive_failures >= options_.circuit_failure_threshold) {
         s.circuit_open = true;

@@ -28,6 +28,7 @@ Outcome classify(long status, TransportFailure failure, std::string_view transpo
                  std::string_view retry_after, int64_t now_epoch_s) {
   Outcome o;
   if (failure != TransportFailure::none) {
+    o.answered = false;
     // EventBridge sends an unresolvable address straight to the DLQ: it
     // cannot succeed without someone fixing the endpoint or its DNS.
     o.verdict = failure == TransportFailure::unresolved_host ? Verdict::permanent : Verdict::retryable;

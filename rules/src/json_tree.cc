@@ -121,7 +121,6 @@ class Parser {
     return true;
   }
 
-
   bool hex4(uint32_t* v) {
     if (pos_ + 4 > s_.size()) return fail("Unexpected end-of-input in character escape sequence");
     *v = 0;

@@ -366,7 +366,6 @@ class MatcherIndex {
       return true;
     }
 
-
     __attribute__((always_inline)) bool number(std::string_view* out) {
       const char* start = p_;
       if (*p_ == '-') ++p_;

@@ -1,7 +1,5 @@
 #include "predicates.h"
 
-#include "json_tree.h"
-
 #include <arpa/inet.h>
 #include <locale.h>
 #include <wctype.h>
@@ -12,6 +10,8 @@
 #include <cstring>
 #include <set>
 #include <unordered_set>
+
+#include "json_tree.h"
 
 namespace switchyard::rules::internal {
 

@@ -63,6 +63,8 @@ std::string task_key(const core::DeliveryTask& t, int64_t due_ms) {
 std::string task_key(const core::DeliveryTask& t) { return task_key(t, t.due_ms); }
 
 std::string dlq_prefix(const std::string& destination) { return destination + '\0'; }
+// Just past every task or dlq key of `destination` (its prefix ends in '\0').
+std::string destination_end(const std::string& destination) { return destination + '\x01'; }
 
 std::string dlq_key(const DeadLetter& d) {
   std::string k = dlq_prefix(d.task.destination);
@@ -261,7 +263,7 @@ class RocksStore final : public Store {
       const size_t zero = key.find('\0');
       if (zero == std::string_view::npos) break;
       out.emplace_back(key.substr(0, zero));
-      it->Seek(out.back() + '\x01');  // the next destination
+      it->Seek(destination_end(out.back()));  // the next destination
     }
     return out;
   }
@@ -271,7 +273,7 @@ class RocksStore final : public Store {
                                              std::string* cursor) override {
     std::vector<core::DeliveryTask> out;
     const std::string prefix = task_prefix(destination);
-    Bounded bounded(*db_, cfs_[kTasks], destination + '\x01');  // just past the destination's keys
+    Bounded bounded(*db_, cfs_[kTasks], destination_end(destination));
     auto& it = bounded.it;
     seek_after(*it, prefix, *cursor);
     for (; it->Valid() && out.size() < limit; it->Next()) {
@@ -351,7 +353,7 @@ class RocksStore final : public Store {
     *purged = 0;
     std::string cursor;
     for (;;) {
-      Bounded bounded(*db_, cfs_[kDlq], destination + '\x01');  // just past the destination's keys
+      Bounded bounded(*db_, cfs_[kDlq], destination_end(destination));
       auto& it = bounded.it;
       seek_after(*it, dlq_prefix(destination), cursor);
       rocksdb::WriteBatch wb;

@@ -39,6 +39,9 @@ TEST(ClassifyTest, TransportErrors) {
       classify(0, TransportFailure::unresolved_host, "Could not resolve host: orders.invalid", "", 0);
   EXPECT_EQ(unresolved.verdict, Verdict::permanent);
   EXPECT_EQ(unresolved.error_code, "NO_RESOURCE");
+  EXPECT_FALSE(unresolved.answered);
+  EXPECT_FALSE(refused.answered);
+  EXPECT_TRUE(classify(404, TransportFailure::none, "", "", 0).answered);
   EXPECT_NE(unresolved.message.find("orders.invalid"), std::string::npos);
 }
 

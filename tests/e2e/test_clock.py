@@ -1,7 +1,7 @@
 """A wall clock stepped back (NTP, a VM restored from a snapshot) does not
 stall delivery: the rate quota, circuit probes and token retries are timed on
 the monotonic clock. The real binary runs under libfaketime, whose offset the
-test changes while the service runs."""
+test changes while the service runs; it exercises the quota."""
 
 import json
 import os

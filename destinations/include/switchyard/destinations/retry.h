@@ -18,6 +18,7 @@ struct Outcome {
   std::string message;           // human readable, no secrets
   int64_t retry_after_ms = -1;   // from Retry-After; -1 when absent
   bool stop_retrying = false;    // a negative Retry-After ends retries
+  bool answered = true;          // the receiver sent an HTTP response
 };
 
 // How an attempt that got no HTTP response failed.
