@@ -334,10 +334,15 @@ int cmd_serve(const Args& args) {
   dispatcher.set_destinations(sy::cli::destinations_of(config));
   dispatcher.start();
 
-  sy::bus::ServerOptions server_options{config.server.listen,          config.server.admin_listen,
-                                        config.server.max_body_bytes,  config.server.threads,
-                                        config.server.max_connections, config.server.read_timeout_seconds,
-                                        config.server.admin_token};
+  sy::bus::ServerOptions server_options;
+  server_options.listen = config.server.listen;
+  server_options.admin_listen = config.server.admin_listen;
+  server_options.max_body_bytes = config.server.max_body_bytes;
+  server_options.max_put_events_bytes = config.server.max_put_events_bytes;
+  server_options.threads = config.server.threads;
+  server_options.max_connections = config.server.max_connections;
+  server_options.read_timeout_seconds = config.server.read_timeout_seconds;
+  server_options.admin_token = config.server.admin_token;
   sy::bus::Server server(server_options, *store, dispatcher, registry);
   const auto routing = sy::bus::build_routing(config, *registry);
   server.set_routing(routing);

@@ -58,6 +58,7 @@ std::vector<std::string> restart_only_changes(const config::Config& a, const con
   check(a.server.listen == b.server.listen, "server.listen");
   check(a.server.admin_listen == b.server.admin_listen, "server.admin_listen");
   check(a.server.max_body_bytes == b.server.max_body_bytes, "server.max_body_bytes");
+  check(a.server.max_put_events_bytes == b.server.max_put_events_bytes, "server.max_put_events_bytes");
   check(a.server.threads == b.server.threads, "server.threads");
   check(a.server.max_connections == b.server.max_connections, "server.max_connections");
   check(a.server.read_timeout_seconds == b.server.read_timeout_seconds, "server.read_timeout_seconds");

@@ -1,8 +1,10 @@
 #include "switchyard/bus/ingest.h"
 
 #include <cmath>
+#include <vector>
 #include <nlohmann/json.hpp>
 
+#include "switchyard/core/http_header.h"
 #include "switchyard/core/time.h"
 #include "switchyard/core/uuid.h"
 
@@ -20,6 +22,85 @@ EntryResult invalid(std::string message) { return {"", "InvalidArgument", std::m
 
 bool parse_entry_time(const json& time, core::Event& e);
 
+// Skips the JSON value at text[i] (text already validated); returns the
+// index after it. Iterative: no recursion on the sender's nesting.
+size_t skip_value(std::string_view text, size_t i) {
+  int depth = 0;
+  bool in_string = false;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return i + 1;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+      if (depth < 0) return i;  // the end of the enclosing container
+    } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+      return i;  // end of a scalar
+    }
+  }
+  return i;
+}
+
+size_t skip_ws(std::string_view text, size_t i) {
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+  return i;
+}
+
+// For the object at text[i], the raw text of its member `name` (the last one
+// when repeated, as the parsed tree keeps it), or "" when absent.
+std::string_view raw_member(std::string_view text, size_t i, std::string_view name) {
+  std::string_view found;
+  if (i >= text.size() || text[i] != '{') return found;
+  i = skip_ws(text, i + 1);
+  while (i < text.size() && text[i] == '"') {
+    const size_t key_end = skip_value(text, i);
+    std::string_view key = text.substr(i + 1, key_end - i - 2);
+    std::string decoded;
+    if (key.find('\\') != std::string_view::npos) {
+      const json k = json::parse(text.substr(i, key_end - i), nullptr, false);
+      if (k.is_string()) decoded = k.get<std::string>();
+      key = decoded;
+    }
+    i = skip_ws(text, key_end);
+    if (i < text.size() && text[i] == ':') i = skip_ws(text, i + 1);
+    const size_t value_end = skip_value(text, i);
+    if (key == name) found = text.substr(i, value_end - i);
+    i = skip_ws(text, value_end);
+    if (i < text.size() && text[i] == ',') i = skip_ws(text, i + 1);
+  }
+  return found;
+}
+
+}  // namespace
+
+std::vector<std::string_view> raw_member_values(std::string_view body, std::string_view name) {
+  std::vector<std::string_view> out;
+  size_t i = skip_ws(body, 0);
+  if (i < body.size() && body[i] == '{') {
+    out.push_back(raw_member(body, i, name));
+  } else if (i < body.size() && body[i] == '[') {
+    i = skip_ws(body, i + 1);
+    while (i < body.size() && body[i] != ']') {
+      out.push_back(raw_member(body, i, name));
+      i = skip_ws(body, skip_value(body, i));
+      if (i < body.size() && body[i] == ',') i = skip_ws(body, i + 1);
+    }
+  }
+  return out;
+}
+
+namespace {
+
 core::Event new_event(const config::BusConfig& bus, int64_t now_ms) {
   core::Event e;
   e.id = core::uuid_v4();
@@ -31,9 +112,10 @@ core::Event new_event(const config::BusConfig& bus, int64_t now_ms) {
   return e;
 }
 
-// Parses one entry of POST /buses/{bus}/events into `e`; adds its counted
+// Parses one entry of POST /buses/{bus}/events into `e` (`raw_detail`: the
+// text of its detail member as sent, used when it is an object); adds its counted
 // size to *size. Returns an error result, or an ok one.
-EntryResult parse_entry(const json& entry, core::Event& e, size_t* size) {
+EntryResult parse_entry(const json& entry, std::string_view raw_detail, core::Event& e, size_t* size) {
   if (!entry.is_object()) return invalid("Each entry must be a JSON object.");
   const auto source = entry.find("source");
   const auto detail_type = entry.find("detail-type");
@@ -56,7 +138,7 @@ EntryResult parse_entry(const json& entry, core::Event& e, size_t* size) {
     return invalid("Parameter DetailType is not valid. Reason: DetailType is longer than 128 characters.");
 
   if (detail->is_object()) {
-    e.detail = detail->dump(-1, ' ', false, json::error_handler_t::replace);
+    if (!compact_json_object(raw_detail, &e.detail)) return {"", "MalformedDetail", "Detail is malformed."};
   } else if (!detail->is_string() || !compact_json_object(detail->get_ref<const std::string&>(), &e.detail)) {
     if (detail->is_string()) *size += detail->get_ref<const std::string&>().size();
     return {"", "MalformedDetail", "Detail is malformed."};
@@ -149,6 +231,9 @@ EntryResult parse_put_events_entry(const json& entry, core::Event& e, size_t* si
     if (!trace->is_string() || trace->get_ref<const std::string&>().empty() ||
         trace->get_ref<const std::string&>().size() > 500)
       return invalid("Parameter TraceHeader is not valid. Reason: TraceHeader must be 1 to 500 characters.");
+    if (!core::valid_header_value(trace->get_ref<const std::string&>()))
+      return invalid("Parameter TraceHeader is not valid. Reason: TraceHeader must not contain control characters "
+                     "(CR, LF, NUL or another below 0x20).");
     e.trace_header = trace->get<std::string>();
   }
   *bus_name = "default";
@@ -163,10 +248,10 @@ EntryResult parse_put_events_entry(const json& entry, core::Event& e, size_t* si
   return {};
 }
 
-// EventBridge's 256 KB limit applies to the whole request: over it, no
+// EventBridge's size limit (1 MB) applies to the whole request: over it, no
 // entry is accepted.
-ParsedRequest within_size_limit(ParsedRequest p, size_t total) {
-  if (total > kMaxEntriesSize) {
+ParsedRequest within_size_limit(ParsedRequest p, size_t total, size_t limit) {
+  if (total > limit) {
     p.events.clear();
     p.results.clear();
     p.error = {400, "ValidationException", "Total size of the entries in the request is over the limit."};
@@ -176,8 +261,14 @@ ParsedRequest within_size_limit(ParsedRequest p, size_t total) {
 
 }  // namespace
 
-ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const void* ctx, int64_t now_ms) {
+ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const void* ctx, int64_t now_ms,
+                               size_t max_entries_bytes) {
   ParsedRequest p;
+  if (core::json_nesting_depth(body, core::kMaxBodyDepth) > core::kMaxBodyDepth) {
+    p.error = {400, "ValidationException",
+               "The request body nests JSON deeper than " + std::to_string(core::kMaxBodyDepth) + " levels."};
+    return p;
+  }
   json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
     p.error = {400, "SerializationException", "The request body is not a valid JSON object."};
@@ -219,7 +310,7 @@ ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const vo
     }
     p.results.push_back(std::move(r));
   }
-  return within_size_limit(std::move(p), total);
+  return within_size_limit(std::move(p), total, max_entries_bytes);
 }
 
 std::string aws_error_body(std::string_view type, std::string_view message) {
@@ -258,13 +349,20 @@ bool compact_json_object(std::string_view text, std::string* out) {
   return !first;
 }
 
-ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& bus, int64_t now_ms) {
+ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& bus, int64_t now_ms,
+                               size_t max_entries_bytes) {
   ParsedRequest p;
-  json doc;
-  try {
-    doc = json::parse(body);
-  } catch (const json::parse_error& e) {
-    p.error = {400, "MalformedJSON", std::string("The request body is not valid JSON: ") + e.what()};
+  if (core::json_nesting_depth(body, core::kMaxBodyDepth) > core::kMaxBodyDepth) {
+    p.error = {400, "ValidationException",
+               "The request body nests JSON deeper than " + std::to_string(core::kMaxBodyDepth) + " levels."};
+    return p;
+  }
+  // No exceptions: a number out of a double's range (1e400) is a parse
+  // failure like any other, answered 400.
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded()) {
+    p.error = {400, "MalformedJSON",
+               "The request body is not valid JSON (or holds a number beyond the range of a double)."};
     return p;
   }
   std::vector<const json*> entries;
@@ -283,21 +381,25 @@ ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& b
                    std::to_string(entries.size()) + ")"};
     return p;
   }
+  // The text of each entry's `detail` as sent, so that numbers keep their
+  // exact text (the parsed tree holds them as doubles).
+  const std::vector<std::string_view> raw_details = raw_member_values(body, "detail");
   size_t total = 0;
-  for (const json* entry : entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
     core::Event e = new_event(bus, now_ms);
-    EntryResult r = parse_entry(*entry, e, &total);
+    EntryResult r = parse_entry(*entries[i], i < raw_details.size() ? raw_details[i] : std::string_view(), e, &total);
     if (r.ok()) {
       r.event_id = e.id;
       p.events.push_back(std::move(e));
     }
     p.results.push_back(std::move(r));
   }
-  return within_size_limit(std::move(p), total);
+  return within_size_limit(std::move(p), total, max_entries_bytes);
 }
 
 ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& hook, const config::BusConfig& bus,
-                            std::string_view detail_type_header_value, int64_t now_ms) {
+                            std::string_view detail_type_header_value, int64_t now_ms,
+                            size_t max_entries_bytes) {
   ParsedRequest p;
   core::Event e = new_event(bus, now_ms);
   e.source = hook.source;
@@ -312,8 +414,9 @@ ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& 
     p.error = {400, "InvalidArgument", "The detail-type is longer than 128 characters."};
     return p;
   }
-  if (e.source.size() + e.detail_type.size() + body.size() > kMaxEntriesSize) {
-    p.error = {413, "PayloadTooLarge", "The webhook payload is over the 256 KB event limit."};
+  if (e.source.size() + e.detail_type.size() + body.size() > max_entries_bytes) {
+    p.error = {413, "PayloadTooLarge",
+               "The webhook payload is over the " + std::to_string(max_entries_bytes) + "-byte event limit."};
     return p;
   }
   if (!compact_json_object(body, &e.detail)) {

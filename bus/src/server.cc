@@ -21,6 +21,7 @@
 #include "switchyard/bus/ingest.h"
 #include "switchyard/bus/replay.h"
 #include "switchyard/core/crypto.h"
+#include "switchyard/core/json_limits.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
 #include "switchyard/core/uuid.h"
@@ -294,10 +295,27 @@ class Server::Impl {
       req.set("x-request-id", request_id(req["x-request-id"]));
       // Not a conditional expression: GCC 12 miscompiles co_await inside one.
       Response res;
-      if (admin) {
-        res = handle_admin(req);
-      } else {
-        res = co_await handle_ingest(req);
+      // No exception leaves a handler: whatever fails is a JSON answer.
+      std::string failure;
+      try {
+        if (core::json_nesting_depth(req.body(), core::kMaxBodyDepth) > core::kMaxBodyDepth) {
+          res = too_deep(req, admin);
+        } else if (admin) {
+          res = handle_admin(req);
+        } else {
+          res = co_await handle_ingest(req);
+        }
+      } catch (const std::exception& e) {
+        failure = e.what();
+      } catch (...) {
+        failure = "unknown exception";
+      }
+      if (!failure.empty()) {
+        core::log::error("request failed", {{"request_id", std::string(req["x-request-id"])},
+                                            {"target", std::string(req.target())}, {"error", failure}});
+        res = error_response(req, http::status::internal_server_error, "InternalError",
+                             "The request could not be handled; nothing was accepted by it.");
+        res.keep_alive(false);
       }
       if (draining_) res.keep_alive(false);
       const bool keep_alive = res.keep_alive();
@@ -344,7 +362,7 @@ class Server::Impl {
                                  "Event bus " + std::string(parts[1]) + " does not exist.");
       if (!it->second.bus.ingest_tokens.empty() && !bearer_allowed(req[http::field::authorization], it->second.bus.ingest_tokens))
         co_return unauthorized(req, "A valid bearer token for bus " + it->second.bus.name + " is required.");
-      parsed = parse_bus_events(req.body(), it->second.bus, now);
+      parsed = parse_bus_events(req.body(), it->second.bus, now, options_.max_put_events_bytes);
     } else {
       auto it = routing_snapshot->webhooks.find(std::string(parts[1]));
       if (it == routing_snapshot->webhooks.end())
@@ -364,7 +382,8 @@ class Server::Impl {
       }
       std::string_view header;
       if (!hook.detail_type_header.empty()) header = req[hook.detail_type_header];
-      parsed = parse_webhook(req.body(), hook, routing_snapshot->buses.at(hook.bus).bus, header, now);
+      parsed = parse_webhook(req.body(), hook, routing_snapshot->buses.at(hook.bus).bus, header, now,
+                             options_.max_put_events_bytes);
     }
     if (parsed.error.http_status != 0)
       co_return error_response(req, static_cast<http::status>(parsed.error.http_status), parsed.error.code,
@@ -373,6 +392,17 @@ class Server::Impl {
       co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
                                "The events could not be stored (" + why + "); nothing was accepted. Retry later.");
     co_return json_response(req, http::status::ok, put_events_response(parsed.results));
+  }
+
+  // Every route refuses a body nested deeper than EventBridge allows before
+  // anything that recurses reads it.
+  static Response too_deep(const Request& req, bool admin) {
+    const std::string message =
+        "The request body nests JSON deeper than " + std::to_string(core::kMaxBodyDepth) + " levels.";
+    const auto parts = segments(req.target());
+    if (!admin && parts.empty() && req.method() == http::verb::post)
+      return aws_response(req, http::status::bad_request, aws_error_body("ValidationException", message));
+    return error_response(req, http::status::bad_request, "ValidationException", message);
   }
 
   static Response unauthorized(const Request& req, std::string message) {
@@ -470,7 +500,7 @@ class Server::Impl {
         return it == routing->buses.end() ? nullptr : &it->second.bus;
       };
       const int64_t now = core::now_ms();
-      ParsedRequest parsed = parse_put_events(req.body(), lookup, r, now);
+      ParsedRequest parsed = parse_put_events(req.body(), lookup, r, now, options_.max_put_events_bytes);
       if (parsed.error.http_status == 0) {
         if (auto denied = check_signature(req, *r, parsed, now / 1000))
           co_return aws_response(req, http::status::forbidden, *denied);

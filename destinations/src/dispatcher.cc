@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "switchyard/core/http_header.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
@@ -556,6 +557,18 @@ class Dispatcher::Impl {
     return out;
   }
 
+  // The name of the first header whose value may not be sent, or "".
+  std::string invalid_header(const std::vector<std::pair<std::string, std::string>>& params, const Destination& d,
+                             const core::DeliveryTask& task) {
+    for (const auto& [k, v] : params)
+      if (!core::valid_header_value(v)) return k;
+    if (!core::valid_header_value(task.trace_header)) return "X-Amzn-Trace-Id";
+    for (const auto& [k, v] : d.headers)
+      if (!core::valid_header_value(v)) return k;
+    if (d.oauth && !core::valid_header_value(oauth_state(*d.oauth).token.authorization)) return "Authorization";
+    return "";
+  }
+
   static bool same_name(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
              return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -752,9 +765,20 @@ class Dispatcher::Impl {
                     "the target has fewer path parameter values than the endpoint has '*'", "", s);
       return;
     }
+    const auto params = merge(transfer->task.headers, d.header_parameters, true);
+    // Values from the event (dynamic parameters, the trace header) or from
+    // a token endpoint must not add headers or requests: a CR, LF, NUL or
+    // other control character sends the delivery to the DLQ unsent.
+    if (std::string bad = invalid_header(params, d, transfer->task); !bad.empty()) {
+      s.window.answered(slot, mono_ms());  // nothing was sent
+      idle_easy_.push_back(easy);
+      fail_for_good(transfer->task, "INVALID_PARAMETER",
+                    "header " + bad + " holds a control character (CR, LF, NUL or another below 0x20); not sent", "",
+                    s);
+      return;
+    }
     curl_slist* h = nullptr;
     auto add = [&h](const std::string& line) { h = curl_slist_append(h, line.c_str()); };
-    const auto params = merge(transfer->task.headers, d.header_parameters, true);
     const auto content_type = std::find_if(params.begin(), params.end(),
                                            [](const auto& p) { return same_name(p.first, "Content-Type"); });
     add("Content-Type: " + (content_type != params.end() ? content_type->second : transfer->task.content_type));

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "switchyard/core/json_limits.h"
+
 namespace switchyard::rules::internal {
 
 void put_utf8(std::string& out, uint32_t cp) {
@@ -24,7 +26,8 @@ void put_utf8(std::string& out, uint32_t cp) {
 
 namespace {
 
-constexpr int kMaxDepth = 256;
+// Events nest as deep as the ingest routes accept (core/json_limits.h).
+constexpr int kMaxDepth = core::kMaxEventDepth;
 
 class Parser {
  public:

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "json_tree.h"
+#include "switchyard/core/json_limits.h"
 #include "pattern.h"
 
 namespace switchyard::rules {
@@ -273,7 +274,8 @@ class MatcherIndex {
     }
 
    private:
-    static constexpr int kMaxDepth = 1000;
+    // As deep as ingest accepts: a detail of 1000 levels in its envelope.
+    static constexpr int kMaxDepth = core::kMaxEventDepth;
 
     bool fail(std::string* error, const char* message) {
       if (error) *error = message;
@@ -417,7 +419,7 @@ class MatcherIndex {
     // Parses one value; `node` is the path trie node it sits at, or -1 when
     // no pattern names anything below it (then it is only validated).
     bool value(int64_t node, int depth) {
-      if (depth > kMaxDepth) return bad("JSON nesting is deeper than 1000 levels");
+      if (depth > kMaxDepth) return bad("JSON nesting is deeper than 1001 levels");
       if (p_ >= end_) return bad("Unexpected end of input");
       const int32_t field = node >= 0 ? m_.nodes_[node].field : -1;
       switch (*p_) {

@@ -119,7 +119,7 @@ TEST(ParseWebhookTest, PayloadBecomesDetailAndHeaderGivesDetailType) {
   EXPECT_EQ(p.events[0].source, "github.com");
   EXPECT_EQ(parse_webhook("{}", hook, kBus, "", kNow).error.http_status, 400);
   EXPECT_EQ(parse_webhook("[1]", hook, kBus, "push", kNow).error.code, "MalformedDetail");
-  EXPECT_EQ(parse_webhook(std::string(300000, ' '), hook, kBus, "push", kNow).error.http_status, 413);
+  EXPECT_EQ(parse_webhook(std::string(kMaxEntriesSize + 1, ' '), hook, kBus, "push", kNow).error.http_status, 413);
 }
 
 TEST(CompactJsonTest, KeepsStringsAndNumbersAsWritten) {
@@ -130,6 +130,88 @@ TEST(CompactJsonTest, KeepsStringsAndNumbersAsWritten) {
   EXPECT_FALSE(compact_json_object("{} {}", &out));
   std::string deep(1001, '[');
   EXPECT_FALSE(compact_json_object("{\"a\":" + deep + std::string(1001, ']') + "}", &out));
+}
+
+// Issue 12.8: an object detail keeps every number's text exactly as sent.
+TEST(ParseBusEventsTest, ObjectDetailKeepsNumberTextAsWritten) {
+  auto p = parse_bus_events(
+      R"([{"source":"s","detail-type":"t","detail":{"big":12345678901234567890123,"e":1E5,"tiny":1e-300,"f":1.50,)"
+      R"("\u0073":[ -0.0 , 2e+3 ]}},{"detail":{"x":1.0},"source":"s","detail-type":"t","detail":{"n":7.70}}])",
+      kBus, kNow);
+  ASSERT_EQ(p.error.http_status, 0) << p.error.message;
+  ASSERT_EQ(p.events.size(), 2u);
+  EXPECT_EQ(p.events[0].detail, R"({"big":12345678901234567890123,"e":1E5,"tiny":1e-300,"f":1.50,"\u0073":[-0.0,2e+3]})");
+  EXPECT_EQ(p.events[1].detail, R"({"n":7.70})");  // the last of two details, as the parsed entry has it
+}
+
+// Issue 12.9: numbers beyond a double are a 400, never an exception.
+TEST(ParseBusEventsTest, OutOfRangeNumbersAreA400) {
+  for (const std::string& bad : std::vector<std::string>{std::string(R"({"source":"s","detail-type":"t","detail":{"a":1e400}})"),
+                                R"({"source":"s","detail-type":"t","detail":{"a":-1e400}})",
+                                R"({"source":"s","detail-type":"t","detail":{"a":1E+9999999999}})",
+                                R"({"source":"s","detail-type":"t","detail":{},"time":)" + std::string(400, '9') + "}"}) {
+    ParsedRequest p;
+    ASSERT_NO_THROW(p = parse_bus_events(bad, kBus, kNow)) << bad;
+    EXPECT_EQ(p.error.http_status, 400) << bad;
+    EXPECT_TRUE(p.events.empty());
+  }
+}
+
+std::string nested_detail(int levels) {
+  return R"({"source":"a","detail-type":"b","detail":)" + std::string(levels, '[') + std::string(levels, ']') + "}";
+}
+
+// Issues 12.1 and 12.7: one depth limit; deeper bodies are refused before
+// anything recursive reads them, and what is accepted is within the
+// matcher's limit (tests/rules checks a 1000-level detail matches).
+TEST(ParseBusEventsTest, DeepNestingIsRefusedAt400) {
+  auto deep = parse_bus_events(nested_detail(60000), kBus, kNow);
+  EXPECT_EQ(deep.error.http_status, 400);
+  EXPECT_NE(deep.error.message.find("1100"), std::string::npos) << deep.error.message;
+  // A detail object of 1000 levels is accepted, 1001 is MalformedDetail.
+  const auto obj = [](int levels) {
+    std::string d;
+    for (int i = 0; i < levels; ++i) d += "{\"a\":";
+    d += "1";
+    for (int i = 0; i < levels; ++i) d += "}";
+    return R"({"source":"a","detail-type":"b","detail":)" + d + "}";
+  };
+  EXPECT_EQ(parse_bus_events(obj(1000), kBus, kNow).events.size(), 1u);
+  auto over = parse_bus_events(obj(1001), kBus, kNow);
+  ASSERT_EQ(over.results.size(), 1u);
+  EXPECT_EQ(over.results[0].error_code, "MalformedDetail");
+  auto put = parse_put_events(R"({"Entries":[{"Source":"a","Extra":)" + std::string(60000, '[') +
+                                  std::string(60000, ']') + "}]}",
+                              [](const void*, std::string_view) -> const config::BusConfig* { return &kBus; },
+                              nullptr, kNow);
+  EXPECT_EQ(put.error.http_status, 400);
+}
+
+// Issue 12.2: a TraceHeader with a control character is refused at ingest.
+TEST(ParsePutEventsTest, TraceHeaderWithControlCharactersIsRefused) {
+  const BusLookup lookup = [](const void*, std::string_view) -> const config::BusConfig* { return &kBus; };
+  for (int c = 0; c < 0x20; ++c) {
+    if (c == '\t') continue;
+    nlohmann::json body = {{"Entries", {{{"Source", "s"}, {"DetailType", "t"}, {"Detail", "{}"},
+                                         {"TraceHeader", std::string("Root=1") + static_cast<char>(c) + "x"}}}}};
+    auto p = parse_put_events(body.dump(), lookup, nullptr, kNow);
+    ASSERT_EQ(p.results.size(), 1u);
+    EXPECT_EQ(p.results[0].error_code, "InvalidArgument") << c;
+    EXPECT_TRUE(p.events.empty()) << c;
+  }
+  nlohmann::json ok = {{"Entries", {{{"Source", "s"}, {"DetailType", "t"}, {"Detail", "{}"},
+                                     {"TraceHeader", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}}}}};
+  EXPECT_EQ(parse_put_events(ok.dump(), lookup, nullptr, kNow).events.size(), 1u);
+}
+
+// Issue 12.16: PutEvents takes 1 MB of entries since January 2026, and the
+// limit is configurable.
+TEST(ParseBusEventsTest, SizeLimitIsOneMegabyteAndConfigurable) {
+  EXPECT_EQ(kMaxEntriesSize, 1048576u);
+  const std::string detail = R"({"a":")" + std::string(600000, 'x') + "\"}";
+  nlohmann::json entry = {{"source", "s"}, {"detail-type", "t"}, {"detail", detail}};
+  EXPECT_EQ(parse_bus_events(entry.dump(), kBus, kNow).events.size(), 1u);
+  EXPECT_EQ(parse_bus_events(entry.dump(), kBus, kNow, 262144).error.http_status, 400);
 }
 
 }  // namespace

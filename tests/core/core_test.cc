@@ -9,6 +9,9 @@
 #include "switchyard/core/time.h"
 #include "switchyard/core/uuid.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace switchyard::core {
 namespace {
 
@@ -72,6 +75,28 @@ TEST(UuidTest, IsVersion4AndUnique) {
     ASSERT_TRUE(std::regex_match(id, re)) << id;
     ASSERT_TRUE(seen.insert(id).second) << "duplicate " << id;
   }
+}
+
+// A forked child draws fresh random bytes: with a seeded PRNG (the old
+// std::mt19937_64) parent and child went on with the same ids.
+TEST(UuidTest, AForkedChildDoesNotRepeatItsParentsIds) {
+  (void)uuid_v4();  // the parent's source is initialised before the fork
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = uuid_v4();
+    _exit(write(fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  const std::string mine = uuid_v4();
+  char buf[36];
+  ASSERT_EQ(read(fds[0], buf, sizeof(buf)), 36);
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_NE(std::string(buf, 36), mine);
 }
 
 TEST(TaskTest, EncodeDecodeRoundTrip) {

@@ -266,6 +266,46 @@ TEST_F(DispatcherTest, UnresolvableParameterIsDeadLetteredWithoutAnAttempt) {
   EXPECT_EQ(rx.requests().size(), 0u);
 }
 
+// Issue 12.2: a value from the event (dynamic header parameter, trace
+// header) with any control character is never sent: the request could carry
+// extra headers or a smuggled request with the connection's credentials.
+TEST_F(DispatcherTest, HeaderValuesWithControlCharactersAreDeadLetteredUnsent) {
+  testing::HttpReceiver rx;
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({destination(rx.url("/"), "POST", 1000, {{"x-api-key", "secret"}})});
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int c = 0; c < 0x20; ++c) {
+    if (c == '\t') continue;
+    auto t = task("hdr-" + std::to_string(c));
+    t.headers = {{"X-Order", std::string("a") + static_cast<char>(c) + "Content-Length: 0\r\n\r\nDELETE /smuggled"}};
+    tasks.push_back(t);
+    auto u = task("trace-" + std::to_string(c));
+    u.trace_header = std::string("Root=1") + static_cast<char>(c) + "x";
+    tasks.push_back(u);
+  }
+  auto del = task("hdr-127");
+  del.headers = {{"X-Order", std::string("a\x7f")}};
+  tasks.push_back(del);
+  auto fine = task("fine");
+  fine.headers = {{"X-Order", "a\tb \xc3\xa9"}};  // tab, space and UTF-8 are fine
+  tasks.push_back(fine);
+  submit(d, tasks);
+  ASSERT_TRUE(drained());
+  const auto got = rx.wait_for(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].headers.at("webhook-id"), "fine");
+  EXPECT_EQ(got[0].headers.at("x-order"), "a\tb \xc3\xa9");
+  auto letters = store_->list_dead_letters("d", 100);
+  ASSERT_EQ(letters.size(), tasks.size() - 1);
+  for (const auto& l : letters) {
+    EXPECT_EQ(l.error_code, "INVALID_PARAMETER") << l.task.id;
+    EXPECT_NE(l.error_message.find("control character"), std::string::npos) << l.error_message;
+    EXPECT_EQ(l.error_message.find("secret"), std::string::npos);
+  }
+  for (const auto& r : rx.requests()) EXPECT_NE(r.target, "/smuggled");
+}
+
 TEST_F(DispatcherTest, CircuitOpensProbesSlowlyAndClosesOnSuccess) {
   std::atomic<int> status{503};
   testing::HttpReceiver rx([&](const testing::ReceivedRequest&) { return testing::Reply{status.load(), {}, ""}; });

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "switchyard/core/http_header.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
 #include "switchyard/rules/matcher.h"
@@ -224,13 +225,20 @@ class Loader {
     check_keys(root, "the configuration",
                {"server", "storage", "buses", "connections", "api_destinations", "rules", "webhooks", "archives"});
     if (const auto s = root["server"]; s && require_map(s, "server")) {
-      check_keys(s, "server", {"listen", "admin_listen", "max_body_bytes", "threads", "max_connections",
+      check_keys(s, "server", {"listen", "admin_listen", "max_body_bytes", "max_put_events_bytes", "threads", "max_connections",
                                "read_timeout_seconds", "admin_token", "shutdown_timeout_seconds", "log_level",
                                "replay_max_events_per_second"});
       listen(s, "listen", &c->server.listen);
       listen(s, "admin_listen", &c->server.admin_listen);
       c->server.max_body_bytes =
           number<size_t>(s, "max_body_bytes", "server", c->server.max_body_bytes, 300 * 1024, 64 * 1024 * 1024);
+      c->server.max_put_events_bytes = number<size_t>(s, "max_put_events_bytes", "server",
+                                                      c->server.max_put_events_bytes, 1024, 64 * 1024 * 1024);
+      if (s["max_put_events_bytes"] && c->server.max_put_events_bytes > c->server.max_body_bytes)
+        error(s["max_put_events_bytes"], "server.max_put_events_bytes (" +
+                                             std::to_string(c->server.max_put_events_bytes) +
+                                             ") must not be larger than server.max_body_bytes (" +
+                                             std::to_string(c->server.max_body_bytes) + ")");
       c->server.threads = number<int>(s, "threads", "server", c->server.threads, 1, 64);
       c->server.max_connections =
           number<size_t>(s, "max_connections", "server", c->server.max_connections, 1, 1000000);
@@ -403,6 +411,11 @@ class Loader {
         return;
       }
       std::string value = secret_value(value_node, where + "." + key);
+      if (headers && !core::valid_header_value(value)) {
+        error(value_node, "the value of header " + key + " in " + where +
+                              " holds a control character (CR, LF, NUL or another below 0x20)");
+        return;
+      }
       if (headers) {
         if (!std::regex_match(key, kHeaderKeyRe)) {
           error(key_node, "invalid header name '" + key + "' in " + where);

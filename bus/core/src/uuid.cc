@@ -1,31 +1,59 @@
 #include "switchyard/core/uuid.h"
 
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <array>
 #include <cstdint>
-#include <random>
+#include <cstring>
+#include <stdexcept>
 
 namespace switchyard::core {
 
+namespace {
+
+// Random bytes from OpenSSL's CSPRNG, drawn a page at a time per thread so
+// that an id costs a copy, not a call into OpenSSL. Event ids and webhook-ids
+// must not be predictable: a receiver may use them as idempotency keys.
+class RandomPool {
+ public:
+  void take(unsigned char* out, size_t n) {
+    // A forked child must not hand out its parent's remaining bytes.
+    if (used_ + n > pool_.size() || pid_ != getpid()) refill();
+    std::memcpy(out, pool_.data() + used_, n);
+    // Bytes handed out are wiped, so a later leak of this memory tells nothing.
+    std::memset(pool_.data() + used_, 0, n);
+    used_ += n;
+  }
+
+ private:
+  void refill() {
+    if (RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) != 1)
+      throw std::runtime_error("the system random source failed (RAND_bytes)");
+    used_ = 0;
+    pid_ = getpid();
+  }
+  std::array<unsigned char, 4096> pool_{};
+  size_t used_ = sizeof(pool_);
+  pid_t pid_ = 0;
+};
+
+}  // namespace
+
 std::string uuid_v4() {
-  thread_local std::mt19937_64 rng = [] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seq);
-  }();
-  uint64_t hi = rng();
-  uint64_t lo = rng();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  thread_local RandomPool pool;
+  unsigned char b[16];
+  pool.take(b, sizeof(b));
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
   static const char* kHex = "0123456789abcdef";
-  std::string out(36, '-');
-  int pos = 0;
-  auto put = [&](uint64_t v, int nibbles_from, int count) {
-    for (int i = 0; i < count; ++i) {
-      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
-      out[pos++] = kHex[(v >> (4 * (nibbles_from - 1 - i))) & 0xF];
-    }
-  };
-  put(hi, 16, 16);
-  put(lo, 16, 16);
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0xF];
+  }
   return out;
 }
 

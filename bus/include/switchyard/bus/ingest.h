@@ -7,13 +7,15 @@
 
 #include "switchyard/config/config.h"
 #include "switchyard/core/event.h"
+#include "switchyard/core/json_limits.h"
 
 namespace switchyard::bus {
 
 // EventBridge's per-request limits.
 inline constexpr size_t kMaxEntriesPerRequest = 10;
-inline constexpr size_t kMaxEntriesSize = 262144;  // bytes, computed as EventBridge computes them
-inline constexpr int kMaxDetailDepth = 1000;
+// 1 MB since 29 January 2026 (was 256 KB); server.max_put_events_bytes.
+inline constexpr size_t kMaxEntriesSize = 1048576;  // bytes, computed as EventBridge computes them
+inline constexpr int kMaxDetailDepth = core::kMaxDetailDepth;
 
 // The result of one entry: an EventId, or an error code and message.
 struct EntryResult {
@@ -41,7 +43,8 @@ struct ParsedRequest {
 // POST /buses/{bus}/events: one entry object or an array of them, each
 // {"source", "detail-type", "detail" (object, or a string holding one),
 // "resources", "time" (ISO 8601 or epoch seconds)}.
-ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& bus, int64_t now_ms);
+ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& bus, int64_t now_ms,
+                               size_t max_entries_bytes = kMaxEntriesSize);
 
 // Resolves a bus name to its config, or null when there is no such bus.
 using BusLookup = const config::BusConfig* (*)(const void* ctx, std::string_view name);
@@ -49,14 +52,16 @@ using BusLookup = const config::BusConfig* (*)(const void* ctx, std::string_view
 // POST / with X-Amz-Target: AWSEvents.PutEvents (AWS JSON 1.1). Entries may
 // name different buses (EventBusName: a name, or an ARN ending in
 // event-bus/<name>; "default" when absent). An unknown bus fails its entry.
-ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const void* ctx, int64_t now_ms);
+ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const void* ctx, int64_t now_ms,
+                               size_t max_entries_bytes = kMaxEntriesSize);
 
 // {"__type": "...", "message": "..."}: AWS JSON 1.1 operation errors.
 std::string aws_error_body(std::string_view type, std::string_view message);
 
 // POST /webhooks/{name}: the raw payload becomes `detail`.
 ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& hook, const config::BusConfig& bus,
-                            std::string_view detail_type_header_value, int64_t now_ms);
+                            std::string_view detail_type_header_value, int64_t now_ms,
+                            size_t max_entries_bytes = kMaxEntriesSize);
 
 // {"FailedEntryCount": N, "Entries": [...]} as PutEvents answers.
 std::string put_events_response(const std::vector<EntryResult>& results);
@@ -68,5 +73,9 @@ std::string error_body(std::string_view code, std::string_view message);
 // and returns it without insignificant white space, every string and number
 // kept exactly as written. Returns false on anything else.
 bool compact_json_object(std::string_view text, std::string* out);
+
+// For a body that is valid JSON and one entry object or an array of them:
+// the raw text of member `name` of each entry ("" where absent).
+std::vector<std::string_view> raw_member_values(std::string_view body, std::string_view name);
 
 }  // namespace switchyard::bus

@@ -24,7 +24,8 @@ class Replayer;
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";
   std::string admin_listen = "127.0.0.1:8081";
-  size_t max_body_bytes = 1024 * 1024;
+  size_t max_body_bytes = 4 * 1024 * 1024;
+  size_t max_put_events_bytes = 1048576;  // EventBridge's entry-size limit, its formula
   int threads = 2;
   size_t max_connections = 10000;  // per listener; beyond it a connection gets a 503 and is closed
   int read_timeout_seconds = 30;   // slow clients are cut off after this

@@ -23,7 +23,8 @@ struct ConfigError {
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";        // ingest listener; port 0 picks a free one
   std::string admin_listen = "127.0.0.1:8081";  // admin listener (metrics, admin API)
-  size_t max_body_bytes = 1024 * 1024;          // largest request body accepted
+  size_t max_body_bytes = 4 * 1024 * 1024;      // largest request body accepted
+  size_t max_put_events_bytes = 1048576;        // EventBridge's entry-size limit (1 MB since 2026-01-29)
   int threads = 2;                              // I/O threads
   size_t max_connections = 10000;               // open connections per listener; more get a 503
   int read_timeout_seconds = 30;                // a request must arrive within this
