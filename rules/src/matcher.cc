@@ -121,7 +121,9 @@ class MatcherIndex {
   explicit MatcherIndex(MatcherParts parts) : parts_(std::move(parts)) {
     nodes_.emplace_back();
     for (uint32_t p = 0; p < parts_.patterns.size(); ++p) {
-      for (const Alternative& alt : parts_.patterns[p]) {
+      for (uint32_t a = 0; a < parts_.patterns[p].size(); ++a) {
+        const Alternative& alt = parts_.patterns[p][a];
+        sub_alternative_.push_back(a);
         const uint32_t sub = static_cast<uint32_t>(subs_.size());
         subs_.push_back({p, static_cast<uint32_t>(slot_sub_.size()), static_cast<uint32_t>(alt.size())});
         for (const auto& leaf : alt) {
@@ -131,6 +133,14 @@ class MatcherIndex {
           for (const Condition& c : leaf.conditions) index(field, c, slot);
         }
       }
+    }
+    // Each alternative's slots in path order, for the consistency check.
+    for (const Sub& sub : subs_) {
+      const Alternative& alt = parts_.patterns[sub.pattern][sub_alternative_[&sub - subs_.data()]];
+      std::vector<uint32_t> order(sub.n_slots);
+      for (uint32_t i = 0; i < sub.n_slots; ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return alt[a].path < alt[b].path; });
+      sub_order_.push_back(std::move(order));
     }
     auto by_bound = [](const FieldIndex::Bound& a, const FieldIndex::Bound& b) { return a.at < b.at; };
     for (auto& f : fields_) {
@@ -631,48 +641,91 @@ class MatcherIndex {
     }
   }
 
-  static bool compatible(const Scratch& s, uint32_t a, uint32_t b) {
-    if (a == kAbsent || b == kAbsent) return true;
-    const Value& x = s.values[a];
-    const Value& y = s.values[b];
-    const uint32_t n = std::min(x.coord_len, y.coord_len);
-    for (uint32_t i = 0; i < n; ++i) {
-      const Coord& cx = s.coords[x.coord_begin + i];
-      const Coord& cy = s.coords[y.coord_begin + i];
-      if (cx.array != cy.array) return true;
-      if (cx.index != cy.index) return false;
-    }
-    return true;
-  }
-
   // Array consistency: leaves under one array of objects must be satisfied
-  // by the same element. Chooses one satisfying value per slot.
+  // by the same element. Two values conflict when their paths pass through
+  // the same array at different indexes.
+  //
+  // The slots are taken one at a time (in path order, so that siblings in
+  // the pattern come together) and the search keeps only the distinct
+  // states: the (array, index) choices made so far, limited to the arrays
+  // that values of later slots also pass through. Choices in arrays no later
+  // value can meet never matter again, so states that differ only there are
+  // one. This is polynomial (no backtracking): per slot, states x values x
+  // path length, where the state count is bounded by the values of the
+  // slots whose arrays are still open. event-ruler's array-consistency check
+  // works on the same principle.
   bool consistent(const Scratch& s, const Sub& sub) const {
-    std::vector<std::vector<uint32_t>> options(sub.n_slots);
+    const uint32_t n = sub.n_slots;
+    std::vector<std::vector<uint32_t>> options(n);
     for (const Hit& h : s.hits)
-      if (h.slot >= sub.first_slot && h.slot < sub.first_slot + sub.n_slots) {
+      if (h.slot >= sub.first_slot && h.slot < sub.first_slot + n) {
         auto& o = options[h.slot - sub.first_slot];
         if (std::find(o.begin(), o.end(), h.value) == o.end()) o.push_back(h.value);
       }
-    std::vector<uint32_t> chosen;
-    chosen.reserve(sub.n_slots);
-    auto search = [&](auto&& self, size_t slot) -> bool {
-      if (slot == options.size()) return true;
-      for (uint32_t v : options[slot]) {
-        bool ok = true;
-        for (uint32_t c : chosen)
-          if (!compatible(s, c, v)) {
-            ok = false;
-            break;
-          }
-        if (!ok) continue;
-        chosen.push_back(v);
-        if (self(self, slot + 1)) return true;
-        chosen.pop_back();
+    const std::vector<uint32_t>& order = sub_order_[&sub - subs_.data()];
+    // later[k]: the arrays that values of the slots after position k pass through.
+    std::vector<std::vector<uint32_t>> later(n);
+    std::vector<uint32_t> acc;
+    for (uint32_t k = n; k-- > 0;) {
+      later[k] = acc;
+      for (uint32_t v : options[order[k]]) {
+        if (v == kAbsent) continue;
+        const Value& x = s.values[v];
+        for (uint32_t i = 0; i < x.coord_len; ++i) acc.push_back(s.coords[x.coord_begin + i].array);
       }
-      return false;
+      std::sort(acc.begin(), acc.end());
+      acc.erase(std::unique(acc.begin(), acc.end()), acc.end());
+    }
+    using State = std::vector<Coord>;  // sorted by array
+    auto less = [](const State& a, const State& b) {
+      return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](const Coord& x, const Coord& y) {
+        return x.array != y.array ? x.array < y.array : x.index < y.index;
+      });
     };
-    return search(search, 0);
+    std::vector<State> states{State{}};
+    std::vector<State> next;
+    State merged;
+    for (uint32_t k = 0; k < n; ++k) {
+      next.clear();
+      const auto& keep = later[k];
+      for (const State& st : states) {
+        for (uint32_t v : options[order[k]]) {
+          merged.clear();
+          bool ok = true;
+          if (v != kAbsent) {
+            const Value& x = s.values[v];
+            for (uint32_t i = 0; i < x.coord_len && ok; ++i) {
+              const Coord& c = s.coords[x.coord_begin + i];
+              for (const Coord& d : st)
+                if (d.array == c.array && d.index != c.index) ok = false;
+              if (ok && std::binary_search(keep.begin(), keep.end(), c.array)) merged.push_back(c);
+            }
+          }
+          if (!ok) continue;
+          for (const Coord& d : st)
+            if (std::binary_search(keep.begin(), keep.end(), d.array)) merged.push_back(d);
+          std::sort(merged.begin(), merged.end(), [](const Coord& x, const Coord& y) {
+            return x.array != y.array ? x.array < y.array : x.index < y.index;
+          });
+          merged.erase(std::unique(merged.begin(), merged.end(),
+                                   [](const Coord& x, const Coord& y) { return x.array == y.array; }),
+                       merged.end());
+          next.push_back(merged);
+        }
+      }
+      if (next.empty()) return false;
+      std::sort(next.begin(), next.end(), less);
+      next.erase(std::unique(next.begin(), next.end(),
+                             [](const State& a, const State& b) {
+                               return a.size() == b.size() &&
+                                      std::equal(a.begin(), a.end(), b.begin(), [](const Coord& x, const Coord& y) {
+                                        return x.array == y.array && x.index == y.index;
+                                      });
+                             }),
+                 next.end());
+      states.swap(next);
+    }
+    return true;
   }
 
   void collect(Scratch& s, std::vector<uint32_t>& out) const {
@@ -707,6 +760,8 @@ class MatcherIndex {
   std::vector<PathNode> nodes_;
   std::vector<FieldIndex> fields_;
   std::vector<Sub> subs_;
+  std::vector<uint32_t> sub_alternative_;          // which alternative of its pattern each sub is
+  std::vector<std::vector<uint32_t>> sub_order_;  // each sub's slots in path order
   std::vector<uint32_t> slot_sub_;
   std::vector<std::pair<uint32_t, uint32_t>> absent_;  // (field, slot) of exists:false
 };

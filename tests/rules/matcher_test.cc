@@ -88,5 +88,41 @@ TEST(ValidationTest, InvalidPatternsAreRefusedWithEventBridgeReasons) {
   EXPECT_EQ(validate_pattern(R"({"a":["x", 1, null, true]})"), "");
 }
 
+// Issue 12.3: the array-consistency check is polynomial. The old search
+// backtracked over every combination (1000^3 here) and held a thread for
+// many seconds; the answer must come, and be right, on any event shape.
+TEST(MatcherTest, ArrayConsistencyOnHostileEventsIsAnsweredCorrectly) {
+  MatcherBuilder b;
+  std::string error;
+  ASSERT_TRUE(b.add(R"({"detail":{"o":{"a":["v"],"b":["v"],"c":["v"],"z":["v"]}}})", &error)) << error;
+  auto m = b.build();
+  std::string many;
+  for (int i = 0; i < 1000; ++i) many += std::string(i ? "," : "") + "\"v\"";
+  const std::string element = "{\"a\":[" + many + "],\"b\":[" + many + "],\"c\":[" + many + "]}";
+  std::vector<uint32_t> ids;
+  // z sits in another element of o than a, b and c: no match.
+  ASSERT_TRUE(m->match(R"({"detail":{"o":[)" + element + R"(,{"z":"v"}]}})", ids, &error)) << error;
+  EXPECT_TRUE(ids.empty());
+  // With z in the same element it matches.
+  const std::string with_z = element.substr(0, element.size() - 1) + ",\"z\":\"v\"}";
+  ASSERT_TRUE(m->match(R"({"detail":{"o":[)" + element + "," + with_z + "]}}", ids, &error)) << error;
+  EXPECT_EQ(ids, std::vector<uint32_t>{0});
+}
+
+// Issue 12.7: what ingest accepts (a detail of 1000 levels) is matched.
+TEST(MatcherTest, ADetailAsDeepAsIngestAcceptsIsMatched) {
+  MatcherBuilder b;
+  std::string error;
+  ASSERT_TRUE(b.add(R"({"source":["a"]})", &error));
+  auto m = b.build();
+  std::string detail;
+  for (int i = 0; i < 999; ++i) detail += "{\"a\":";
+  detail += "[1]";  // the 1000th level
+  for (int i = 0; i < 999; ++i) detail += "}";
+  std::vector<uint32_t> ids;
+  ASSERT_TRUE(m->match(R"({"source":"a","detail":)" + detail + "}", ids, &error)) << error;
+  EXPECT_EQ(ids, std::vector<uint32_t>{0});
+}
+
 }  // namespace
 }  // namespace switchyard::rules
