@@ -126,7 +126,6 @@ struct Piece {
   std::string literal;       // text before the placeholder (or the tail)
   bool has_var = false;
   bool in_string = false;    // the placeholder sits inside a JSON string
-  bool whole_string = false; // ... and is all of it: "<name>"
   Predefined predefined = Predefined::kNone;
   size_t variable = 0;       // index into paths when not predefined
   std::string name;
@@ -261,11 +260,6 @@ std::shared_ptr<const Transformer> Transformer::compile(const TargetInput& input
         ++i;
       }
       impl->pieces.push_back(std::move(current));
-      for (size_t k = 0; k + 1 < impl->pieces.size(); ++k) {
-        Piece& p = impl->pieces[k];
-        p.whole_string = p.in_string && !p.literal.empty() && p.literal.back() == '"' &&
-                         impl->pieces[k + 1].literal.rfind('"', 0) == 0;
-      }
       if (impl->json_template) {
         // The template must give JSON for any value: try it with neutral ones.
         std::string probe;
@@ -288,14 +282,22 @@ std::shared_ptr<const Transformer> Transformer::compile(const TargetInput& input
 
 namespace {
 
-// aws.events.event: the envelope without detail, detail-type as detailType.
+// aws.events.event: the envelope without detail, detail-type as detailType,
+// its keys in the order AWS renders them (recorded on EventBridge); keys AWS
+// does not name there (replay-name) follow in the event's own order.
 std::string event_without_detail(const JsonNode& event) {
+  static constexpr std::string_view kOrder[] = {"id",     "account", "detail-type", "time",
+                                                "source", "region",  "resources",   "version"};
   JsonNode copy;
   copy.type = JsonNode::Type::kObject;
-  for (const auto& m : event.members) {
-    if (m.first == "detail") continue;
+  auto add = [&copy](const internal::JsonMember& m) {
     copy.members.push_back({m.first == "detail-type" ? "detailType" : m.first, m.second});
-  }
+  };
+  for (const std::string_view key : kOrder)
+    for (const auto& m : event.members)
+      if (m.first == key) add(m);
+  for (const auto& m : event.members)
+    if (m.first != "detail" && std::find(std::begin(kOrder), std::end(kOrder), m.first) == std::end(kOrder)) add(m);
   return internal::to_json(copy);
 }
 
@@ -362,10 +364,11 @@ bool Transformer::render(std::string_view event_json, const TransformContext& ct
     const bool compound = v->is_object() || v->is_array();
     if (p.in_string) {
       if (compound) {
-        if (t.json_template && p.whole_string) {
-          // "<name>" holding an object or array: AWS inserts its JSON text,
+        if (t.json_template) {
+          // An object or array inside a quoted string of a JSON template,
+          // alone or with other text around it: AWS inserts its JSON text,
           // which breaks the string, and does not deliver the event.
-          *error = "\"<" + p.name + ">\" holds an object or array: the output is not valid JSON";
+          *error = "<" + p.name + "> holds an object or array inside a quoted string: the output is not valid JSON";
           return false;
         }
         std::string text = internal::to_json(*v);

@@ -59,8 +59,8 @@ INSTANTIATE_TEST_SUITE_P(Spec, TransformTest, ::testing::Values(
          R"({"n": 42, "b": true, "z": null, "s": "42 true null"})"},
     Case{"object and array as values", R"({"InputTransformer":{"InputPathsMap":{"o":"$.detail.obj","a":"$.detail.tags"},"InputTemplate":"{\"o\": <o>, \"a\": <a>}"}})",
          R"({"o": {"a":"x","b":"y"}, "a": ["a","b"]})"},
-    Case{"object and array inside a longer string", R"({"InputTransformer":{"InputPathsMap":{"o":"$.detail.obj","a":"$.detail.tags"},"InputTemplate":"{\"m\": \"o=<o> a=<a>\"}"}})",
-         R"({"m": "o={a:x,b:y} a=[a,b]"})"},
+    Case{"object and array inside a longer string of a text template", R"({"InputTransformer":{"InputPathsMap":{"o":"$.detail.obj","a":"$.detail.tags"},"InputTemplate":"m: \"o=<o> a=<a>\""}})",
+         R"(m: "o={a:x,b:y} a=[a,b]")", "text/plain; charset=utf-8"},
     Case{"missing path", R"({"InputTransformer":{"InputPathsMap":{"m":"$.detail.customer"},"InputTemplate":"{\"v\": <m>, \"s\": \"[<m>]\"}"}})",
          R"({"v": "", "s": "[]"})"},
     Case{"same placeholder twice", R"({"InputTransformer":{"InputPathsMap":{"id":"$.detail.orderId"},"InputTemplate":"{\"p\": \"users/<id>/second/<id>\"}"}})",
@@ -72,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(Spec, TransformTest, ::testing::Values(
     Case{"predefined variables", R"({"InputTransformer":{"InputTemplate":"{\"r\": <aws.events.rule-name>, \"arn\": \"<aws.events.rule-arn>\", \"t\": <aws.events.event.ingestion-time>}"}})",
          R"({"r": "my-rule", "arn": "arn:aws:events:eu-west-1:111122223333:rule/my-rule", "t": "2025-03-01T10:15:31Z"})"},
     Case{"aws.events.event has detailType and no detail", R"({"InputTransformer":{"InputTemplate":"{\"e\": <aws.events.event>}"}})",
-         R"({"e": {"version":"0","id":"e1","detailType":"OrderPlaced","source":"shop","account":"111122223333","time":"2025-03-01T10:15:30Z","region":"eu-west-1","resources":["urn:1"]}})"},
+         R"({"e": {"id":"e1","account":"111122223333","detailType":"OrderPlaced","time":"2025-03-01T10:15:30Z","source":"shop","region":"eu-west-1","resources":["urn:1"],"version":"0"}})"},
     Case{"aws.events.event.json is the whole event", R"({"InputTransformer":{"InputTemplate":"{\"e\": <aws.events.event.json>}"}})",
          (std::string(R"({"e": )") + kEvent + "}").c_str()},
     Case{"text template keeps its quotes", R"({"InputTransformer":{"InputPathsMap":{"i":"$.id","s":"$.detail-type"},"InputTemplate":"\"instance <i> is in <s>\""}})",
@@ -91,6 +91,21 @@ TEST(TransformTest, ObjectAsTheWholeQuotedStringIsNotDelivered) {
   Rendered out;
   EXPECT_FALSE(t->render(kEvent, kCtx, &out, &error));
   EXPECT_NE(error.find("not valid JSON"), std::string::npos) << error;
+}
+
+// Issue 12.14: recorded on EventBridge, "users-service/users/<payload>" with
+// an object is not delivered either; only text templates get {a:x,b:y}.
+TEST(TransformTest, ObjectOrArrayInsideALongerQuotedStringIsNotDelivered) {
+  for (const char* path : {"$.detail.obj", "$.detail.tags"}) {
+    std::string error;
+    auto t = compile(std::string(R"({"InputTransformer":{"InputPathsMap":{"p":")") + path +
+                         R"("},"InputTemplate":"{\"k\": \"users-service/users/<p>\"}"}})",
+                     &error);
+    ASSERT_TRUE(t) << error;
+    Rendered out;
+    EXPECT_FALSE(t->render(kEvent, kCtx, &out, &error)) << out.body;
+    EXPECT_NE(error.find("not valid JSON"), std::string::npos) << error;
+  }
 }
 
 struct BadCase {
