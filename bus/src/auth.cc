@@ -216,9 +216,17 @@ SigV4Result verify_sigv4(std::string_view method, std::string_view path, std::st
       if (!(c == ' ' && !folded.empty() && folded.back() == ' ')) folded += c;
     canonical += std::string(name) + ":" + folded + "\n";
   }
-  const std::string_view content_sha = header("X-Amz-Content-Sha256");
-  canonical += "\n" + f["SignedHeaders"] + "\n" +
-               (content_sha.empty() || content_sha == "UNSIGNED-PAYLOAD" ? sha256_hex(body) : std::string(content_sha));
+  // The signature covers the body itself: the hash is always computed here,
+  // and a client's X-Amz-Content-Sha256 must agree with it (a captured
+  // request resent with another body and the old hash is refused).
+  const std::string body_sha = sha256_hex(body);
+  const std::string_view content_sha = trim(header("X-Amz-Content-Sha256"));
+  if (!content_sha.empty() && !constant_time_equal(content_sha, body_sha)) {
+    r.error_type = "InvalidSignatureException";
+    r.message = "The provided 'x-amz-content-sha256' header does not match what was computed.";
+    return r;
+  }
+  canonical += "\n" + f["SignedHeaders"] + "\n" + body_sha;
   const std::string scope_text = std::string(scope[1]) + "/" + std::string(scope[2]) + "/" + std::string(scope[3]) +
                                  "/aws4_request";
   const std::string to_sign =

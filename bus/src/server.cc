@@ -201,6 +201,8 @@ class Server::Impl {
     ioc_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    work_.stop();
+    work_.join();
   }
 
   std::string ingest_address() const { return ingest_address_; }
@@ -300,6 +302,11 @@ class Server::Impl {
       try {
         if (core::json_nesting_depth(req.body(), core::kMaxBodyDepth) > core::kMaxBodyDepth) {
           res = too_deep(req, admin);
+        } else if (admin && is_test_event_pattern(req)) {
+          const auto home = co_await asio::this_coro::executor;
+          co_await asio::post(asio::bind_executor(work_, asio::use_awaitable));  // off the I/O threads
+          res = handle_admin(req);
+          co_await asio::post(home, asio::use_awaitable);
         } else if (admin) {
           res = handle_admin(req);
         } else {
@@ -394,6 +401,12 @@ class Server::Impl {
     co_return json_response(req, http::status::ok, put_events_response(parsed.results));
   }
 
+  static bool is_test_event_pattern(const Request& req) {
+    const auto parts = segments(req.target());
+    return req.method() == http::verb::post && parts.size() == 2 && parts[0] == "admin" &&
+           parts[1] == "test-event-pattern";
+  }
+
   // Every route refuses a body nested deeper than EventBridge allows before
   // anything that recurses reads it.
   static Response too_deep(const Request& req, bool admin) {
@@ -416,6 +429,10 @@ class Server::Impl {
   // Returns "" on success, else why nothing was stored.
   asio::awaitable<std::string> commit(const Routing& routing, ParsedRequest& parsed, std::string_view request) {
     if (parsed.events.empty()) co_return "";
+    // Matching and rendering run on the work threads, so that the I/O
+    // threads keep answering health checks and metrics whatever the events
+    // cost; the append below resumes on the connection's strand.
+    co_await asio::post(asio::bind_executor(work_, asio::use_awaitable));
     auto batch = std::make_shared<storage::IngestBatch>();
     for (size_t i = 0; i < parsed.events.size(); ++i) {
       const core::Event& e = parsed.events[i];
@@ -451,31 +468,51 @@ class Server::Impl {
   // entry is for such a bus and the signature is bad, the whole request is
   // refused with the signature error, as AWS does. Buses without keys accept
   // any signature. Returns the request-level error body, if any.
+  // Who may put each entry of a PutEvents request: a bus with access_keys
+  // takes entries signed (SigV4) with one of its keys, a bus with
+  // ingest_tokens entries whose request carries one of its bearer tokens
+  // (either, when it has both), any other bus any entry. Entries refused
+  // fail alone with AccessDeniedException; when every entry is for a
+  // keyed bus and none is allowed, the signature's own error refuses the
+  // request.
   static std::optional<std::string> check_signature(const Request& req, const Routing& routing, ParsedRequest& parsed,
                                                     int64_t now_s) {
+    auto guarded = [&](const core::Event& e) {
+      const auto& bus = routing.buses.at(e.bus).bus;
+      return !bus.access_keys.empty() || !bus.ingest_tokens.empty();
+    };
+    if (std::none_of(parsed.events.begin(), parsed.events.end(), guarded)) return std::nullopt;
     std::vector<AccessKey> keys;
     for (const auto& [_, b] : routing.buses) keys.insert(keys.end(), b.bus.access_keys.begin(), b.bus.access_keys.end());
-    if (keys.empty()) return std::nullopt;
     const std::string_view target = req.target();
     const auto q = target.find('?');
-    const SigV4Result sig = verify_sigv4(
-        req.method_string(), target.substr(0, q), q == std::string_view::npos ? "" : target.substr(q + 1),
-        [&req](std::string_view name) { return req[name]; }, req.body(), keys, now_s);
+    const SigV4Result sig =
+        keys.empty() ? SigV4Result{}
+                     : verify_sigv4(req.method_string(), target.substr(0, q),
+                                    q == std::string_view::npos ? "" : target.substr(q + 1),
+                                    [&req](std::string_view name) { return req[name]; }, req.body(), keys, now_s);
+    const std::string_view authorization = req[http::field::authorization];
+    auto allowed_on = [&](const config::BusConfig& bus) {
+      if (bus.access_keys.empty() && bus.ingest_tokens.empty()) return true;
+      if (sig.kind == SigV4Result::Kind::kValid &&
+          std::any_of(bus.access_keys.begin(), bus.access_keys.end(),
+                      [&](const AccessKey& k) { return k.id == sig.access_key_id; }))
+        return true;
+      return !bus.ingest_tokens.empty() && bearer_allowed(authorization, bus.ingest_tokens);
+    };
     if (sig.kind == SigV4Result::Kind::kInvalid &&
         std::all_of(parsed.events.begin(), parsed.events.end(),
-                    [&](const core::Event& e) { return !routing.buses.at(e.bus).bus.access_keys.empty(); }))
+                    [&](const core::Event& e) {
+                      const auto& bus = routing.buses.at(e.bus).bus;
+                      return !bus.access_keys.empty() && !allowed_on(bus);
+                    }))
       return aws_error_body(sig.error_type, sig.message);
     std::vector<core::Event> allowed;
     size_t next = 0;
     for (auto& r : parsed.results) {
       if (!r.ok()) continue;
       core::Event& e = parsed.events[next++];
-      const auto& bus_keys = routing.buses.at(e.bus).bus.access_keys;
-      const bool ok = bus_keys.empty() ||
-                      (sig.kind == SigV4Result::Kind::kValid &&
-                       std::any_of(bus_keys.begin(), bus_keys.end(),
-                                   [&](const AccessKey& k) { return k.id == sig.access_key_id; }));
-      if (ok) {
+      if (allowed_on(routing.buses.at(e.bus).bus)) {
         allowed.push_back(std::move(e));
       } else {
         r = {"", "AccessDeniedException", "User is not authorized to put events on event bus " + e.bus + "."};
@@ -521,8 +558,11 @@ class Server::Impl {
         co_return aws_response(req, http::status::bad_request,
                                aws_error_body("ValidationException", "EventPattern and Event are required strings."));
       std::string error;
+      const auto home = co_await asio::this_coro::executor;
+      co_await asio::post(asio::bind_executor(work_, asio::use_awaitable));  // off the I/O threads
       const int result = rules::test_event_pattern(body["EventPattern"].get<std::string>(),
                                                    body["Event"].get<std::string>(), &error);
+      co_await asio::post(home, asio::use_awaitable);
       if (result == -1)
         co_return aws_response(req, http::status::bad_request, aws_error_body("InvalidEventPatternException", error));
       if (result == -2)
@@ -816,6 +856,9 @@ class Server::Impl {
   std::shared_ptr<prometheus::Registry> registry_;
 
   asio::io_context ioc_;
+  // Matching, rendering and TestEventPattern: CPU work kept off ioc_'s
+  // threads, which must always answer /healthz and /metrics.
+  asio::thread_pool work_{static_cast<size_t>(std::max(1, options_.threads))};
   tcp::acceptor ingest_acceptor_;
   tcp::acceptor admin_acceptor_;
   std::string ingest_address_, admin_address_;

@@ -105,7 +105,7 @@ class IngestTest(unittest.TestCase):
             [{"Source": "s", "DetailType": "t", "Detail": "{}"}] * 11))
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("ValidationException", p.stderr)
-        big = [{"Source": "s", "DetailType": "t", "Detail": json.dumps({"a": "x" * 140000})}] * 2
+        big = [{"Source": "s", "DetailType": "t", "Detail": json.dumps({"a": "x" * 600000})}] * 2
         p = aws(self.service, "put-events", "--entries", json.dumps(big))
         self.assertIn("Total size of the entries in the request is over the limit.", p.stderr)
 
@@ -144,6 +144,60 @@ print(json.dumps(r["Entries"]))
         out = json.loads(p.stdout)
         self.assertEqual(out["Entries"][0]["ErrorCode"], "AccessDeniedException")
         self.assertIn("EventId", out["Entries"][1])
+
+    def test_sigv4_binds_the_body(self):
+        """Issue 12.5: a captured signed request resent with another body and the
+        original X-Amz-Content-Sha256 is refused; the signed one is accepted."""
+        script = r"""
+import json, sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+url, secret = sys.argv[1], sys.argv[2]
+body = json.dumps({"Entries": [{"Source": "s", "DetailType": "signed", "Detail": "{}", "EventBusName": "secure"}]})
+import hashlib
+req = AWSRequest(method="POST", url=url + "/", data=body, headers={
+    "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSEvents.PutEvents",
+    "X-Amz-Content-SHA256": hashlib.sha256(body.encode()).hexdigest()})
+SigV4Auth(Credentials("AKIDSECURE", secret), "events", "eu-west-1").add_auth(req)
+print(json.dumps({"body": body, "headers": dict(req.headers.items())}))
+"""
+        p = subprocess.run([SYSTEM_PYTHON, "-c", script, "http://" + self.service.ingest, SECRET],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        signed = json.loads(p.stdout)
+        self.assertIn("X-Amz-Content-SHA256", signed["headers"])
+        s, out = self.service.post("/", signed["body"], signed["headers"])
+        self.assertEqual((s, out["FailedEntryCount"]), (200, 0), out)
+        forged = signed["body"].replace('"signed"', '"forged"')
+        s, out = self.service.post("/", forged, signed["headers"])
+        self.assertEqual(s, 403, out)
+        self.assertEqual(out["__type"], "InvalidSignatureException")
+        # Without the hash header the body is hashed all the same.
+        headers = {k: v for k, v in signed["headers"].items() if k != "X-Amz-Content-SHA256"}
+        s, out = self.service.post("/", forged, headers)
+        self.assertEqual(s, 403, out)
+        self.assertEqual(out["__type"], "InvalidSignatureException")
+
+    def test_ingest_tokens_guard_put_events(self):
+        """Issue 12.4: PutEvents to a bus with ingest_tokens needs one of its
+        tokens, by name or by ARN, as /buses/{bus}/events does."""
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSEvents.PutEvents"}
+        for bus in ("private", "arn:aws:events:us-east-1:123456789012:event-bus/private"):
+            body = json.dumps({"Entries": [{"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": bus},
+                                           {"Source": "s", "DetailType": "t", "Detail": "{}"}]})
+            for auth in (None, "Bearer nope"):
+                h = dict(headers, **({"Authorization": auth} if auth else {}))
+                s, out = self.service.post("/", body, h)
+                self.assertEqual(s, 200, out)
+                self.assertEqual(out["FailedEntryCount"], 1, out)
+                self.assertEqual(out["Entries"][0]["ErrorCode"], "AccessDeniedException")
+                self.assertIn("EventId", out["Entries"][1], "the open bus still takes its entry")
+            s, out = self.service.post("/", body, dict(headers, Authorization="Bearer " + TOKEN))
+            self.assertEqual((s, out["FailedEntryCount"]), (200, 0), out)
+        p = aws(self.service, "put-events", "--entries",
+                json.dumps([{"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": "private"}]))
+        self.assertIn("AccessDeniedException", p.stdout + p.stderr)
 
     def test_verified_github_webhook(self):
         body = '{"ref": "refs/heads/main"}'

@@ -114,7 +114,7 @@ class PipelineTest(unittest.TestCase):
             ("/buses/nope/events", json.dumps(order("OrderPlaced", 1)), 404, "ResourceNotFoundException"),
             ("/webhooks/nope", "{}", 404, "ResourceNotFoundException"),
             ("/webhooks/github", "[1, 2]", 400, "MalformedDetail"),
-            ("/webhooks/github", '{"a": "' + "x" * 300000 + '"}', 413, "PayloadTooLarge"),
+            ("/webhooks/github", '{"a": "' + "x" * 1100000 + '"}', 413, "PayloadTooLarge"),
             ("/buses/orders/events", "[]", 400, "ValidationException"),
             ("/nowhere", "{}", 404, "NotFound"),
         ]
@@ -127,7 +127,7 @@ class PipelineTest(unittest.TestCase):
         # Over the body limit: refused from the declared length, before the body is read.
         host, port = self.service.ingest.rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=10) as c:
-            c.sendall(b"POST /buses/orders/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n")
+            c.sendall(b"POST /buses/orders/events HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n")
             answer = c.recv(4096).decode()
         self.assertTrue(answer.startswith("HTTP/1.1 413"), answer)
         self.assertIn('"code":"PayloadTooLarge"', answer)
