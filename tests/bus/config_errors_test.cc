@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,16 @@ const Case kCases[] = {
      "sy.yaml:1:50: duplicate rule name 'r' on bus 'default'"},
     {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, destination: nope}]}]\n",
      "sy.yaml:1:80: target 't' of rule 'r' names api destination 'nope', which is not defined"},
+    // Issue 12.13: a port too long for any integer type, duplicate keys (the
+    // second, invalid one used to be ignored), a secret file with no end.
+    {"server: {listen: '127.0.0.1:99999999999999999999'}\n",
+     "sy.yaml:1:18: server.listen must be HOST:PORT, got '127.0.0.1:99999999999999999999'"},
+    {"server: {listen: 127.0.0.1:8080, listen: nonsense}\n",
+     "sy.yaml:1:34: duplicate key 'listen' (first given on line 1); each key may appear once in a mapping"},
+    {"rules:\n  - name: r\n    event_pattern: {source: [a]}\n    name: s\n",
+     "sy.yaml:4:5: duplicate key 'name' (first given on line 2); each key may appear once in a mapping"},
+    {"server: {admin_token: '${file:/dev/zero}'}\n",
+     "sy.yaml:1:23: secret file /dev/zero for server.admin_token is larger than 65536 bytes"},
 };
 
 INSTANTIATE_TEST_SUITE_P(All, ConfigErrorTest, ::testing::ValuesIn(kCases));
@@ -178,6 +189,51 @@ TEST_P(WithBase, ReportsTheProblemWithItsPosition) {
   EXPECT_EQ(got, std::vector<std::string>{GetParam().want}) << yaml;
 }
 INSTANTIATE_TEST_SUITE_P(Targets, WithBase, ::testing::ValuesIn(kTargetCases));
+
+// Issue 12.13: a YAML alias bomb of a few hundred bytes (it used to take 26 s
+// and 977 MB to build) is refused from its text, at once, with its position.
+TEST(ConfigLimitsTest, AnAliasBombIsRefusedBeforeItIsExpanded) {
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 12; ++i) {
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) yaml += std::string(k ? ", " : "") + "*a" + std::to_string(i - 1);
+    yaml += "]\n";
+  }
+  Config c;
+  std::vector<ConfigError> errors;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(load_text(yaml, "sy.yaml", &c, &errors));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].format().find("aliases expand to more than 1000000 nodes"), std::string::npos)
+      << errors[0].format();
+  EXPECT_GT(errors[0].line, 1);
+}
+
+// Small aliases, as people write them for shared settings, still load.
+TEST(ConfigLimitsTest, OrdinaryAliasesLoad) {
+  const std::string yaml =
+      "api_destinations:\n  - {name: d, endpoint: 'http://127.0.0.1:9/x'}\n"
+      "rules:\n  - {name: r1, event_pattern: &p {source: [a]}}\n  - {name: r2, event_pattern: *p}\n";
+  Config c;
+  std::vector<ConfigError> errors;
+  EXPECT_TRUE(load_text(yaml, "sy.yaml", &c, &errors)) << (errors.empty() ? "" : errors[0].format());
+}
+
+// Nothing the loader meets escapes it as an exception.
+TEST(ConfigLimitsTest, NothingThrowsPastTheLoader) {
+  for (const char* yaml : {"server: {listen: '127.0.0.1:99999999999999999999999999'}\n", "[[[[[[[[[[",
+                           "a: !!binary ~~~\n", "{", "server: {threads: 1e400}\n"}) {
+    Config c;
+    std::vector<ConfigError> errors;
+    EXPECT_NO_THROW(EXPECT_FALSE(load_text(yaml, "sy.yaml", &c, &errors))) << yaml;
+    EXPECT_FALSE(errors.empty()) << yaml;
+  }
+  std::string deep(100000, '[');
+  Config c;
+  std::vector<ConfigError> errors;
+  EXPECT_NO_THROW(EXPECT_FALSE(load_text(deep, "sy.yaml", &c, &errors)));
+}
 
 }  // namespace
 }  // namespace switchyard::config

@@ -15,12 +15,14 @@
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
 #include "switchyard/rules/matcher.h"
+#include "yaml_guard.h"
 
 namespace switchyard::config {
 namespace {
 
 const std::regex kNameRe(R"([\.\-_A-Za-z0-9]+)");
 const std::regex kHeaderKeyRe(R"([!#$%&'*+\-.^_`|~0-9a-zA-Z]+)");
+constexpr size_t kMaxSecretFileBytes = 64 * 1024;  // ${file:...}: a secret, not a data file
 
 bool is_plain(const YAML::Node& n) { return n.Tag() == "?" || n.Tag().empty(); }
 
@@ -159,14 +161,21 @@ class Loader {
       if (!e) error(n, "environment variable " + m[2].str() + " for " + where + " is not set");
       return e ? e : "";
     }
-    std::ifstream f(m[2].str());
+    std::ifstream f(m[2].str(), std::ios::binary);
     if (!f) {
       error(n, "cannot read secret file " + m[2].str() + " for " + where);
       return "";
     }
-    std::stringstream ss;
-    ss << f.rdbuf();
-    std::string s = ss.str();
+    // A secret is short: read one byte past the limit and no further, so a
+    // path like /dev/zero or a large file is refused at once.
+    std::string s(kMaxSecretFileBytes + 1, '\0');
+    f.read(s.data(), static_cast<std::streamsize>(s.size()));
+    s.resize(static_cast<size_t>(f.gcount()));
+    if (s.size() > kMaxSecretFileBytes) {
+      error(n, "secret file " + m[2].str() + " for " + where + " is larger than " +
+                   std::to_string(kMaxSecretFileBytes) + " bytes");
+      return "";
+    }
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
     return s;
   }
@@ -213,7 +222,7 @@ class Loader {
     const auto colon = out->rfind(':');
     const std::string port = colon == std::string::npos ? "" : out->substr(colon + 1);
     if (colon == std::string::npos || colon == 0 || port.empty() ||
-        !std::all_of(port.begin(), port.end(), ::isdigit) || std::stol(port) > 65535)
+        !std::all_of(port.begin(), port.end(), ::isdigit) || port.size() > 5 || std::stoi(port) > 65535)
       error(parent[key], "server." + std::string(key) + " must be HOST:PORT, got '" + *out + "'");
   }
 
@@ -750,11 +759,19 @@ bool load_text(const std::string& text, const std::string& file, Config* out, st
   Config c;
   c.file = file;
   Loader loader(file, errors);
+  // Size, alias expansion and duplicate keys are checked on the text, before
+  // a tree exists; nothing thrown inside the loader leaves it.
+  for (const auto& p : internal::check_yaml(text))
+    errors->push_back({file, std::max(1, p.line), std::max(1, p.column), p.message});
   try {
-    const YAML::Node root = YAML::Load(text);
-    loader.load(root, &c);
+    if (errors->empty()) {
+      const YAML::Node root = YAML::Load(text);
+      loader.load(root, &c);
+    }
   } catch (const YAML::Exception& e) {
-    errors->push_back({file, e.mark.line + 1, e.mark.column + 1, e.msg});
+    errors->push_back({file, std::max(1, e.mark.line + 1), std::max(1, e.mark.column + 1), e.msg});
+  } catch (const std::exception& e) {
+    errors->push_back({file, 1, 1, std::string("the configuration could not be loaded: ") + e.what()});
   }
   std::stable_sort(errors->begin(), errors->end(), [](const ConfigError& a, const ConfigError& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
@@ -771,9 +788,11 @@ bool load_file(const std::string& path, Config* out, std::vector<ConfigError>* e
     errors->push_back({path, 1, 1, "cannot read the configuration file"});
     return false;
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return load_text(ss.str(), path, out, errors);
+  // One byte past the limit is enough for check_yaml to refuse the file.
+  std::string text(internal::YamlLimits{}.max_bytes + 1, '\0');
+  f.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(f.gcount()));
+  return load_text(text, path, out, errors);
 }
 
 }  // namespace switchyard::config
