@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <unordered_set>
@@ -62,6 +63,42 @@ bool to_decimal(std::string_view s, Decimal* d) {
   return true;
 }
 
+// The decimal text Java's Double.toString gives for a finite v (JDK 19 and
+// later, what event-ruler runs on): the shortest decimal that rounds to v,
+// except when that has one significant digit: Java then takes, among the
+// decimals of one or two digits that round to v, the one closest to v. Only
+// the widest rounding intervals (subnormals) hold a closer two-digit one:
+// 5e-324 is written 4.9E-324.
+std::string java_double_text(double v) {
+  char buf[64];
+  const auto shortest_end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  std::string best(buf, shortest_end);
+  Decimal d;
+  to_decimal(best, &d);
+  if (d.digits.size() != 1) return best;
+  const double mag = std::fabs(v);
+  // The nearest two-digit decimal, "d.de±x", and its two neighbours.
+  const auto two_end = std::to_chars(buf, buf + sizeof buf, mag, std::chars_format::scientific, 1).ptr;
+  const std::string two(buf, two_end);
+  const int m = (two[0] - '0') * 10 + (two[2] - '0');
+  const int e = std::atoi(two.c_str() + two.find('e') + 1) - 1;
+  const long double x = mag;
+  long double best_distance = std::fabs(std::strtold(best.c_str() + (v < 0), nullptr) - x);
+  for (int k = m - 1; k <= m + 1; ++k) {
+    if (k <= 0) continue;
+    const std::string candidate = std::to_string(k) + "e" + std::to_string(e);
+    double value = 0;
+    std::from_chars(candidate.data(), candidate.data() + candidate.size(), value);
+    if (value != mag) continue;  // does not round to v
+    const long double distance = std::fabs(std::strtold(candidate.c_str(), nullptr) - x);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = (v < 0 ? "-" : "") + candidate;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 Number parse_number(std::string_view text) {
@@ -86,11 +123,9 @@ Number parse_number(std::string_view text) {
     n.comparable = true;
     return n;
   }
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, n.value);
   Decimal a, b;
   to_decimal(text, &a);
-  to_decimal(std::string_view(buf, res.ptr - buf), &b);
+  to_decimal(java_double_text(n.value), &b);
   n.comparable = a == b;
   return n;
 }
@@ -150,56 +185,53 @@ bool Wildcard::matches(std::string_view v) const {
   return p == m;
 }
 
+// event-ruler's MachineComplexityEvaluator score: the largest number of
+// pattern prefixes (of every wildcard value of one field, each counted per
+// value) that all match one input. For "a*b" and input "ab" that is "a*" and
+// "a*b": 2. A state is (value, k): the value's first k tokens match the input
+// so far; a '*' token matches the empty string (closure) and keeps the state
+// after it alive on any byte. The score is the largest state set reachable
+// by a non-empty input, found by a bounded subset construction.
 int wildcard_complexity(const std::vector<const Wildcard*>& patterns, int limit) {
   if (patterns.empty()) return 0;
-  // NFA states are (pattern, position); a '*' state keeps itself alive and
-  // also enables the next position.
-  std::vector<uint32_t> base;  // first state id of each pattern
+  std::vector<uint32_t> base;  // state id of (value k, prefix 0)
   uint32_t total = 0;
   for (const auto* w : patterns) {
     base.push_back(total);
     total += static_cast<uint32_t>(w->tokens().size()) + 1;
   }
-  auto closure = [&](std::vector<uint32_t>& set) {
-    std::vector<uint32_t> out;
-    for (size_t k = 0; k < patterns.size(); ++k) {
-      const auto& t = patterns[k]->tokens();
-      for (uint32_t id : set) {
-        if (id < base[k] || id > base[k] + t.size()) continue;
-        uint32_t pos = id - base[k];
-        out.push_back(id);
-        while (pos < t.size() && t[pos] < 0) out.push_back(base[k] + ++pos);
-      }
-    }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    set.swap(out);
+  std::vector<uint32_t> owner(total);  // which value a state belongs to
+  for (uint32_t k = 0; k < patterns.size(); ++k)
+    for (uint32_t id = base[k]; id <= base[k] + patterns[k]->tokens().size(); ++id) owner[id] = k;
+  auto token = [&](uint32_t id, int64_t offset) -> int {  // token at prefix+offset, or 256 past the ends
+    const auto& t = patterns[owner[id]]->tokens();
+    const int64_t pos = static_cast<int64_t>(id - base[owner[id]]) + offset;
+    return pos < 0 || pos >= static_cast<int64_t>(t.size()) ? 256 : t[pos];
   };
-  std::set<int> alphabet{0x01};
+  auto closure = [&](std::vector<uint32_t>& set) {
+    for (size_t i = 0; i < set.size(); ++i)
+      if (token(set[i], 0) < 0) set.push_back(set[i] + 1);  // '*' matches nothing too
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+  };
+  std::set<int> alphabet{0x01};  // a byte no value names
   for (const auto* w : patterns)
     for (int16_t t : w->tokens())
       if (t >= 0) alphabet.insert(t);
-  std::vector<uint32_t> start;
-  for (uint32_t b : base) start.push_back(b);
+  std::vector<uint32_t> start(base);
   closure(start);
   std::set<std::vector<uint32_t>> seen{start};
   std::vector<std::vector<uint32_t>> queue{start};
-  int worst = static_cast<int>(start.size());
+  int worst = 0;
   constexpr size_t kMaxExplored = 20000;
   for (size_t q = 0; q < queue.size(); ++q) {
     if (worst > limit) return worst;
     if (seen.size() > kMaxExplored) return limit + 1;
     for (int byte : alphabet) {
       std::vector<uint32_t> next;
-      for (size_t k = 0; k < patterns.size(); ++k) {
-        const auto& t = patterns[k]->tokens();
-        for (uint32_t id : queue[q]) {
-          if (id < base[k] || id > base[k] + t.size()) continue;
-          const uint32_t pos = id - base[k];
-          if (pos >= t.size()) continue;
-          if (t[pos] < 0) next.push_back(id);
-          else if (t[pos] == byte) next.push_back(id + 1);
-        }
+      for (uint32_t id : queue[q]) {
+        if (token(id, 0) == byte) next.push_back(id + 1);
+        if (token(id, -1) < 0) next.push_back(id);  // after a '*': any byte
       }
       if (next.empty()) continue;
       closure(next);

@@ -13,7 +13,11 @@
 namespace switchyard::rules::internal {
 
 // A JSON number. `comparable` follows event-ruler >= 1.8: the text's value is
-// exactly the shortest round-trip decimal of the nearest finite double.
+// exactly the decimal Java's Double.toString writes for the nearest finite
+// double. That is the shortest round-trip decimal (eventbridge.md §2.6's
+// hint), except where the shortest has one significant digit: Java then
+// picks, among the decimals of one or two digits that round to the double,
+// the one closest to it. So 4.9e-324 is comparable and 5e-324 is not.
 struct Number {
   double value = 0;
   bool comparable = false;
