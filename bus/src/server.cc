@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "switchyard/bus/auth.h"
+#include "http_framing.h"
 #include "switchyard/bus/ingest.h"
 #include "switchyard/bus/replay.h"
 #include "switchyard/core/crypto.h"
@@ -282,6 +283,23 @@ class Server::Impl {
         res.keep_alive(false);
         stream.expires_after(kReadTimeout);
         co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        break;
+      }
+      std::optional<FramingError> bad;
+      if (ec) bad = framing_error(ec);
+      else bad = unsupported_version(parser.get().version());
+      if (bad) {
+        // Not HTTP/1.1 as it should be: say so, then close (the rest of the
+        // stream cannot be trusted to start a request).
+        Request req;
+        req.version(11);
+        Response res = error_response(req, static_cast<http::status>(bad->status),
+                                      bad->status == 505 ? "HttpVersionNotSupported" : "BadRequest", bad->message);
+        res.keep_alive(false);
+        stream.expires_after(kReadTimeout);
+        co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        http_requests_.Add({{"listener", admin ? "admin" : "ingest"}, {"code", std::to_string(bad->status)}})
+            .Increment();
         break;
       }
       if (ec) break;
