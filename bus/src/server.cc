@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "switchyard/bus/auth.h"
+#include "fd_limit.h"
 #include "http_framing.h"
 #include "switchyard/bus/ingest.h"
 #include "switchyard/bus/replay.h"
@@ -146,7 +147,12 @@ class Server::Impl {
                               .Help("Open HTTP connections, by listener")
                               .Register(*registry_)),
         ingest_open_(http_connections_.Add({{"listener", "ingest"}})),
-        admin_open_(http_connections_.Add({{"listener", "admin"}})) {
+        admin_open_(http_connections_.Add({{"listener", "admin"}})),
+        accept_errors_(prometheus::BuildCounter()
+                           .Name("switchyard_http_accept_errors_total")
+                           .Help("Connections that could not be accepted (no file descriptor), retried with backoff")
+                           .Register(*registry_)
+                           .Add({})) {
     const prometheus::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                           0.05,   0.1,   0.25,   0.5,   1,     2.5};
     ingest_seconds_ = &http_seconds_.Add({{"listener", "ingest"}}, buckets);
@@ -177,6 +183,14 @@ class Server::Impl {
 
   core::Status start() {
     std::string error;
+    const size_t file_limit = raise_open_file_limit();
+    if (options_.max_connections == 0) options_.max_connections = default_max_connections(file_limit);
+    if (options_.max_connections * 2 + 256 > file_limit)
+      core::log::warn("server.max_connections leaves too few file descriptors",
+                      {{"max_connections", std::to_string(options_.max_connections)},
+                       {"open_file_limit", std::to_string(file_limit)}});
+    core::log::info("connection limits", {{"max_connections", std::to_string(options_.max_connections)},
+                                          {"open_file_limit", std::to_string(file_limit)}});
     if (auto st = bind(ingest_acceptor_, options_.listen); !st) return st;
     if (auto st = bind(admin_acceptor_, options_.admin_listen); !st) return st;
     asio::co_spawn(ioc_, accept_loop(ingest_acceptor_, false), asio::detached);
@@ -226,10 +240,30 @@ class Server::Impl {
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool admin) {
     auto& open = admin ? admin_connections_ : ingest_connections_;
+    // An accept that fails (EMFILE, ENFILE, ENOBUFS: no descriptor for the
+    // connection) leaves it queued; trying again at once would spin a core.
+    // Wait, doubling from 5 ms to 1 s, and say so at most once a minute.
+    auto backoff = std::chrono::milliseconds(5);
+    std::chrono::steady_clock::time_point last_warning{};
+    asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc_), asio::as_tuple(asio::use_awaitable));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      if (ec) continue;
+      if (ec) {
+        accept_errors_.Increment();
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_warning > std::chrono::minutes(1)) {
+          last_warning = now;
+          core::log::warn("cannot accept connections; retrying with backoff",
+                          {{"listener", admin ? "admin" : "ingest"}, {"error", ec.message()},
+                           {"open_connections", std::to_string(open.load())}});
+        }
+        pause.expires_after(backoff);
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+        continue;
+      }
+      backoff = std::chrono::milliseconds(5);
       auto ex = socket.get_executor();
       if (open.load() >= options_.max_connections) {
         asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
@@ -890,6 +924,7 @@ class Server::Impl {
   prometheus::Family<prometheus::Gauge>& http_connections_;
   prometheus::Gauge& ingest_open_;
   prometheus::Gauge& admin_open_;
+  prometheus::Counter& accept_errors_;
   prometheus::Histogram* ingest_seconds_ = nullptr;
   prometheus::Histogram* admin_seconds_ = nullptr;
 

@@ -97,9 +97,11 @@ class Receiver:
 class Service:
     """The real binary, started on free loopback ports with a config."""
 
-    def __init__(self, config_text, data_dir=None, env=None):
-        """`env`: extra environment variables for the process."""
+    def __init__(self, config_text, data_dir=None, env=None, preexec_fn=None):
+        """`env`: extra environment variables for the process; `preexec_fn`:
+        run in the child before exec (resource limits)."""
         self.env = dict(os.environ, **(env or {}))
+        self.preexec_fn = preexec_fn
         self.dir = tempfile.mkdtemp(prefix="switchyard-e2e-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.config_path = os.path.join(self.dir, "switchyard.yaml")
@@ -111,7 +113,7 @@ class Service:
     def start(self, timeout=15):
         self.proc = subprocess.Popen(
             [BIN, "serve", "--config", self.config_path, "--data-dir", self.data_dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env, preexec_fn=self.preexec_fn)
         ready = threading.Event()
 
         def pump():

@@ -26,7 +26,7 @@ struct ServerConfig {
   size_t max_body_bytes = 4 * 1024 * 1024;      // largest request body accepted
   size_t max_put_events_bytes = 1048576;        // EventBridge's entry-size limit (1 MB since 2026-01-29)
   int threads = 2;                              // I/O threads
-  size_t max_connections = 10000;               // open connections per listener; more get a 503
+  size_t max_connections = 0;                   // open connections per listener (0: from the file limit); more get a 503
   int read_timeout_seconds = 30;                // a request must arrive within this
   std::string admin_token;                      // secret; empty: the admin API is open
   int shutdown_timeout_seconds = 10;            // SIGTERM: how long running requests may finish
