@@ -515,18 +515,13 @@ class Server::Impl {
     return res;
   }
 
-  // SigV4: buses with access keys take only entries signed with one of their
-  // keys; other entries for them fail with AccessDeniedException. When every
-  // entry is for such a bus and the signature is bad, the whole request is
-  // refused with the signature error, as AWS does. Buses without keys accept
-  // any signature. Returns the request-level error body, if any.
   // Who may put each entry of a PutEvents request: a bus with access_keys
   // takes entries signed (SigV4) with one of its keys, a bus with
   // ingest_tokens entries whose request carries one of its bearer tokens
   // (either, when it has both), any other bus any entry. Entries refused
   // fail alone with AccessDeniedException; when every entry is for a
   // keyed bus and none is allowed, the signature's own error refuses the
-  // request.
+  // request, as AWS does. Returns the request-level error body, if any.
   static std::optional<std::string> check_signature(const Request& req, const Routing& routing, ParsedRequest& parsed,
                                                     int64_t now_s) {
     auto guarded = [&](const core::Event& e) {

@@ -331,7 +331,8 @@ class Dispatcher::Impl {
     prometheus::Gauge* circuit = nullptr;
     prometheus::Histogram* latency = nullptr;
     uint64_t dlq_count = 0;
-    std::unordered_set<std::string> known;  // ids held in memory (waiting, ready, in flight)
+    std::unordered_map<std::string, size_t> known;  // ids held in memory (waiting, ready, in flight): bytes
+    size_t bytes = 0;                               // their core::task_memory_bytes
     bool on_disk = false;                   // stored deliveries not in memory may exist
     std::string disk_cursor;                // the stored key the last page ended at
     uint32_t consecutive_failures = 0;
@@ -369,12 +370,31 @@ class Dispatcher::Impl {
   void admit(core::DeliveryTask&& t) {
     DestState& s = state(t.destination);
     if (s.known.count(t.id)) return;
-    if (s.known.size() >= options_.max_in_memory_per_destination) {
+    const size_t bytes = core::task_memory_bytes(t);
+    const bool room = s.known.empty() || (s.known.size() < options_.max_in_memory_per_destination &&
+                                          s.bytes + bytes <= options_.max_in_memory_bytes_per_destination &&
+                                          memory_bytes_ + bytes <= options_.max_in_memory_bytes_total);
+    if (!room) {
       s.on_disk = true;
       return;
     }
-    s.known.insert(t.id);
+    hold(s, t.id, bytes);
     enqueue(std::move(t));
+  }
+
+  // Memory accounting of the deliveries held: hold when one enters memory,
+  // forget when it leaves (delivered or dead-lettered).
+  void hold(DestState& s, const std::string& id, size_t bytes) {
+    s.known.emplace(id, bytes);
+    s.bytes += bytes;
+    memory_bytes_ += bytes;
+  }
+  void forget(DestState& s, const std::string& id) {
+    const auto it = s.known.find(id);
+    if (it == s.known.end()) return;
+    s.bytes -= it->second;
+    memory_bytes_ -= it->second;
+    s.known.erase(it);
   }
 
   // A task already held (a retry) goes back to the due-time heap.
@@ -393,28 +413,37 @@ class Dispatcher::Impl {
   // the backlog counts as drained.
   void refill() {
     const size_t cap = options_.max_in_memory_per_destination;
+    const size_t byte_cap = options_.max_in_memory_bytes_per_destination;
     for (auto& [name, s] : dest_) {
-      if (!s.on_disk || s.known.size() > cap / 2) continue;
+      if (!s.on_disk || s.known.size() > cap / 2 || s.bytes > byte_cap / 2) continue;
+      const size_t total_room =
+          memory_bytes_ < options_.max_in_memory_bytes_total ? options_.max_in_memory_bytes_total - memory_bytes_ : 0;
+      if (total_room == 0 && !s.known.empty()) continue;
+      const size_t budget = std::min(byte_cap - s.bytes, total_room);
       const bool from_first = s.disk_cursor.empty();
       size_t want = cap - s.known.size();
-      size_t got = page_in(name, s, want);
-      if (got < want && !from_first) {
+      const size_t before = s.bytes;
+      size_t got = page_in(name, s, want, budget);
+      if (got < want && s.bytes - before < budget && !from_first) {
         s.disk_cursor.clear();
         want -= got;
-        got = page_in(name, s, want);
+        got = page_in(name, s, want, budget - (s.bytes - before));
       }
-      if (got < want) {
+      if (got < want && s.bytes - before < budget) {
         s.on_disk = false;
         s.disk_cursor.clear();
       }
     }
   }
 
-  size_t page_in(const std::string& name, DestState& s, size_t want) {
+  // Pages in at most `want` stored deliveries of about `budget` bytes (the
+  // store counts its records, which are close to what they take here).
+  size_t page_in(const std::string& name, DestState& s, size_t want, size_t budget) {
     auto tasks = store_.load_tasks(
-        name, want, [&s](const std::string& id) { return s.known.count(id) != 0; }, &s.disk_cursor);
+        name, want, [&s](const std::string& id) { return s.known.count(id) != 0; }, &s.disk_cursor,
+        std::max<size_t>(budget, 1));
     for (auto& t : tasks) {
-      s.known.insert(t.id);
+      hold(s, t.id, core::task_memory_bytes(t));
       enqueue(std::move(t));
     }
     return tasks.size();
@@ -853,7 +882,7 @@ class Dispatcher::Impl {
 
     track_circuit(s, task.destination, outcome);
     if (outcome.verdict == Verdict::delivered) {
-      s.known.erase(task.id);
+      forget(s, task.id);
       s.delivered->Increment();
       ++delivered_count_[task.destination];
       if (const int64_t sec = now / 1000; !s.recent.empty() && s.recent.back().first == sec)
@@ -934,7 +963,7 @@ class Dispatcher::Impl {
     dl.exhausted_condition = exhausted;
     dl.dead_ms = core::now_ms();
     record(store_.dead_letter(dl), "dead-letter delivery");
-    s.known.erase(task.id);
+    forget(s, task.id);
     s.failed->Increment();
     if (task.dead_letter) {
       s.dead_lettered->Increment();
@@ -1009,6 +1038,7 @@ class Dispatcher::Impl {
   // Owned by the delivery thread.
   std::priority_queue<core::DeliveryTask, std::vector<core::DeliveryTask>, DueOrder> heap_;
   std::map<std::string, DestState> dest_;
+  size_t memory_bytes_ = 0;  // bytes of the deliveries held in memory, over all destinations
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
   std::vector<core::DeliveryTask> finished_;  // delivered this pass, to delete together
   std::vector<CURL*> idle_easy_;             // reusable handles

@@ -270,19 +270,21 @@ class RocksStore final : public Store {
 
   std::vector<core::DeliveryTask> load_tasks(const std::string& destination, size_t limit,
                                              const std::function<bool(const std::string&)>& skip,
-                                             std::string* cursor) override {
+                                             std::string* cursor, size_t max_bytes) override {
     std::vector<core::DeliveryTask> out;
     const std::string prefix = task_prefix(destination);
     Bounded bounded(*db_, cfs_[kTasks], destination_end(destination));
     auto& it = bounded.it;
     seek_after(*it, prefix, *cursor);
-    for (; it->Valid() && out.size() < limit; it->Next()) {
+    size_t bytes = 0;
+    for (; it->Valid() && out.size() < limit && (out.empty() || bytes < max_bytes); it->Next()) {
       cursor->assign(it->key().data(), it->key().size());
       const std::string id = it->key().ToString().substr(prefix.size() + 8);
       if (skip(id)) continue;
       auto task = core::decode_task(it->value().ToStringView());
       if (!task) continue;
       task->due_ms = get_be64(it->key(), prefix.size());
+      bytes += it->value().size();
       out.push_back(std::move(*task));
     }
     return out;

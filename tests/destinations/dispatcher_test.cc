@@ -352,6 +352,33 @@ TEST_F(DispatcherTest, BacklogBeyondTheMemoryCapIsPagedInFromDisk) {
   EXPECT_LE(most_held, 5u) << "never more than the cap in memory";
 }
 
+// Issue 12.10: memory is capped by bytes, not only by count: 40 deliveries
+// of 64 KiB for a paused destination hold at most 256 KiB in memory (they
+// used to be held whole, 10,000 of 250 KB took 2.6 GB), and all arrive.
+TEST_F(DispatcherTest, MemoryForABacklogIsCappedByBytes) {
+  testing::HttpReceiver rx;
+  options_.max_in_memory_bytes_per_destination = 256 * 1024;
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
+  ASSERT_TRUE(d.pause("d"));
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 40; ++i) {
+    tasks.push_back(task("big" + std::to_string(i)));
+    tasks.back().body = R"({"pad":")" + std::string(64 * 1024, 'x') + R"("})";
+  }
+  submit(d, tasks);
+  std::this_thread::sleep_for(300ms);
+  auto stats = d.stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_LE(stats[0].queued * (64 * 1024), 256u * 1024) << stats[0].queued << " held";
+  EXPECT_GE(stats[0].queued, 1u);
+  EXPECT_TRUE(stats[0].backlog_on_disk);
+  ASSERT_TRUE(d.resume("d"));
+  EXPECT_TRUE(drained());
+  EXPECT_EQ(rx.wait_for(40).size(), 40u);
+}
+
 TEST_F(DispatcherTest, DeliveriesStoredBehindThePagingCursorAreNotForgotten) {
   testing::HttpReceiver rx;
   options_.max_in_memory_per_destination = 5;

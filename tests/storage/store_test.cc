@@ -158,6 +158,10 @@ TEST_F(StoreTest, LoadTasksPagesOnFromItsCursor) {
   EXPECT_EQ(ids(store->load_tasks("d", 2, none, &cursor)), (std::vector<std::string>{"behind@99", "t3@103"}));
   std::string c2;
   EXPECT_EQ(ids(store->load_tasks("d2", 10, none, &c2)), (std::vector<std::string>{"other@50"}));
+  // A byte budget ends a page early, after at least one record.
+  std::string c3;
+  EXPECT_EQ(store->load_tasks("d", 10, none, &c3, 1).size(), 1u);
+  EXPECT_EQ(store->load_tasks("d", 10, none, &c3, SIZE_MAX).size(), 7u);
 }
 
 TEST_F(StoreTest, PurgeDeletesEveryDeadLetterOfOneDestination) {

@@ -54,6 +54,11 @@ struct Options {
   // At most this many deliveries of one destination are held in memory; the
   // rest of its backlog stays on disk and is paged in as these complete.
   size_t max_in_memory_per_destination = 10000;
+  // ... and at most this many bytes of them (core::task_memory_bytes), and
+  // over all destinations at most max_in_memory_bytes_total: large events
+  // wait on disk instead of filling memory.
+  size_t max_in_memory_bytes_per_destination = 32u << 20;
+  size_t max_in_memory_bytes_total = 256u << 20;
 };
 
 struct DestinationStats {

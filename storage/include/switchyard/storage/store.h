@@ -109,9 +109,11 @@ class Store {
   // and leaves `*cursor` at the last key it visited, so paging through a
   // backlog never walks again over what earlier pages passed, nor over the
   // deletions that delivering them left behind.
+  // A page also ends once the stored records it took reach `max_bytes`
+  // (it always takes at least one).
   virtual std::vector<core::DeliveryTask> load_tasks(const std::string& destination, size_t limit,
                                                      const std::function<bool(const std::string&)>& skip,
-                                                     std::string* cursor) = 0;
+                                                     std::string* cursor, size_t max_bytes = SIZE_MAX) = 0;
 
   // Dead letters of one destination, oldest first, at most `limit`.
   virtual std::vector<DeadLetter> list_dead_letters(const std::string& destination, size_t limit) = 0;

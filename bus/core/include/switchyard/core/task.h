@@ -51,6 +51,9 @@ struct DeliveryTask {
 };
 
 std::string encode_task(const DeliveryTask& task);
+// About how many bytes of memory a task held in memory takes: its strings
+// and lists with their bookkeeping. Delivery caps its memory with it.
+size_t task_memory_bytes(const DeliveryTask& task);
 std::optional<DeliveryTask> decode_task(std::string_view data);
 
 }  // namespace switchyard::core
