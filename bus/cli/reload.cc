@@ -84,7 +84,8 @@ Reloader::Reloader(std::string path, config::Config running, storage::Store& sto
                    destinations::Dispatcher& dispatcher, bus::Server& server, bus::Replayer& replayer,
                    prometheus::Registry& registry, bool fixed_log_level)
     : path_(std::move(path)),
-      running_(std::move(running)),
+      running_(running),
+      started_(std::move(running)),
       store_(store),
       dispatcher_(dispatcher),
       server_(server),
@@ -101,6 +102,10 @@ Reloader::Reloader(std::string path, config::Config running, storage::Store& sto
                         .Register(registry)
                         .Add({})) {
   last_success_.Set(static_cast<double>(core::now_ms()) / 1000.0);
+  // Every outcome is a series from the start, so that an alert on the
+  // increase of refusals sees the first one.
+  reloads_.Add({{"outcome", "applied"}});
+  reloads_.Add({{"outcome", "refused"}});
 }
 
 bool Reloader::reload(std::string* report) {
@@ -122,7 +127,10 @@ bool Reloader::reload(std::string* report) {
     return false;
   }
 
-  const std::vector<std::string> restart = restart_only_changes(running_, next);
+  // Compared with what runs (the configuration the process started with),
+  // not with the last file loaded: a change made by an earlier reload is
+  // still pending until a restart.
+  const std::vector<std::string> restart = restart_only_changes(started_, next);
   for (const auto& key : restart)
     core::log::warn("reload: this setting changed but takes effect only after a restart", {{"setting", key}});
 

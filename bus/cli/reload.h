@@ -35,7 +35,10 @@ class Reloader {
  private:
   std::mutex mu_;
   const std::string path_;
-  config::Config running_;
+  config::Config running_;  // the last configuration applied
+  // What the process started with: listeners, limits and the store keep
+  // these until a restart, whatever reloads applied since.
+  const config::Config started_;
   storage::Store& store_;
   destinations::Dispatcher& dispatcher_;
   bus::Server& server_;

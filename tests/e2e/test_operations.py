@@ -81,6 +81,22 @@ class OperationsTest(unittest.TestCase):
         self.assertEqual(self._admin("GET", "/admin/destinations")[0], 200)
         self.assertNotIn(TOKEN, "".join(self.service.log))
 
+    def test_restart_required_compares_with_what_runs(self):
+        """Issue 12.22: a restart-only change stays reported on every later
+        reload until a restart applies it, and no longer once it is undone.
+        Issue 12.23: the refused-reload series exists at 0 before the first."""
+        metrics = urllib_text("http://%s/metrics" % self.service.admin, TOKEN)
+        self.assertIn('switchyard_config_reloads_total{outcome="refused"} 0', metrics)
+        changed = config(self.receiver.port).replace("log_level: debug", "log_level: debug, read_timeout_seconds: 7")
+        self.rewrite(changed)
+        status, report = self._admin("POST", "/admin/reload")
+        self.assertEqual((status, report["restart_required"]), (200, ["server.read_timeout_seconds"]))
+        status, report = self._admin("POST", "/admin/reload")  # the same file again: still not applied
+        self.assertEqual((status, report["restart_required"]), (200, ["server.read_timeout_seconds"]))
+        self.rewrite(config(self.receiver.port))
+        status, report = self._admin("POST", "/admin/reload")
+        self.assertEqual((status, report["restart_required"]), (200, []))
+
     def test_valid_reload_adds_a_rule_and_invalid_reload_keeps_the_running_one(self):
         self.rewrite(config(self.receiver.port, B_DESTINATION.format(port=self.receiver.port), B_RULE))
         status, report = self._admin("POST", "/admin/reload")
