@@ -296,6 +296,7 @@ class Replayer::Impl {
         expire(*routing, core::now_ms());
         next_retention = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.retention_interval_ms);
       }
+      if (routing) publish_archive_gauges(*routing);
       if (next.empty() || !routing) continue;
       const size_t n = step(*routing, next);
       if (n > 0 && options_.max_events_per_second > 0) {
@@ -431,6 +432,13 @@ class Replayer::Impl {
           core::log::info("expired archived events removed", {{"archive", name}, {"count", std::to_string(removed)}});
         }
       }
+    }
+  }
+
+  // The archive gauges follow ingest within a second (the store keeps the
+  // counts in memory), not only at each retention pass.
+  void publish_archive_gauges(const Routing& routing) {
+    for (const auto& [name, a] : routing.archives) {
       const auto stats = store_.archive_stats(name);
       archive_events_.Add({{"archive", name}}).Set(static_cast<double>(stats.events));
       archive_bytes_.Add({{"archive", name}}).Set(static_cast<double>(stats.bytes));

@@ -487,8 +487,13 @@ class Dispatcher::Impl {
       // Destinations take turns from a rotating start, so that when the
       // global cap on requests in flight is reached none is starved.
       const size_t max_total = std::max<uint32_t>(options_.max_in_flight_total, 1);
+      // While the store cannot write (its disk under the reserve), no new
+      // attempt starts: its outcome could not be recorded. Delivery resumes
+      // by itself once space is back; everything waits stored.
+      const bool writable = store_.writable();
+      if (!writable) wake_at = std::min(wake_at, now + 500);
       auto first = dest_.lower_bound(next_turn_);
-      for (size_t visited = 0, n = dest_.size(); visited < n; ++visited, ++first) {
+      for (size_t visited = 0, n = writable ? dest_.size() : 0; visited < n; ++visited, ++first) {
         if (first == dest_.end()) first = dest_.begin();
         if (transfers_.size() >= max_total) {
           next_turn_ = first->first;
@@ -924,7 +929,8 @@ class Dispatcher::Impl {
 
   void flush_finished() {
     if (finished_.empty()) return;
-    record(store_.finish_tasks(finished_), "finish deliveries");
+    if (!record(store_.finish_tasks(finished_), "finish deliveries"))
+      for (const auto& t : finished_) state(t.destination).on_disk = true;  // still stored: paged in again
     finished_.clear();
   }
 
@@ -962,7 +968,7 @@ class Dispatcher::Impl {
     dl.error_message = message;
     dl.exhausted_condition = exhausted;
     dl.dead_ms = core::now_ms();
-    record(store_.dead_letter(dl), "dead-letter delivery");
+    if (!record(store_.dead_letter(dl), "dead-letter delivery")) s.on_disk = true;  // still a stored delivery
     forget(s, task.id);
     s.failed->Increment();
     if (task.dead_letter) {
@@ -976,8 +982,12 @@ class Dispatcher::Impl {
                      {"error_code", code}, {"error", message}, {"attempts", std::to_string(task.attempts)}});
   }
 
-  static void record(const core::Status& st, const char* what) {
+  // Logs an outcome the store could not record (its disk under the reserve,
+  // say). The delivery's record stays stored as it was, so it is sent again
+  // later: at least once, never lost.
+  static bool record(const core::Status& st, const char* what) {
     if (!st) core::log::error("cannot store a delivery outcome", {{"what", what}, {"error", st.message()}});
+    return static_cast<bool>(st);
   }
 
   void publish_stats() {

@@ -1,6 +1,7 @@
 #include "switchyard/storage/store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/sst_file_manager.h>
 #include <sys/statvfs.h>
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/options_util.h>
@@ -11,6 +12,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -184,6 +186,9 @@ class RocksStore final : public Store {
   RocksStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> cfs, const Options& options)
       : db_(db), cfs_(std::move(cfs)), options_(options), committer_([this] { commit_loop(); }) {
     load_archive_stats();
+    if (metrics_) metrics_->min_free_bytes->Set(static_cast<double>(options_.min_free_bytes));
+    (void)check_free_space();
+    watcher_ = std::thread([this] { watch_free_space(); });
   }
 
   ~RocksStore() override {
@@ -192,7 +197,9 @@ class RocksStore final : public Store {
       stopping_ = true;
     }
     cv_.notify_all();
+    watch_cv_.notify_all();
     committer_.join();
+    watcher_.join();
     for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
     db_->Close();
     delete db_;
@@ -211,17 +218,20 @@ class RocksStore final : public Store {
   }
 
   Status finish_task(const core::DeliveryTask& task) override {
+    if (full_) return full_error();
     return from_rocks(db_->Delete(rocksdb::WriteOptions(), cfs_[kTasks], task_key(task)),
                       "delete task");
   }
 
   Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) override {
+    if (full_) return full_error();
     rocksdb::WriteBatch wb;
     for (const auto& t : tasks) wb.Delete(cfs_[kTasks], task_key(t));
     return from_rocks(db_->Write(rocksdb::WriteOptions(), &wb), "delete tasks");
   }
 
   Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) override {
+    if (full_) return full_error();
     rocksdb::WriteBatch wb;
     wb.Delete(cfs_[kTasks], task_key(task, previous_due_ms));
     wb.Put(cfs_[kTasks], task_key(task), core::encode_task(task));
@@ -229,6 +239,7 @@ class RocksStore final : public Store {
   }
 
   Status dead_letter(const DeadLetter& record) override {
+    if (full_) return full_error();
     rocksdb::WriteBatch wb;
     wb.Delete(cfs_[kTasks], task_key(record.task));
     if (record.task.dead_letter) wb.Put(cfs_[kDlq], dlq_key(record), encode_dead_letter(record));
@@ -301,6 +312,7 @@ class RocksStore final : public Store {
   }
 
   std::vector<core::DeliveryTask> redrive(const std::string& destination, size_t limit, int64_t now_ms) override {
+    if (full_) return {};
     std::vector<core::DeliveryTask> tasks;
     auto letters = list_dead_letters(destination, limit);
     if (letters.empty()) return tasks;
@@ -332,6 +344,7 @@ class RocksStore final : public Store {
   }
 
   Status set_paused(const std::string& destination, bool paused) override {
+    if (full_) return full_error();
     const std::string key = "paused/" + destination;
     return from_rocks(paused ? db_->Put(rocksdb::WriteOptions(), cfs_[kDefault], key, "1")
                              : db_->Delete(rocksdb::WriteOptions(), cfs_[kDefault], key),
@@ -352,6 +365,7 @@ class RocksStore final : public Store {
 
   // In writes of up to 10,000, each starting after the last key deleted.
   Status purge_dead_letters(const std::string& destination, uint64_t* purged) override {
+    if (full_) return full_error();
     *purged = 0;
     std::string cursor;
     for (;;) {
@@ -439,6 +453,7 @@ class RocksStore final : public Store {
 
   uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
                           std::string* cursor) override {
+    if (full_) return 0;  // deletions write too; expiry waits for space
     const std::string prefix = archive_prefix(archive);
     Bounded bounded(*db_, cfs_[kArchiveExpiry], archive_bound(archive, cutoff_ms));
     rocksdb::Iterator* it = bounded.it.get();
@@ -463,6 +478,7 @@ class RocksStore final : public Store {
   }
 
   Status put_meta(const std::string& key, const std::string& value) override {
+    if (full_) return full_error();
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
     return from_rocks(db_->Put(wo, cfs_[kDefault], key, value), "store a record");
@@ -550,16 +566,39 @@ class RocksStore final : public Store {
     }
   }
 
-  // Refuses ingest while free space is under the reserve. RocksDB must never
-  // meet a full disk: Debian's 7.8 build aborts on an assertion when it
-  // writes again after a failed WAL write.
+  // Every write path stops while free space is under the reserve, not only
+  // ingest: RocksDB must never meet a full disk (Debian's 7.8 build aborts on
+  // an assertion when it writes again after a failed WAL write, and then
+  // cannot open until space is added). The watcher keeps `full_` current
+  // every 500 ms; ingest also checks before each commit group.
+  bool writable() override { return !full_; }
+
+  Status full_error() const {
+    return Status::error("storage is full: under storage.min_free_mb (" + std::to_string(options_.min_free_bytes >> 20) +
+                         " MB) free; writes resume once space is freed");
+  }
+
+  void watch_free_space() {
+    std::unique_lock<std::mutex> lock(watch_mu_);
+    while (!watch_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] {
+      std::lock_guard<std::mutex> l(mu_);
+      return stopping_;
+    })) {
+      lock.unlock();
+      (void)check_free_space();
+      lock.lock();
+    }
+  }
+
   Status check_free_space() {
+    std::lock_guard<std::mutex> lock(space_mu_);
     if (options_.min_free_bytes == 0) return Status::ok();
     struct statvfs st;
     if (statvfs(options_.path.c_str(), &st) != 0) return Status::ok();
     const uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
     if (metrics_) metrics_->free_bytes->Set(static_cast<double>(free_bytes));
     const bool full = free_bytes < options_.min_free_bytes;
+    full_ = full;
     if (full != reported_full_) {
       reported_full_ = full;
       if (full) {
@@ -578,7 +617,7 @@ class RocksStore final : public Store {
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   Options options_;
-  bool reported_full_ = false;  // owned by the committer thread
+  bool reported_full_ = false;  // GUARDED_BY(space_mu_)
   std::mutex stats_mu_;
   std::map<std::string, ArchiveStats> archive_stats_;  // GUARDED_BY(stats_mu_)
 
@@ -588,6 +627,7 @@ class RocksStore final : public Store {
     prometheus::Counter* refused_full;
     prometheus::Counter* refused_error;
     prometheus::Gauge* free_bytes;
+    prometheus::Gauge* min_free_bytes;
   };
   static std::unique_ptr<Metrics> make_metrics(prometheus::Registry* r) {
     if (!r) return nullptr;
@@ -614,6 +654,11 @@ class RocksStore final : public Store {
                          .Help("Free space on the store's file system, as last checked")
                          .Register(*r)
                          .Add({});
+    m->min_free_bytes = &prometheus::BuildGauge()
+                             .Name("switchyard_storage_min_free_bytes")
+                             .Help("storage.min_free_mb in bytes: under it the store stops writing")
+                             .Register(*r)
+                             .Add({});
     return m;
   }
   std::unique_ptr<Metrics> metrics_ = make_metrics(options_.registry);
@@ -622,7 +667,12 @@ class RocksStore final : public Store {
   std::condition_variable cv_;
   std::deque<Pending> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;      // GUARDED_BY(mu_)
+  std::atomic<bool> full_{false};  // free space under the reserve: every write refused
+  std::mutex space_mu_;            // serializes check_free_space
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
   std::thread committer_;
+  std::thread watcher_;
 };
 
 }  // namespace
@@ -632,6 +682,9 @@ std::unique_ptr<Store> Store::open(const Options& options, std::string* error) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // Compactions that would leave less than the reserve free are not started.
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+  db_options.sst_file_manager->SetCompactionBufferSize(options.min_free_bytes);
   rocksdb::ColumnFamilyOptions cf_options;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);

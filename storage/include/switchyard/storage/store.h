@@ -91,6 +91,12 @@ class Store {
   // Delivery outcomes. These are not fsynced: losing one in a machine crash
   // only causes one more attempt, which at-least-once delivery allows.
   // `previous_due_ms` is the due time the task is stored under.
+  // False while the disk has less than Options::min_free_bytes free: then
+  // every write (ingest, delivery outcomes, DLQ, archives, replays, pause
+  // state) is refused with an error and nothing is written, so RocksDB never
+  // meets a full disk. It turns true again by itself once space is freed.
+  virtual bool writable() = 0;
+
   virtual core::Status finish_task(const core::DeliveryTask& task) = 0;
   virtual core::Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) = 0;  // one write
   virtual core::Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) = 0;
