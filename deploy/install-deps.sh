@@ -12,6 +12,7 @@ packages=(
   prometheus-cpp-dev          # metrics
   libyaml-cpp-dev             # configuration
   libssl-dev                  # HMAC/SHA-256 for webhook signatures and SigV4
+  libcli11-dev                # the command line
   libgtest-dev libgmock-dev   # unit tests
   libbenchmark-dev            # benchmarks
   wrk nginx-light bc          # ingest benchmark (tests/bench/run_ingest_bench.sh)
@@ -19,6 +20,7 @@ packages=(
   awscli python3-boto3        # PutEvents compatibility tests (AWS CLI v2, boto3)
   python3-jsonschema python3-yaml   # deploy kit tests: the config JSON Schema
   faketime                    # clock-step test (tests/e2e/test_clock.py)
+  prometheus                  # promtool: the deploy test checks the scrape config and alerts
 )
 
 missing=()

@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <CLI/CLI.hpp>
+
 #include <nlohmann/json.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -15,30 +17,6 @@
 #include <unistd.h>
 
 namespace switchyard::cli {
-
-const char* const kAdminUsage = R"(usage: switchyard admin [--url URL] [--token-file FILE] [--json] <command>
-
-commands:
-  rules                          rules and their targets
-  destinations                   destinations: state, queue, in flight, rate, DLQ
-  pause NAME | resume NAME       stop / restart delivery to a destination
-  dlq NAME [--limit N]           dead-lettered deliveries of a destination
-  redrive NAME [--limit N]       put dead-lettered deliveries back on the queue
-  purge-dlq NAME                 delete every dead-lettered delivery of a destination
-  reload                         reload the configuration file
-  archives                       archives: events kept, size, retention
-  replays                        replays and their progress
-  replay start NAME --archive A --from TIME --to TIME [--rules R1,R2] [--wait]
-                                 replay the archived events whose time is in [FROM, TO)
-                                 (ISO 8601) to every rule of the archive's bus, or to R1, R2
-  replay status NAME [--wait]    a replay's state; --wait shows a progress bar until it ends
-  replay cancel NAME             cancel a running replay
-
-The admin listener is --url, else $SWITCHYARD_ADMIN_URL, else http://127.0.0.1:8081.
-The bearer token (server.admin_token) is read from --token-file or $SWITCHYARD_ADMIN_TOKEN.
---json prints the API's answer as it is. Exit 0: done; 1: the service refused; 2: usage;
-3: the service could not be reached.
-)";
 
 namespace {
 
@@ -143,7 +121,7 @@ bool replay_over(const std::string& state) {
 }
 
 int usage(const std::string& why) {
-  std::cerr << "switchyard admin: " << why << "\n\n" << kAdminUsage;
+  std::cerr << "switchyard admin: " << why << "\nRun with --help for more information.\n";
   return 2;
 }
 
@@ -234,45 +212,85 @@ int replay_command(const std::string& base, const std::string& token, bool raw, 
 
 }  // namespace
 
-int admin_main(int argc, char** argv) {
-  std::string base = std::getenv("SWITCHYARD_ADMIN_URL") ? std::getenv("SWITCHYARD_ADMIN_URL") : "http://127.0.0.1:8081";
+CLI::App* add_admin_command(CLI::App& app, AdminArgs* args) {
+  CLI::App* admin = app.add_subcommand("admin", "a client for the admin API");
+  admin->footer(
+      "The admin listener is --url, else $SWITCHYARD_ADMIN_URL, else http://127.0.0.1:8081.\n"
+      "The bearer token (server.admin_token) is read from --token-file or $SWITCHYARD_ADMIN_TOKEN.\n"
+      "Exit 0: done; 1: the service refused; 2: usage; 3: the service could not be reached.");
+  admin->add_option("--url", args->url, "the admin listener, e.g. http://127.0.0.1:8081");
+  admin->add_option("--token-file", args->token_file, "a file holding the admin token")->check(CLI::ExistingFile);
+  admin->add_flag("--json", args->json, "print the API's answer as it is");
+  admin->require_subcommand(1);
+  admin->fallthrough();  // --url, --json, ... also after the command
+  auto leaf = [&](const char* name, const char* help) {
+    CLI::App* c = admin->add_subcommand(name, help);
+    c->callback([args, name] { args->command = name; });
+    return c;
+  };
+  auto named = [&](const char* name, const char* help) {
+    CLI::App* c = leaf(name, help);
+    c->add_option("NAME", args->name, "the destination")->required();
+    return c;
+  };
+  auto digits = CLI::Validator(
+      [](std::string& v) { return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos
+                                      ? std::string()
+                                      : std::string("must be a whole number"); },
+      "NUMBER");
+  leaf("rules", "rules and their targets");
+  leaf("destinations", "destinations: state, queue, in flight, rate, DLQ");
+  named("pause", "stop delivery to a destination (its queue is kept)");
+  named("resume", "restart delivery to a destination");
+  named("dlq", "dead-lettered deliveries of a destination")->add_option("--limit", args->limit, "at most N")->check(digits);
+  named("redrive", "put dead-lettered deliveries back on the queue")
+      ->add_option("--limit", args->limit, "at most N")
+      ->check(digits);
+  named("purge-dlq", "delete every dead-lettered delivery of a destination");
+  leaf("reload", "reload the configuration file");
+  leaf("archives", "archives: events kept, size, retention");
+  leaf("replays", "replays and their progress");
+  CLI::App* replay = admin->add_subcommand("replay", "start, follow or cancel a replay");
+  replay->require_subcommand(1);
+  auto replay_leaf = [&](const char* name, const char* help) {
+    CLI::App* c = replay->add_subcommand(name, help);
+    c->callback([args, name] {
+      args->command = "replay";
+      args->replay = name;
+    });
+    c->add_option("NAME", args->name, "the replay")->required();
+    return c;
+  };
+  CLI::App* start = replay_leaf("start", "replay the archived events whose time is in [FROM, TO)");
+  start->add_option("--archive", args->archive, "the archive")->required();
+  start->add_option("--from", args->from, "ISO 8601 start time")->required();
+  start->add_option("--to", args->to, "ISO 8601 end time")->required();
+  start->add_option("--rules", args->rules, "R1,R2: only these rules (default: every rule of the archive's bus)");
+  start->add_flag("--wait", args->wait, "show a progress bar until the replay ends");
+  replay_leaf("status", "a replay's state")->add_flag("--wait", args->wait, "show a progress bar until it ends");
+  replay_leaf("cancel", "cancel a running replay");
+  return admin;
+}
+
+int run_admin(const AdminArgs& args) {
+  std::string base = !args.url.empty()                  ? args.url
+                     : std::getenv("SWITCHYARD_ADMIN_URL") ? std::getenv("SWITCHYARD_ADMIN_URL")
+                                                           : "http://127.0.0.1:8081";
   std::string token = std::getenv("SWITCHYARD_ADMIN_TOKEN") ? std::getenv("SWITCHYARD_ADMIN_TOKEN") : "";
-  bool raw = false, wait = false;
-  std::map<std::string, std::string> replay_args;
-  std::string limit;
-  std::vector<std::string> words;
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    if (a == "--json") {
-      raw = true;
-    } else if (a == "--wait") {
-      wait = true;
-    } else if (a == "--archive" || a == "--from" || a == "--to" || a == "--rules") {
-      if (!value(&replay_args[a.substr(2)])) return usage(a + " needs a value");
-    } else if (a == "--url") {
-      if (!value(&base)) return usage("--url needs a value");
-    } else if (a == "--limit") {
-      if (!value(&limit) || limit.empty() || limit.find_first_not_of("0123456789") != std::string::npos)
-        return usage("--limit needs a number");
-    } else if (a == "--token-file") {
-      std::string path;
-      if (!value(&path)) return usage("--token-file needs a value");
-      std::ifstream f(path);
-      if (!f || !std::getline(f, token)) return usage("cannot read the token file " + path);
-    } else if (a == "-h" || a == "--help") {
-      std::cout << kAdminUsage;
-      return 0;
-    } else if (a.rfind("--", 0) == 0) {
-      return usage("unknown option " + a);
-    } else {
-      words.push_back(a);
-    }
+  if (!args.token_file.empty()) {
+    std::ifstream f(args.token_file);
+    if (!f || !std::getline(f, token)) return usage("cannot read the token file " + args.token_file);
   }
+  const bool raw = args.json, wait = args.wait;
+  std::map<std::string, std::string> replay_args;
+  if (!args.archive.empty()) replay_args["archive"] = args.archive;
+  if (!args.from.empty()) replay_args["from"] = args.from;
+  if (!args.to.empty()) replay_args["to"] = args.to;
+  if (!args.rules.empty()) replay_args["rules"] = args.rules;
+  const std::string& limit = args.limit;
+  std::vector<std::string> words{args.command};
+  if (args.command == "replay") words.push_back(args.replay);
+  if (!args.name.empty()) words.push_back(args.name);
   if (words.empty()) return usage("missing command");
   while (!base.empty() && base.back() == '/') base.pop_back();
   curl_global_init(CURL_GLOBAL_DEFAULT);

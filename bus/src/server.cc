@@ -660,6 +660,8 @@ class Server::Impl {
                          {"state", state},
                          {"queued", s.queued},
                          {"backlog_on_disk", s.backlog_on_disk},
+                         {"backlog", s.backlog},
+                         {"oldest_pending_age_seconds", s.oldest_pending_age_seconds},
                          {"in_flight", s.in_flight},
                          {"delivered", s.delivered},
                          {"delivery_rate_per_second", s.delivery_rate_per_second},

@@ -187,6 +187,14 @@ class Dispatcher::Impl {
                     .Name("switchyard_delivery_queue_depth")
                     .Help("Deliveries waiting in memory per destination")
                     .Register(registry)),
+        backlog_(prometheus::BuildGauge()
+                     .Name("switchyard_delivery_backlog")
+                     .Help("Deliveries stored per destination and not yet delivered or dead-lettered (memory and disk)")
+                     .Register(registry)),
+        oldest_age_(prometheus::BuildGauge()
+                        .Name("switchyard_delivery_oldest_pending_age_seconds")
+                        .Help("Age of the oldest event waiting for delivery per destination (0: none)")
+                        .Register(registry)),
         dlq_depth_(prometheus::BuildGauge()
                        .Name("switchyard_dlq_depth")
                        .Help("Dead-lettered deliveries kept per destination")
@@ -253,6 +261,14 @@ class Dispatcher::Impl {
       std::lock_guard<std::mutex> lock(mu_);
       recover_ = stored;
     }
+    // Every destination's series exist (at 0) from the start, and their
+    // backlogs are counted before any new delivery can arrive.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (destinations_)
+        for (const auto& [name, d] : *destinations_) state(name);
+    }
+    for (const auto& name : stored) state(name);
     stopping_ = false;
     thread_ = std::thread([this] { run(); });
   }
@@ -331,8 +347,15 @@ class Dispatcher::Impl {
     prometheus::Gauge* circuit = nullptr;
     prometheus::Histogram* latency = nullptr;
     uint64_t dlq_count = 0;
-    std::unordered_map<std::string, size_t> known;  // ids held in memory (waiting, ready, in flight): bytes
-    size_t bytes = 0;                               // their core::task_memory_bytes
+    struct Held {
+      size_t bytes;         // core::task_memory_bytes
+      int64_t ingested_ms;  // for the age of the oldest pending delivery
+    };
+    std::unordered_map<std::string, Held> known;  // ids held in memory (waiting, ready, in flight)
+    size_t bytes = 0;                             // their bytes
+    uint64_t stored = 0;  // deliveries stored (memory and disk): counted at creation, then kept here
+    prometheus::Gauge* backlog = nullptr;
+    prometheus::Gauge* oldest_age = nullptr;
     bool on_disk = false;                   // stored deliveries not in memory may exist
     std::string disk_cursor;                // the stored key the last page ended at
     uint32_t consecutive_failures = 0;
@@ -360,6 +383,10 @@ class Dispatcher::Impl {
     s.circuit = &circuit_.Add(labels);
     s.latency = &latency_.Add(labels, prometheus::Histogram::BucketBoundaries{
                                           0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+    s.backlog = &backlog_.Add(labels);
+    s.oldest_age = &oldest_age_.Add(labels);
+    s.stored = store_.count_tasks(name);
+    s.backlog->Set(static_cast<double>(s.stored));
     s.dlq_count = store_.count_dead_letters(name);
     s.dlq_depth->Set(static_cast<double>(s.dlq_count));
     return s;
@@ -378,22 +405,22 @@ class Dispatcher::Impl {
       s.on_disk = true;
       return;
     }
-    hold(s, t.id, bytes);
+    hold(s, t.id, bytes, t.ingested_ms);
     enqueue(std::move(t));
   }
 
   // Memory accounting of the deliveries held: hold when one enters memory,
   // forget when it leaves (delivered or dead-lettered).
-  void hold(DestState& s, const std::string& id, size_t bytes) {
-    s.known.emplace(id, bytes);
+  void hold(DestState& s, const std::string& id, size_t bytes, int64_t ingested_ms) {
+    s.known.emplace(id, DestState::Held{bytes, ingested_ms});
     s.bytes += bytes;
     memory_bytes_ += bytes;
   }
   void forget(DestState& s, const std::string& id) {
     const auto it = s.known.find(id);
     if (it == s.known.end()) return;
-    s.bytes -= it->second;
-    memory_bytes_ -= it->second;
+    s.bytes -= it->second.bytes;
+    memory_bytes_ -= it->second.bytes;
     s.known.erase(it);
   }
 
@@ -443,7 +470,7 @@ class Dispatcher::Impl {
         name, want, [&s](const std::string& id) { return s.known.count(id) != 0; }, &s.disk_cursor,
         std::max<size_t>(budget, 1));
     for (auto& t : tasks) {
-      hold(s, t.id, core::task_memory_bytes(t));
+      hold(s, t.id, core::task_memory_bytes(t), t.ingested_ms);
       enqueue(std::move(t));
     }
     return tasks.size();
@@ -465,7 +492,15 @@ class Dispatcher::Impl {
           s.dlq_depth->Set(static_cast<double>(s.dlq_count));
         }
         dlq_removed_.clear();
-        for (auto& t : incoming) admit(std::move(t));
+        // Each task handed over is a new stored delivery; a destination seen
+        // for the first time counts its stored ones (this batch included).
+        std::set<std::string> counted_now;
+        for (auto& t : incoming) {
+          if (!dest_.count(t.destination)) counted_now.insert(t.destination);
+          DestState& s = state(t.destination);
+          if (!counted_now.count(t.destination)) ++s.stored;
+          admit(std::move(t));
+        }
         for (const auto& name : recover_) state(name).on_disk = true;
         recover_.clear();
       }
@@ -473,6 +508,8 @@ class Dispatcher::Impl {
       const int64_t mono = mono_ms();
       if (dests != dests_seen_) {  // new configuration: authorize new OAuth connections right away
         dests_seen_ = dests;
+        if (dests)
+          for (const auto& [name, d] : *dests) state(name);  // its series exist from now on
         authorize_connections(*dests, now);
       }
       refill();
@@ -929,8 +966,12 @@ class Dispatcher::Impl {
 
   void flush_finished() {
     if (finished_.empty()) return;
-    if (!record(store_.finish_tasks(finished_), "finish deliveries"))
-      for (const auto& t : finished_) state(t.destination).on_disk = true;  // still stored: paged in again
+    const bool stored = record(store_.finish_tasks(finished_), "finish deliveries");
+    for (const auto& t : finished_) {
+      DestState& s = state(t.destination);
+      if (!stored) s.on_disk = true;  // still stored: paged in again
+      else if (s.stored > 0) --s.stored;
+    }
     finished_.clear();
   }
 
@@ -969,6 +1010,7 @@ class Dispatcher::Impl {
     dl.exhausted_condition = exhausted;
     dl.dead_ms = core::now_ms();
     if (!record(store_.dead_letter(dl), "dead-letter delivery")) s.on_disk = true;  // still a stored delivery
+    else if (s.stored > 0) --s.stored;
     forget(s, task.id);
     s.failed->Increment();
     if (task.dead_letter) {
@@ -992,6 +1034,11 @@ class Dispatcher::Impl {
 
   void publish_stats() {
     std::lock_guard<std::mutex> lock(stats_mu_);
+    // The oldest pending delivery's age: once a second (it looks at every
+    // delivery held in memory, which are the earliest due).
+    const int64_t now_ms = core::now_ms();
+    const bool refresh_age = now_ms - age_published_ms_ >= 1000;
+    if (refresh_age) age_published_ms_ = now_ms;
     for (auto& [name, s] : dest_) {
       DestinationStats& out = stats_[name];
       out.name = name;
@@ -1010,6 +1057,15 @@ class Dispatcher::Impl {
         if (at < sec) last10 += n;
       out.delivery_rate_per_second = static_cast<double>(last10) / 10.0;
       s.queued->Set(static_cast<double>(out.queued));
+      out.backlog = s.stored;
+      s.backlog->Set(static_cast<double>(s.stored));
+      if (refresh_age) {
+        int64_t oldest = 0;
+        for (const auto& [id, held] : s.known)
+          if (oldest == 0 || held.ingested_ms < oldest) oldest = held.ingested_ms;
+        out.oldest_pending_age_seconds = oldest == 0 ? 0 : std::max<int64_t>(0, now_ms - oldest) / 1000.0;
+        s.oldest_age->Set(out.oldest_pending_age_seconds);
+      }
     }
     if (!dests_seen_) return;
     const int64_t now = core::now_ms();
@@ -1049,6 +1105,7 @@ class Dispatcher::Impl {
   std::priority_queue<core::DeliveryTask, std::vector<core::DeliveryTask>, DueOrder> heap_;
   std::map<std::string, DestState> dest_;
   size_t memory_bytes_ = 0;  // bytes of the deliveries held in memory, over all destinations
+  int64_t age_published_ms_ = 0;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
   std::vector<core::DeliveryTask> finished_;  // delivered this pass, to delete together
   std::vector<CURL*> idle_easy_;             // reusable handles
@@ -1065,6 +1122,8 @@ class Dispatcher::Impl {
   prometheus::Family<prometheus::Counter>& retried_;
   prometheus::Family<prometheus::Counter>& dead_lettered_;
   prometheus::Family<prometheus::Gauge>& queued_;
+  prometheus::Family<prometheus::Gauge>& backlog_;
+  prometheus::Family<prometheus::Gauge>& oldest_age_;
   prometheus::Family<prometheus::Gauge>& dlq_depth_;
   prometheus::Family<prometheus::Gauge>& circuit_;
   prometheus::Family<prometheus::Counter>& token_requests_;

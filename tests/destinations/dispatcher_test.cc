@@ -379,6 +379,36 @@ TEST_F(DispatcherTest, MemoryForABacklogIsCappedByBytes) {
   EXPECT_EQ(rx.wait_for(40).size(), 40u);
 }
 
+// Issue 12.23: each destination's whole backlog (memory and disk) and the age
+// of its oldest pending delivery, for dashboards and alerts.
+TEST_F(DispatcherTest, BacklogAndOldestPendingAgeAreReported) {
+  testing::HttpReceiver rx;
+  options_.max_in_memory_per_destination = 5;
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
+  ASSERT_TRUE(d.pause("d"));
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 30; ++i) {
+    tasks.push_back(task("age" + std::to_string(i)));
+    tasks.back().ingested_ms -= 5000;  // accepted five seconds ago
+  }
+  submit(d, tasks);
+  std::this_thread::sleep_for(1500ms);
+  auto stats = d.stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].backlog, 30u);
+  EXPECT_LE(stats[0].queued, 5u);
+  EXPECT_GE(stats[0].oldest_pending_age_seconds, 5.0);
+  ASSERT_TRUE(d.resume("d"));
+  EXPECT_TRUE(drained());
+  EXPECT_EQ(rx.wait_for(30).size(), 30u);
+  std::this_thread::sleep_for(1200ms);
+  stats = d.stats();
+  EXPECT_EQ(stats[0].backlog, 0u);
+  EXPECT_EQ(stats[0].oldest_pending_age_seconds, 0.0);
+}
+
 TEST_F(DispatcherTest, DeliveriesStoredBehindThePagingCursorAreNotForgotten) {
   testing::HttpReceiver rx;
   options_.max_in_memory_per_destination = 5;

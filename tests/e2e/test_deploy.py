@@ -98,6 +98,61 @@ class DeployKitTest(unittest.TestCase):
         for needle in ("kind: StatefulSet", "path: /readyz", "path: /healthz", "volumeClaimTemplates", "kind: ConfigMap",
                        "runAsNonRoot: true"):
             self.assertIn(needle, text)
+        # Issue 12.24: the governing Service is headless, and nothing asks for
+        # a token-less scrape of the token-protected /metrics.
+        p = subprocess.run(
+            [SYSTEM_PYTHON, "-c", "import sys, yaml, json; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+             os.path.join(ROOT, "deploy/kubernetes/switchyard.yaml")], capture_output=True, text=True, check=True)
+        docs = json.loads(p.stdout)
+        sts = next(d for d in docs if d["kind"] == "StatefulSet")
+        governing = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == sts["spec"]["serviceName"])
+        self.assertEqual(governing["spec"].get("clusterIP"), "None")
+        for d in docs:
+            self.assertNotIn("prometheus.io/scrape", d["metadata"].get("annotations", {}), d["metadata"]["name"])
+
+    def test_promtool_checks_the_scrape_config_and_alerts(self):
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool (Debian's prometheus) is installed by deploy/install-deps.sh")
+        with tempfile.TemporaryDirectory() as d:
+            # As the README says: the token file the scrape config names exists.
+            config = open(os.path.join(ROOT, "deploy/prometheus/prometheus.yml")).read()
+            token = os.path.join(d, "switchyard-admin-token")
+            with open(token, "w") as f:
+                f.write("a-long-enough-admin-token\n")
+            self.assertIn("/etc/prometheus/switchyard-admin-token", config)
+            shutil.copy(os.path.join(ROOT, "deploy/prometheus/switchyard-alerts.yml"), d)
+            path = os.path.join(d, "prometheus.yml")
+            with open(path, "w") as f:
+                f.write(config.replace("/etc/prometheus/switchyard-admin-token", token))
+            p = subprocess.run([promtool, "check", "config", path], capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            p = subprocess.run([promtool, "check", "rules", os.path.join(ROOT, "deploy/prometheus/switchyard-alerts.yml")],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_check_config_as_the_services_unprivileged_user_on_the_file_as_installed(self):
+        """Issue 12.20: the unit's install line gives a mode the service's
+        dynamic (unprivileged) user can read, so ExecStartPre passes."""
+        unit = open(os.path.join(ROOT, "deploy/systemd/switchyard.service")).read()
+        mode = re.search(r"install -m (0[0-7]+) deploy/examples/switchyard\.yaml /etc/switchyard/", unit)
+        self.assertIsNotNone(mode, "the unit says how to install the config")
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o755)
+            binary = os.path.join(d, "switchyard")
+            shutil.copy(BIN, binary)
+            os.chmod(binary, 0o755)
+            config = os.path.join(d, "switchyard.yaml")
+            shutil.copy(os.path.join(ROOT, "deploy/examples/switchyard.yaml"), config)
+            os.chown(config, 0, 0)
+            os.chmod(config, int(mode.group(1), 8))
+
+            def nobody():
+                os.setgid(65534)
+                os.setuid(65534)
+
+            p = subprocess.run([binary, "check-config", "--config", config], capture_output=True, text=True,
+                               preexec_fn=nobody, cwd=d, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
     def test_systemd_unit_verifies(self):
         analyze = shutil.which("systemd-analyze")

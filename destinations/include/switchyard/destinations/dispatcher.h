@@ -67,6 +67,8 @@ struct DestinationStats {
   bool circuit_open = false;
   uint64_t queued = 0;     // waiting in memory (due or not)
   bool backlog_on_disk = false;  // more are stored than memory holds
+  uint64_t backlog = 0;          // stored and not yet delivered or dead-lettered (memory and disk)
+  double oldest_pending_age_seconds = 0;  // of the deliveries held in memory; 0 when none
   uint32_t in_flight = 0;
   uint64_t delivered = 0;
   uint64_t dead_lettered = 0;

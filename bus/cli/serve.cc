@@ -1,0 +1,124 @@
+// `switchyard serve`: reads the config, builds each component's options,
+// wires storage -> dispatcher -> server, and handles signals.
+#include "cli/serve.h"
+
+#include <prometheus/registry.h>
+#include <signal.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/reload.h"
+#include "cli/tools.h"
+#include "switchyard/bus/routing.h"
+#include "switchyard/bus/server.h"
+#include "switchyard/config/config.h"
+#include "switchyard/core/log.h"
+#include "switchyard/destinations/dispatcher.h"
+#include "switchyard/storage/store.h"
+
+namespace sy = switchyard;
+
+namespace switchyard::cli {
+
+int run_serve(const ServeArgs& args) {
+  const std::string config_path = args.config;
+  sy::config::Config config;
+  if (!load_config(config_path, &config)) return 2;
+  const bool fixed_log_level = !args.log_level.empty();
+  {
+    sy::core::log::Level level;
+    if (!sy::core::log::parse_level(fixed_log_level ? args.log_level : config.server.log_level, &level)) {
+      std::cerr << "serve: --log-level must be debug, info, warn or error\n";
+      return 2;
+    }
+    sy::core::log::set_level(level);
+  }
+
+  // Signals are taken by this thread alone (sigwait below); every thread
+  // started from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  sy::storage::Options store_options{config.storage.path, config.storage.sync, config.storage.min_free_mb << 20,
+                                     registry.get()};
+  if (!args.data_dir.empty()) store_options.path = args.data_dir;
+  std::string error;
+  auto store = sy::storage::Store::open(store_options, &error);
+  if (!store) {
+    sy::core::log::error("cannot open the store", {{"error", error}});
+    return 1;
+  }
+
+  sy::destinations::Dispatcher dispatcher(sy::destinations::Options{}, *store, *registry);
+  dispatcher.set_destinations(sy::cli::destinations_of(config));
+  dispatcher.start();
+
+  sy::bus::ServerOptions server_options;
+  server_options.listen = config.server.listen;
+  server_options.admin_listen = config.server.admin_listen;
+  server_options.max_body_bytes = config.server.max_body_bytes;
+  server_options.max_put_events_bytes = config.server.max_put_events_bytes;
+  server_options.threads = config.server.threads;
+  server_options.max_connections = config.server.max_connections;
+  server_options.read_timeout_seconds = config.server.read_timeout_seconds;
+  server_options.admin_token = config.server.admin_token;
+  sy::bus::Server server(server_options, *store, dispatcher, registry);
+  const auto routing = sy::bus::build_routing(config, *registry);
+  server.set_routing(routing);
+  sy::bus::Replayer::Options replay_options;
+  replay_options.max_events_per_second = config.server.replay_max_events_per_second;
+  sy::bus::Replayer replayer(replay_options, *store, dispatcher, *registry);
+  replayer.set_routing(routing);
+  replayer.start();
+  server.set_replayer(&replayer);
+  const int64_t drain_ms = int64_t{config.server.shutdown_timeout_seconds} * 1000;
+  sy::cli::Reloader reloader(config_path, config, *store, dispatcher, server, replayer, *registry, fixed_log_level);
+  server.set_reload_handler([&reloader](std::string* report) { return reloader.reload(report); });
+  if (auto st = server.start(); !st) {
+    sy::core::log::error("cannot start the server", {{"error", st.message()}});
+    dispatcher.stop();
+    return 1;
+  }
+  sy::core::log::info("switchyard is serving", {{"ingest", server.ingest_address()},
+                                                {"admin", server.admin_address()},
+                                                {"data_dir", store_options.path},
+                                                {"config", config_path}});
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      std::string report;
+      reloader.reload(&report);
+      continue;
+    }
+    sy::core::log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                          {"drain_seconds", std::to_string(drain_ms / 1000)}});
+    break;
+  }
+  // Stop accepting and let running requests finish: what they acknowledge
+  // is stored. Deliveries in flight stay stored and are retried after the
+  // next start. Closing the store flushes it.
+  const auto started = std::chrono::steady_clock::now();
+  server.stop(drain_ms);
+  server.set_reload_handler(nullptr);
+  server.set_replayer(nullptr);
+  replayer.stop();  // a replay stops between two stored steps and resumes after the next start
+  dispatcher.stop();
+  store.reset();
+  sy::core::log::info("stopped", {{"shutdown_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                     std::chrono::steady_clock::now() - started)
+                                                                     .count())}});
+  return 0;
+}
+
+}  // namespace switchyard::cli
