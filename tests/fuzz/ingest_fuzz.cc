@@ -1,0 +1,54 @@
+// Fuzz target: the ingest parsers that face the network, on arbitrary bytes:
+// the PutEvents body, the /buses/{bus}/events body and a webhook payload.
+// Each must answer (an error says why), never crash or recurse on depth, and
+// what it accepts must stay within the limits it enforces.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "switchyard/bus/ingest.h"
+#include "switchyard/core/json_limits.h"
+
+namespace {
+
+namespace bus = switchyard::bus;
+namespace config = switchyard::config;
+
+const config::BusConfig& default_bus() {
+  static const config::BusConfig b = [] {
+    config::BusConfig c;
+    c.name = "default";
+    return c;
+  }();
+  return b;
+}
+
+const config::BusConfig* lookup(const void*, std::string_view name) {
+  return name == "default" ? &default_bus() : nullptr;
+}
+
+void check(const bus::ParsedRequest& p) {
+  if (p.error.http_status != 0 && p.error.message.empty()) __builtin_trap();  // a refusal says why
+  size_t ok = 0;
+  for (const auto& r : p.results) ok += r.ok();
+  if (ok != p.events.size()) __builtin_trap();  // every accepted entry is an event
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  // The server refuses deeper bodies before any parser sees them.
+  if (switchyard::core::json_nesting_depth(body, switchyard::core::kMaxBodyDepth) > switchyard::core::kMaxBodyDepth)
+    return 0;
+  const int64_t now = 1767225600000;
+  check(bus::parse_put_events(body, lookup, nullptr, now));
+  check(bus::parse_bus_events(body, default_bus(), now));
+  config::WebhookConfig hook;
+  hook.name = "hook";
+  hook.source = "fuzz";
+  hook.detail_type = "t";
+  check(bus::parse_webhook(body, hook, default_bus(), "", now));
+  return 0;
+}
