@@ -1,7 +1,24 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite: unit tests
-# of every component and the end-to-end tests against the real binary.
+# of every component, the end-to-end tests against the real binary and the
+# fuzz corpora; then the unit tests and the fuzz corpora again in a build
+# with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan), where any
+# report fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/build.sh
-ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 600
+status=0
+ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 600 || status=$?
+
+generator=()
+if [ ! -f build-asan/CMakeCache.txt ] && command -v ninja >/dev/null; then generator=(-G Ninja); fi
+cmake -S . -B build-asan "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHYARD_SANITIZE=ON >/dev/null
+# Only what the sanitizer pass runs: the unit test binaries and the fuzz
+# corpus replays (the service binary and the benchmarks are not built there).
+cmake --build build-asan -j "$(nproc)" --target \
+  core_test rules_test storage_test destinations_test bus_test \
+  pattern_fuzz event_fuzz transform_fuzz ingest_fuzz auth_fuzz http_fuzz config_fuzz
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-asan --output-on-failure -j "$(nproc)" --timeout 600 -L 'unit|fuzz' || status=$?
+exit "$status"

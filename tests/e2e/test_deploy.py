@@ -110,6 +110,20 @@ class DeployKitTest(unittest.TestCase):
         for d in docs:
             self.assertNotIn("prometheus.io/scrape", d["metadata"].get("annotations", {}), d["metadata"]["name"])
 
+    def test_licence_and_the_readme_aws_cli_example(self):
+        """Issue 12.25: an Apache-2.0 LICENSE, said in the README, whose AWS
+        CLI example gives the dummy credentials the CLI needs."""
+        with open(os.path.join(ROOT, "LICENSE")) as f:
+            licence = f.read()
+        self.assertIn("Apache License", licence)
+        self.assertIn("Version 2.0, January 2004", licence)
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        self.assertIn("Apache License 2.0", readme)
+        example = readme[readme.index("aws events put-events") - 200:readme.index("aws events put-events")]
+        self.assertIn("AWS_ACCESS_KEY_ID=", example)
+        self.assertIn("AWS_SECRET_ACCESS_KEY=", example)
+
     def test_promtool_checks_the_scrape_config_and_alerts(self):
         promtool = shutil.which("promtool")
         self.assertIsNotNone(promtool, "promtool (Debian's prometheus) is installed by deploy/install-deps.sh")

@@ -14,6 +14,10 @@ const char* kEvent =
     R"("obj":{"a":"x","b":"y"},"q":"he said \"hi\"","path":"C:\\dir","items":[{"id":1},{"id":2}],)"
     R"("payload":{"sf_id":"baz"}}})";
 
+// Lives as long as the test cases that point into it (a temporary here was
+// read after it was freed: found by AddressSanitizer).
+const std::string kWholeEventTemplateOutput = std::string(R"({"e": )") + kEvent + "}";
+
 const TransformContext kCtx{"my-rule", "arn:aws:events:eu-west-1:111122223333:rule/my-rule",
                             "2025-03-01T10:15:31Z"};
 
@@ -74,7 +78,7 @@ INSTANTIATE_TEST_SUITE_P(Spec, TransformTest, ::testing::Values(
     Case{"aws.events.event has detailType and no detail", R"({"InputTransformer":{"InputTemplate":"{\"e\": <aws.events.event>}"}})",
          R"({"e": {"id":"e1","account":"111122223333","detailType":"OrderPlaced","time":"2025-03-01T10:15:30Z","source":"shop","region":"eu-west-1","resources":["urn:1"],"version":"0"}})"},
     Case{"aws.events.event.json is the whole event", R"({"InputTransformer":{"InputTemplate":"{\"e\": <aws.events.event.json>}"}})",
-         (std::string(R"({"e": )") + kEvent + "}").c_str()},
+         kWholeEventTemplateOutput.c_str()},
     Case{"text template keeps its quotes", R"({"InputTransformer":{"InputPathsMap":{"i":"$.id","s":"$.detail-type"},"InputTemplate":"\"instance <i> is in <s>\""}})",
          R"("instance e1 is in OrderPlaced")", "text/plain; charset=utf-8"},
     Case{"multi-line text template", R"({"InputTransformer":{"InputPathsMap":{"i":"$.id"},"InputTemplate":"\"line one <i>\"\n\"line two\""}})",
