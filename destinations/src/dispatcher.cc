@@ -23,72 +23,14 @@
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
 #include "switchyard/storage/store.h"
+#include "rate_window.h"
+#include "request.h"
 
 namespace switchyard::destinations {
 namespace {
 
 constexpr size_t kMaxResponseKept = 512;  // bytes of a response body kept for error messages
 constexpr size_t kMaxTokenResponse = 64 * 1024;  // an OAuth token answer is read whole up to this
-
-// Sliding one-second window over the last `limit` requests: a request may
-// start once the oldest of them reached the receiver at least 1000 ms ago.
-// When the receiver saw a request is known only to lie between sending it and
-// its answer, so a request counts from its answer, or from kAnswerWait after
-// it was sent when the answer takes longer. Counting from the send alone let
-// a receiver that accepts a burst of new connections slowly see the next
-// second's requests less than a second after the last of the burst; this way
-// no one-second window at the receiver holds more than `limit`, at the cost
-// of at most kAnswerWait per second of quota for slow receivers. No burst
-// above the limit after idle periods either.
-class RateWindow {
- public:
-  static constexpr int64_t kAnswerWait = 250;
-
-  struct Slot {
-    uint64_t ring = 0;  // which ring (a limit change makes a new one)
-    size_t index = 0;
-    int64_t sent_ms = 0;
-  };
-
-  // A new limit applies from the next request, counting the requests of
-  // the last second: a reload never opens a burst above either limit.
-  void set_limit(uint32_t limit) {
-    if (limit == 0) limit = 1;
-    if (limit == ring_.size()) return;
-    std::vector<Entry> next(limit);
-    const size_t keep = std::min<size_t>(limit, ring_.size());
-    for (size_t i = 0; i < keep; ++i)  // the newest `keep`, oldest first, at the end of the new ring
-      next[limit - keep + i] = ring_[(head_ + ring_.size() - keep + i) % ring_.size()];
-    ring_ = std::move(next);
-    head_ = 0;
-    ++ring_id_;
-  }
-  bool allowed(int64_t now) const { return now >= next_allowed(); }
-  int64_t next_allowed() const { return ring_[head_].counted_from() + 1000; }
-  Slot record(int64_t now) {
-    const Slot slot{ring_id_, head_, now};
-    ring_[head_] = Entry{now, kUnanswered};
-    head_ = (head_ + 1) % ring_.size();
-    return slot;
-  }
-  void answered(const Slot& slot, int64_t now) {
-    if (slot.ring != ring_id_) return;  // the limit changed since
-    Entry& e = ring_[slot.index];
-    if (e.sent_ms != slot.sent_ms || e.answered_ms != kUnanswered) return;  // the slot was reused since
-    e.answered_ms = std::min(now, e.sent_ms + kAnswerWait);
-  }
-
- private:
-  static constexpr int64_t kUnanswered = INT64_MIN;
-  struct Entry {  // 16 bytes: a limit of 1,000,000 keeps 16 MB
-    int64_t sent_ms = INT64_MIN / 2;
-    int64_t answered_ms = INT64_MIN / 2;
-    int64_t counted_from() const { return answered_ms == kUnanswered ? sent_ms + kAnswerWait : answered_ms; }
-  };
-  std::vector<Entry> ring_;  // the last `limit` requests; head_ is the oldest
-  size_t head_ = 0;
-  uint64_t ring_id_ = 0;
-};
 
 struct DueOrder {
   bool operator()(const core::DeliveryTask& a, const core::DeliveryTask& b) const { return a.due_ms > b.due_ms; }
@@ -621,81 +563,6 @@ class Dispatcher::Impl {
     s.warned_missing = true;
   }
 
-  static std::string escape(CURL* easy, const std::string& v) {
-    char* esc = curl_easy_escape(easy, v.c_str(), static_cast<int>(v.size()));
-    std::string out = esc ? esc : "";
-    curl_free(esc);
-    return out;
-  }
-
-  // The name of the first header whose value may not be sent, or "".
-  std::string invalid_header(const std::vector<std::pair<std::string, std::string>>& params, const Destination& d,
-                             const core::DeliveryTask& task) {
-    for (const auto& [k, v] : params)
-      if (!core::valid_header_value(v)) return k;
-    if (!core::valid_header_value(task.trace_header)) return "X-Amzn-Trace-Id";
-    for (const auto& [k, v] : d.headers)
-      if (!core::valid_header_value(v)) return k;
-    if (d.oauth && !core::valid_header_value(oauth_state(*d.oauth).token.authorization)) return "Authorization";
-    return "";
-  }
-
-  static bool same_name(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-  }
-
-  // Target parameters, then the connection's, which win on the same key.
-  static std::vector<std::pair<std::string, std::string>> merge(
-      const std::vector<std::pair<std::string, std::string>>& target,
-      const std::vector<std::pair<std::string, std::string>>& connection, bool case_insensitive) {
-    std::vector<std::pair<std::string, std::string>> out = target;
-    for (const auto& [k, v] : connection) {
-      auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) {
-        return case_insensitive ? same_name(p.first, k) : p.first == k;
-      });
-      if (it != out.end()) it->second = v;
-      else out.emplace_back(k, v);
-    }
-    return out;
-  }
-
-  // Connection body parameters become top-level keys of a JSON object body.
-  static std::string with_body_parameters(const Destination& d, const std::string& body) {
-    if (d.body_parameters.empty()) return body;
-    auto j = nlohmann::ordered_json::parse(body, nullptr, false);
-    if (!j.is_object()) return body;
-    for (const auto& [k, v] : d.body_parameters) j[k] = v;
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-
-  static std::string build_url(CURL* easy, const Destination& d, const core::DeliveryTask& t, bool* ok) {
-    std::string url;
-    size_t next = 0;
-    *ok = true;
-    const auto query_at = d.endpoint.find('?');
-    const std::string endpoint = d.endpoint.substr(0, query_at);
-    for (char c : endpoint) {
-      if (c != '*') {
-        url += c;
-        continue;
-      }
-      if (next >= t.path_params.size()) {
-        *ok = false;
-        return url;
-      }
-      url += escape(easy, t.path_params[next++]);
-    }
-    std::string query = query_at == std::string::npos ? "" : d.endpoint.substr(query_at + 1);
-    for (const auto& [k, v] : merge(t.query, d.query_parameters, false)) {
-      if (!query.empty()) query += '&';
-      query += escape(easy, k) + "=" + escape(easy, v);
-    }
-    if (!query.empty()) url += "?" + query;
-    return url;
-  }
-
   // OAuth client credentials. A destination whose connection has no usable
   // token waits while one is fetched; when the authorization endpoint has
   // failed, its due deliveries fail an attempt (NO_PERMISSIONS) and follow
@@ -827,55 +694,24 @@ class Dispatcher::Impl {
     transfer->task = std::move(task);
     transfer->started_ms = now;
     transfer->rate_slot = slot;
-    bool url_ok = true;
-    transfer->url = build_url(easy, d, transfer->task, &url_ok);
-    if (!url_ok) {
+    const std::string* authorization = d.oauth ? &oauth_state(*d.oauth).token.authorization : nullptr;
+    OutgoingRequest request;
+    RequestProblem problem;
+    if (!build_request(d, transfer->task, now, authorization, &request, &problem)) {
       s.window.answered(slot, mono_ms());  // nothing was sent
       idle_easy_.push_back(easy);
-      fail_for_good(transfer->task, "INVALID_PARAMETER",
-                    "the target has fewer path parameter values than the endpoint has '*'", "", s);
-      return;
-    }
-    const auto params = merge(transfer->task.headers, d.header_parameters, true);
-    // Values from the event (dynamic parameters, the trace header) or from
-    // a token endpoint must not add headers or requests: a CR, LF, NUL or
-    // other control character sends the delivery to the DLQ unsent.
-    if (std::string bad = invalid_header(params, d, transfer->task); !bad.empty()) {
-      s.window.answered(slot, mono_ms());  // nothing was sent
-      idle_easy_.push_back(easy);
-      fail_for_good(transfer->task, "INVALID_PARAMETER",
-                    "header " + bad + " holds a control character (CR, LF, NUL or another below 0x20); not sent", "",
-                    s);
+      fail_for_good(transfer->task, problem.code, problem.message, "", s);
       return;
     }
     curl_slist* h = nullptr;
-    auto add = [&h](const std::string& line) { h = curl_slist_append(h, line.c_str()); };
-    const auto content_type = std::find_if(params.begin(), params.end(),
-                                           [](const auto& p) { return same_name(p.first, "Content-Type"); });
-    add("Content-Type: " + (content_type != params.end() ? content_type->second : transfer->task.content_type));
-    for (const auto& [k, v] : params)
-      if (!same_name(k, "Content-Type")) add(k + ": " + v);
-    add("User-Agent: Amazon/EventBridge/ApiDestinations");
-    add("Range: bytes=0-1048575");
-    const std::string timestamp = std::to_string(now / 1000);
-    add("webhook-id: " + transfer->task.id);
-    add("webhook-timestamp: " + timestamp);
-    if (!d.signing_key.empty())  // Standard Webhooks: v1,base64(HMAC(key, id.timestamp.body))
-      add("webhook-signature: v1," +
-          core::base64_encode(core::hmac_sha256(d.signing_key, transfer->task.id + "." + timestamp + "." +
-                                                                  transfer->task.body)));
-    if (!transfer->task.trace_header.empty()) add("X-Amzn-Trace-Id: " + transfer->task.trace_header);
-    for (const auto& [k, v] : d.headers) add(k + ": " + v);
-    if (d.oauth) {
-      const OAuthState& o = oauth_state(*d.oauth);
-      add("Authorization: " + o.token.authorization);
-      transfer->oauth_connection = d.oauth->connection;
-      transfer->token_generation = o.generation;
-    }
-    add("Expect:");
+    for (const auto& line : request.headers) h = curl_slist_append(h, line.c_str());
     transfer->headers = h;
-
-    if (d.method != "GET" && d.method != "HEAD") transfer->body = with_body_parameters(d, transfer->task.body);
+    transfer->url = std::move(request.url);
+    transfer->body = std::move(request.body);
+    if (d.oauth) {
+      transfer->oauth_connection = d.oauth->connection;
+      transfer->token_generation = oauth_state(*d.oauth).generation;
+    }
     setup_transfer(easy, *transfer, d.method);
     ++s.in_flight;
     s.invocations->Increment();
