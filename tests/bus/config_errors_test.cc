@@ -220,6 +220,21 @@ TEST(ConfigLimitsTest, OrdinaryAliasesLoad) {
   EXPECT_TRUE(load_text(yaml, "sy.yaml", &c, &errors)) << (errors.empty() ? "" : errors[0].format());
 }
 
+// Found by fuzzing: yaml-cpp 0.7 answers a stray ',' at the top level with
+// endless empty documents; the loader answers at once, with the position.
+TEST(ConfigLimitsTest, AStrayCommaOrASecondDocumentIsRefusedAtOnce) {
+  for (const auto& [yaml, want] : std::vector<std::pair<std::string, std::string>>{
+           {", a\n", "sy.yaml:1:1: the configuration must be one YAML document"},
+           {"#ons\n, tw-Event\n", "sy.yaml:2:1: the configuration must be one YAML document"},
+           {"server: {}\n---\nbuses: []\n", "sy.yaml:2:1: the configuration must be one YAML document"}}) {
+    Config c;
+    std::vector<ConfigError> errors;
+    EXPECT_FALSE(load_text(yaml, "sy.yaml", &c, &errors)) << yaml;
+    ASSERT_EQ(errors.size(), 1u) << yaml;
+    EXPECT_EQ(errors[0].format().rfind(want, 0), 0u) << errors[0].format();
+  }
+}
+
 // Nothing the loader meets escapes it as an exception.
 TEST(ConfigLimitsTest, NothingThrowsPastTheLoader) {
   for (const char* yaml : {"server: {listen: '127.0.0.1:99999999999999999999999999'}\n", "[[[[[[[[[[",

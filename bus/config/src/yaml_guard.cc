@@ -16,7 +16,8 @@ class Guard : public YAML::EventHandler {
 
   bool over() const { return over_; }
 
-  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentStart(const YAML::Mark& mark) override { document_start_ = mark; }
+  const YAML::Mark& document_start() const { return document_start_; }
   void OnDocumentEnd() override {}
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor, nullptr); }
@@ -105,6 +106,7 @@ class Guard : public YAML::EventHandler {
   std::unordered_map<YAML::anchor_t, uint64_t> sizes_;
   uint64_t alias_nodes_ = 0;
   bool over_ = false;
+  YAML::Mark document_start_;
 };
 
 }  // namespace
@@ -120,7 +122,14 @@ std::vector<YamlProblem> check_yaml(std::string_view text, const YamlLimits& lim
     std::istringstream in{std::string(text)};
     YAML::Parser parser(in);
     Guard guard(limits, &problems);
-    while (!guard.over() && parser.HandleNextDocument(guard)) {
+    // One document: YAML::Load reads no other. A second one is refused, and
+    // the loop stops there: yaml-cpp 0.7 answers a stray ',' at the top with
+    // an endless series of empty documents (jbeder/yaml-cpp#1040).
+    if (parser.HandleNextDocument(guard) && !guard.over() && parser.HandleNextDocument(guard) && !guard.over()) {
+      const YAML::Mark& at = guard.document_start();
+      problems.push_back({at.line + 1, at.column + 1,
+                          "the configuration must be one YAML document: a second one ('---'), or a stray ',' or "
+                          "other indicator outside a [list] or {mapping}, starts here"});
     }
   } catch (const YAML::Exception& e) {
     problems.push_back({e.mark.line + 1, e.mark.column + 1, e.msg});
