@@ -23,6 +23,7 @@
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
 #include "switchyard/storage/store.h"
+#include "circuit.h"
 #include "rate_window.h"
 #include "request.h"
 
@@ -300,10 +301,7 @@ class Dispatcher::Impl {
     prometheus::Gauge* oldest_age = nullptr;
     bool on_disk = false;                   // stored deliveries not in memory may exist
     std::string disk_cursor;                // the stored key the last page ended at
-    uint32_t consecutive_failures = 0;
-    bool circuit_open = false;
-    bool probe_in_flight = false;
-    int64_t next_probe_ms = 0;  // monotonic
+    CircuitBreaker breaker;  // on the monotonic clock
     bool warned_missing = false;
     bool paused = false;
     // Deliveries per second over the last 10 complete seconds: (second, count).
@@ -323,6 +321,7 @@ class Dispatcher::Impl {
     s.queued = &queued_.Add(labels);
     s.dlq_depth = &dlq_depth_.Add(labels);
     s.circuit = &circuit_.Add(labels);
+    s.breaker = CircuitBreaker(options_.circuit_failure_threshold, options_.circuit_probe_interval_ms);
     s.latency = &latency_.Add(labels, prometheus::Histogram::BucketBoundaries{
                                           0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
     s.backlog = &backlog_.Add(labels);
@@ -502,21 +501,16 @@ class Dispatcher::Impl {
             fail_for_good(t, t.render_error_code, t.render_error, "", s);
             continue;
           }
-          if (s.circuit_open) {  // one probe per interval, nothing else
-            if (s.probe_in_flight) break;
-            if (mono < s.next_probe_ms) {
-              wake_at = std::min(wake_at, now + (s.next_probe_ms - mono));
-              break;
-            }
+          int64_t probe_at = mono;
+          if (!s.breaker.may_send(mono, &probe_at)) {  // open: one probe per interval, nothing else
+            if (probe_at > mono) wake_at = std::min(wake_at, now + (probe_at - mono));
+            break;
           }
           if (!s.window.allowed(mono)) {
             wake_at = std::min(wake_at, now + (s.window.next_allowed() - mono));
             break;
           }
-          if (s.circuit_open) {
-            s.probe_in_flight = true;
-            s.next_probe_ms = mono + options_.circuit_probe_interval_ms;
-          }
+          s.breaker.sent(mono);
           const RateWindow::Slot slot = s.window.record(mono);
           core::DeliveryTask t = std::move(s.ready.front());
           s.ready.pop_front();
@@ -816,23 +810,19 @@ class Dispatcher::Impl {
   // once, but shows the target is not up either). Any answer that shows the
   // target is up (success, or a permanent 4xx) closes it.
   void track_circuit(DestState& s, const std::string& name, const Outcome& outcome) {
-    s.probe_in_flight = false;
-    if (outcome.verdict == Verdict::retryable || !outcome.answered) {
-      ++s.consecutive_failures;
-      if (!s.circuit_open && s.consecutive_failures >= options_.circuit_failure_threshold) {
-        s.circuit_open = true;
-        s.next_probe_ms = mono_ms() + options_.circuit_probe_interval_ms;
+    const bool failed = outcome.verdict == Verdict::retryable || !outcome.answered;
+    switch (s.breaker.ended(failed, mono_ms())) {
+      case CircuitBreaker::Change::kOpened:
         s.circuit->Set(1);
         core::log::warn("circuit opened: destination failing, probing slowly",
-                        {{"destination", name}, {"consecutive_failures", std::to_string(s.consecutive_failures)}});
-      }
-      return;
-    }
-    s.consecutive_failures = 0;
-    if (s.circuit_open) {
-      s.circuit_open = false;
-      s.circuit->Set(0);
-      core::log::info("circuit closed: destination answers again", {{"destination", name}});
+                        {{"destination", name},
+                         {"consecutive_failures", std::to_string(s.breaker.consecutive_failures())}});
+        break;
+      case CircuitBreaker::Change::kClosed:
+        s.circuit->Set(0);
+        core::log::info("circuit closed: destination answers again", {{"destination", name}});
+        break;
+      case CircuitBreaker::Change::kNone: break;
     }
   }
 
@@ -879,7 +869,7 @@ class Dispatcher::Impl {
       DestinationStats& out = stats_[name];
       out.name = name;
       out.paused = s.paused;
-      out.circuit_open = s.circuit_open;
+      out.circuit_open = s.breaker.open();
       out.backlog_on_disk = s.on_disk;
       out.dlq_depth = s.dlq_count;
       out.queued = s.ready.size() + s.waiting;
