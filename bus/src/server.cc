@@ -195,7 +195,8 @@ class Server::Impl {
     if (auto st = bind(admin_acceptor_, options_.admin_listen); !st) return st;
     asio::co_spawn(ioc_, accept_loop(ingest_acceptor_, false), asio::detached);
     asio::co_spawn(ioc_, accept_loop(admin_acceptor_, true), asio::detached);
-    for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+    // One I/O thread more than may do CPU work at once (cpu_work).
+    for (int i = 0; i < std::max(1, options_.threads) + 1; ++i) threads_.emplace_back([this] { ioc_.run(); });
     return core::Status::ok();
   }
 
@@ -355,10 +356,7 @@ class Server::Impl {
         if (core::json_nesting_depth(req.body(), core::kMaxBodyDepth) > core::kMaxBodyDepth) {
           res = too_deep(req, admin);
         } else if (admin && is_test_event_pattern(req)) {
-          const auto home = co_await asio::this_coro::executor;
-          co_await asio::post(asio::bind_executor(work_, asio::use_awaitable));  // off the I/O threads
-          res = handle_admin(req);
-          co_await asio::post(home, asio::use_awaitable);
+          co_await cpu_work([&] { res = handle_admin(req); });
         } else if (admin) {
           res = handle_admin(req);
         } else {
@@ -476,23 +474,52 @@ class Server::Impl {
     return res;
   }
 
+  // CPU work of a request (matching, rendering, TestEventPattern). /healthz
+  // and /metrics must be answered whatever events cost, so at most
+  // `threads` requests do such work on the I/O threads at once, and there is
+  // one I/O thread more than that: one is always free to read and answer.
+  // Beyond that the work runs on the work pool, and the request resumes on
+  // its connection's strand. Inline is the common case: handing every
+  // request to another thread and back cost a quarter of single-event
+  // ingest throughput.
+  template <class F>
+  asio::awaitable<void> cpu_work(F&& f) {
+    if (inline_cpu_.fetch_add(1) < std::max(1, options_.threads)) {
+      struct Leave {
+        std::atomic<int>& n;
+        ~Leave() { --n; }
+      } leave{inline_cpu_};
+      f();
+      co_return;
+    }
+    --inline_cpu_;
+    const auto home = co_await asio::this_coro::executor;
+    co_await asio::post(asio::bind_executor(work_, asio::use_awaitable));
+    std::exception_ptr failed;
+    try {
+      f();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    co_await asio::post(home, asio::use_awaitable);
+    if (failed) std::rethrow_exception(failed);
+  }
+
   // Matches and renders the accepted events, stores them with their
   // deliveries in one write, then hands the deliveries to the dispatcher.
   // Returns "" on success, else why nothing was stored.
   asio::awaitable<std::string> commit(const Routing& routing, ParsedRequest& parsed, std::string_view request) {
     if (parsed.events.empty()) co_return "";
-    // Matching and rendering run on the work threads, so that the I/O
-    // threads keep answering health checks and metrics whatever the events
-    // cost; the append below resumes on the connection's strand.
-    co_await asio::post(asio::bind_executor(work_, asio::use_awaitable));
     auto batch = std::make_shared<storage::IngestBatch>();
-    for (size_t i = 0; i < parsed.events.size(); ++i) {
-      const core::Event& e = parsed.events[i];
-      const BusRoute& bus = routing.buses.at(e.bus);
-      const std::string envelope = core::envelope_json(e);
-      route_event(bus, e, envelope, batch->tasks);
-      for (auto& archive : archives_for(bus, envelope)) batch->archived.emplace_back(std::move(archive), i);
-    }
+    co_await cpu_work([&] {  // matching and rendering
+      for (size_t i = 0; i < parsed.events.size(); ++i) {
+        const core::Event& e = parsed.events[i];
+        const BusRoute& bus = routing.buses.at(e.bus);
+        const std::string envelope = core::envelope_json(e);
+        route_event(bus, e, envelope, batch->tasks);
+        for (auto& archive : archives_for(bus, envelope)) batch->archived.emplace_back(std::move(archive), i);
+      }
+    });
     for (auto& t : batch->tasks) t.request_id = request;
     batch->events = std::move(parsed.events);
     const core::Status st = co_await async_append(store_, batch, asio::use_awaitable);
@@ -605,11 +632,11 @@ class Server::Impl {
         co_return aws_response(req, http::status::bad_request,
                                aws_error_body("ValidationException", "EventPattern and Event are required strings."));
       std::string error;
-      const auto home = co_await asio::this_coro::executor;
-      co_await asio::post(asio::bind_executor(work_, asio::use_awaitable));  // off the I/O threads
-      const int result = rules::test_event_pattern(body["EventPattern"].get<std::string>(),
-                                                   body["Event"].get<std::string>(), &error);
-      co_await asio::post(home, asio::use_awaitable);
+      int result = 0;
+      co_await cpu_work([&] {
+        result = rules::test_event_pattern(body["EventPattern"].get<std::string>(),
+                                           body["Event"].get<std::string>(), &error);
+      });
       if (result == -1)
         co_return aws_response(req, http::status::bad_request, aws_error_body("InvalidEventPatternException", error));
       if (result == -2)
@@ -905,9 +932,10 @@ class Server::Impl {
   std::shared_ptr<prometheus::Registry> registry_;
 
   asio::io_context ioc_;
-  // Matching, rendering and TestEventPattern: CPU work kept off ioc_'s
-  // threads, which must always answer /healthz and /metrics.
+  // Matching, rendering and TestEventPattern beyond what cpu_work lets run
+  // on ioc_'s threads, which must always answer /healthz and /metrics.
   asio::thread_pool work_{static_cast<size_t>(std::max(1, options_.threads))};
+  std::atomic<int> inline_cpu_{0};  // requests doing CPU work on an I/O thread now
   tcp::acceptor ingest_acceptor_;
   tcp::acceptor admin_acceptor_;
   std::string ingest_address_, admin_address_;
