@@ -112,58 +112,78 @@ core::Event new_event(const config::BusConfig& bus, int64_t now_ms) {
   return e;
 }
 
-// Parses one entry of POST /buses/{bus}/events into `e` (`raw_detail`: the
-// text of its detail member as sent, used when it is an object); adds its counted
-// size to *size. Returns an error result, or an ok one.
-EntryResult parse_entry(const json& entry, std::string_view raw_detail, core::Event& e, size_t* size) {
+// The members of an entry in each of the two ways it is written: PutEvents
+// (Source, DetailType, ...) and the bus route (source, detail-type, ...).
+struct EntryDialect {
+  const char* source;
+  const char* detail_type;
+  const char* detail;
+  const char* resources;
+  const char* time;
+  bool detail_may_be_object;  // the bus route also takes detail as an object
+};
+constexpr EntryDialect kPutEventsDialect{"Source", "DetailType", "Detail", "Resources", "Time", false};
+constexpr EntryDialect kBusRouteDialect{"source", "detail-type", "detail", "resources", "time", true};
+
+// Parses the members both ways of writing an entry share into `e` and adds
+// the entry's counted size (EventBridge's formula, counted whether or not
+// the entry is valid) to *size. `raw_detail` is the text of the detail
+// member as sent, used when it is an object. One parser, so that both routes
+// answer the same input with the same message.
+EntryResult parse_common_entry(const json& entry, const EntryDialect& names, std::string_view raw_detail,
+                               core::Event& e, size_t* size) {
   if (!entry.is_object()) return invalid("Each entry must be a JSON object.");
-  const auto source = entry.find("source");
-  const auto detail_type = entry.find("detail-type");
-  const auto detail = entry.find("detail");
-  const auto resources = entry.find("resources");
-  const auto time = entry.find("time");
+  auto member = [&](const char* k) -> const json* {
+    auto it = entry.find(k);
+    return it == entry.end() || it->is_null() ? nullptr : &*it;
+  };
+  const json* source = member(names.source);
+  const json* detail_type = member(names.detail_type);
+  const json* detail = member(names.detail);
+  const json* resources = member(names.resources);
+  const json* time = member(names.time);
+  if (time) *size += 14;
+  if (source && source->is_string()) *size += source->get_ref<const std::string&>().size();
+  if (detail_type && detail_type->is_string()) *size += detail_type->get_ref<const std::string&>().size();
+  if (detail && detail->is_string()) *size += detail->get_ref<const std::string&>().size();
+  if (resources && resources->is_array())
+    for (const auto& r : *resources)
+      if (r.is_string()) *size += r.get_ref<const std::string&>().size();
 
-  if (source != entry.end() && source->is_string()) *size += source->get_ref<const std::string&>().size();
-  if (detail_type != entry.end() && detail_type->is_string())
-    *size += detail_type->get_ref<const std::string&>().size();
-
-  if (source == entry.end() || !source->is_string() || source->get_ref<const std::string&>().empty())
+  if (!source || !source->is_string() || source->get_ref<const std::string&>().empty())
     return invalid(required_message("Source"));
-  if (detail_type == entry.end() || !detail_type->is_string() || detail_type->get_ref<const std::string&>().empty())
+  if (!detail_type || !detail_type->is_string() || detail_type->get_ref<const std::string&>().empty())
     return invalid(required_message("DetailType"));
-  if (detail == entry.end() || detail->is_null()) return invalid(required_message("Detail"));
+  if (!detail) return invalid(required_message("Detail"));
   e.source = source->get<std::string>();
   e.detail_type = detail_type->get<std::string>();
   if (e.detail_type.size() > 128)
     return invalid("Parameter DetailType is not valid. Reason: DetailType is longer than 128 characters.");
-
-  if (detail->is_object()) {
+  if (detail->is_object() && names.detail_may_be_object) {
     if (!compact_json_object(raw_detail, &e.detail)) return {"", "MalformedDetail", "Detail is malformed."};
+    *size += e.detail.size();
   } else if (!detail->is_string() || !compact_json_object(detail->get_ref<const std::string&>(), &e.detail)) {
-    if (detail->is_string()) *size += detail->get_ref<const std::string&>().size();
     return {"", "MalformedDetail", "Detail is malformed."};
   }
-  *size += detail->is_string() ? detail->get_ref<const std::string&>().size() : e.detail.size();
-
-  if (resources != entry.end() && !resources->is_null()) {
+  if (resources) {
     if (!resources->is_array())
       return invalid("Parameter Resources is not valid. Reason: Resources must be a list of strings.");
     for (const auto& r : *resources) {
       if (!r.is_string())
         return invalid("Parameter Resources is not valid. Reason: Resources must be a list of strings.");
-      const auto& s = r.get_ref<const std::string&>();
-      if (s.size() > 2048)
+      if (r.get_ref<const std::string&>().size() > 2048)
         return invalid("Parameter Resources is not valid. Reason: a resource is longer than 2048 characters.");
-      *size += s.size();
-      e.resources.push_back(s);
+      e.resources.push_back(r.get<std::string>());
     }
   }
-  if (time != entry.end() && !time->is_null()) {
-    *size += 14;
-    if (!parse_entry_time(*time, e))
-      return invalid("Parameter Time is not valid. Reason: Time must be an ISO 8601 timestamp or epoch seconds.");
-  }
+  if (time && !parse_entry_time(*time, e))
+    return invalid("Parameter Time is not valid. Reason: Time must be epoch seconds or an ISO 8601 timestamp.");
   return {};
+}
+
+// One entry of POST /buses/{bus}/events.
+EntryResult parse_entry(const json& entry, std::string_view raw_detail, core::Event& e, size_t* size) {
+  return parse_common_entry(entry, kBusRouteDialect, raw_detail, e, size);
 }
 
 // Sets e.time from a Time member (epoch seconds, possibly fractional, or an
@@ -182,51 +202,16 @@ bool parse_entry_time(const json& time, core::Event& e) {
   return true;
 }
 
+// One entry of PutEvents: the shared members, then TraceHeader and
+// EventBusName, which only PutEvents has.
 EntryResult parse_put_events_entry(const json& entry, core::Event& e, size_t* size, std::string* bus_name) {
-  if (!entry.is_object()) return invalid("Each entry must be a JSON object.");
+  if (EntryResult r = parse_common_entry(entry, kPutEventsDialect, "", e, size); !r.ok()) return r;
   auto member = [&](const char* k) -> const json* {
     auto it = entry.find(k);
     return it == entry.end() || it->is_null() ? nullptr : &*it;
   };
-  const json* source = member("Source");
-  const json* detail_type = member("DetailType");
-  const json* detail = member("Detail");
-  const json* resources = member("Resources");
-  const json* time = member("Time");
   const json* bus = member("EventBusName");
   const json* trace = member("TraceHeader");
-  if (time) *size += 14;
-  if (source && source->is_string()) *size += source->get_ref<const std::string&>().size();
-  if (detail_type && detail_type->is_string()) *size += detail_type->get_ref<const std::string&>().size();
-  if (detail && detail->is_string()) *size += detail->get_ref<const std::string&>().size();
-  if (resources && resources->is_array())
-    for (const auto& r : *resources)
-      if (r.is_string()) *size += r.get_ref<const std::string&>().size();
-
-  if (!source || !source->is_string() || source->get_ref<const std::string&>().empty())
-    return invalid(required_message("Source"));
-  if (!detail_type || !detail_type->is_string() || detail_type->get_ref<const std::string&>().empty())
-    return invalid(required_message("DetailType"));
-  if (!detail) return invalid(required_message("Detail"));
-  e.source = source->get<std::string>();
-  e.detail_type = detail_type->get<std::string>();
-  if (e.detail_type.size() > 128)
-    return invalid("Parameter DetailType is not valid. Reason: DetailType is longer than 128 characters.");
-  if (!detail->is_string() || !compact_json_object(detail->get_ref<const std::string&>(), &e.detail))
-    return {"", "MalformedDetail", "Detail is malformed."};
-  if (resources) {
-    if (!resources->is_array())
-      return invalid("Parameter Resources is not valid. Reason: Resources must be a list of strings.");
-    for (const auto& r : *resources) {
-      if (!r.is_string())
-        return invalid("Parameter Resources is not valid. Reason: Resources must be a list of strings.");
-      if (r.get_ref<const std::string&>().size() > 2048)
-        return invalid("Parameter Resources is not valid. Reason: a resource is longer than 2048 characters.");
-      e.resources.push_back(r.get<std::string>());
-    }
-  }
-  if (time && !parse_entry_time(*time, e))
-    return invalid("Parameter Time is not valid. Reason: Time must be epoch seconds or an ISO 8601 timestamp.");
   if (trace) {
     if (!trace->is_string() || trace->get_ref<const std::string&>().empty() ||
         trace->get_ref<const std::string&>().size() > 500)

@@ -215,4 +215,32 @@ TEST(ParseBusEventsTest, SizeLimitIsOneMegabyteAndConfigurable) {
 }
 
 }  // namespace
+// Issue 13.8: one entry parser for both routes; the same mistake gets the
+// same answer whichever way the entry is written (the two copies' messages
+// had drifted apart).
+TEST(ParseEntriesTest, BothRoutesAnswerTheSameMistakeTheSameWay) {
+  const BusLookup lookup = [](const void*, std::string_view) -> const config::BusConfig* { return &kBus; };
+  const std::vector<std::pair<nlohmann::json, nlohmann::json>> cases{
+      {{{"source", "s"}, {"detail-type", "t"}, {"detail", "{}"}, {"time", "yesterday"}},
+       {{"Source", "s"}, {"DetailType", "t"}, {"Detail", "{}"}, {"Time", "yesterday"}}},
+      {{{"source", "s"}, {"detail-type", "t"}, {"detail", "{}"}, {"resources", "urn:x"}},
+       {{"Source", "s"}, {"DetailType", "t"}, {"Detail", "{}"}, {"Resources", "urn:x"}}},
+      {{{"source", ""}, {"detail-type", "t"}, {"detail", "{}"}},
+       {{"Source", ""}, {"DetailType", "t"}, {"Detail", "{}"}}},
+      {{{"source", "s"}, {"detail-type", std::string(129, 'x')}, {"detail", "{}"}},
+       {{"Source", "s"}, {"DetailType", std::string(129, 'x')}, {"Detail", "{}"}}},
+      {{{"source", "s"}, {"detail-type", "t"}, {"detail", "[1]"}},
+       {{"Source", "s"}, {"DetailType", "t"}, {"Detail", "[1]"}}},
+  };
+  for (const auto& [bus_entry, put_entry] : cases) {
+    const auto a = parse_bus_events(bus_entry.dump(), kBus, kNow);
+    const auto b = parse_put_events(nlohmann::json{{"Entries", {put_entry}}}.dump(), lookup, nullptr, kNow);
+    ASSERT_EQ(a.results.size(), 1u) << bus_entry;
+    ASSERT_EQ(b.results.size(), 1u) << put_entry;
+    EXPECT_FALSE(a.results[0].ok()) << bus_entry;
+    EXPECT_EQ(a.results[0].error_code, b.results[0].error_code) << bus_entry;
+    EXPECT_EQ(a.results[0].error_message, b.results[0].error_message) << bus_entry;
+  }
+}
+
 }  // namespace switchyard::bus
