@@ -14,6 +14,7 @@ packages=(
   libssl-dev                  # HMAC/SHA-256 for webhook signatures and SigV4
   libcli11-dev                # the command line
   libgtest-dev libgmock-dev   # unit tests
+  clang-format                # the style test (tests/style_check.sh)
   libbenchmark-dev            # benchmarks
   wrk nginx-light bc          # ingest benchmark (tests/bench/run_ingest_bench.sh)
   python3 curl                # end-to-end tests, quickstart

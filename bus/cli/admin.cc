@@ -4,17 +4,17 @@
 
 #include <CLI/CLI.hpp>
 
-#include <nlohmann/json.hpp>
+#include <unistd.h>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <string>
-#include <vector>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
-#include <chrono>
-#include <unistd.h>
+#include <vector>
 
 namespace switchyard::cli {
 
@@ -31,8 +31,7 @@ size_t collect(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-Reply call(const std::string& method, const std::string& url, const std::string& token,
-           const std::string& body = "") {
+Reply call(const std::string& method, const std::string& url, const std::string& token, const std::string& body = "") {
   Reply r;
   CURL* easy = curl_easy_init();
   curl_slist* headers = nullptr;
@@ -116,9 +115,7 @@ std::string progress_line(const nlohmann::json& r) {
   return line + "  " + r.value("state", "");
 }
 
-bool replay_over(const std::string& state) {
-  return state == "COMPLETED" || state == "CANCELLED" || state == "FAILED";
-}
+bool replay_over(const std::string& state) { return state == "COMPLETED" || state == "CANCELLED" || state == "FAILED"; }
 
 int usage(const std::string& why) {
   std::cerr << "switchyard admin: " << why << "\nRun with --help for more information.\n";
@@ -234,15 +231,19 @@ CLI::App* add_admin_command(CLI::App& app, AdminArgs* args) {
     return c;
   };
   auto digits = CLI::Validator(
-      [](std::string& v) { return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos
-                                      ? std::string()
-                                      : std::string("must be a whole number"); },
+      [](std::string& v) {
+        return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos
+                   ? std::string()
+                   : std::string("must be a whole number");
+      },
       "NUMBER");
   leaf("rules", "rules and their targets");
   leaf("destinations", "destinations: state, queue, in flight, rate, DLQ");
   named("pause", "stop delivery to a destination (its queue is kept)");
   named("resume", "restart delivery to a destination");
-  named("dlq", "dead-lettered deliveries of a destination")->add_option("--limit", args->limit, "at most N")->check(digits);
+  named("dlq", "dead-lettered deliveries of a destination")
+      ->add_option("--limit", args->limit, "at most N")
+      ->check(digits);
   named("redrive", "put dead-lettered deliveries back on the queue")
       ->add_option("--limit", args->limit, "at most N")
       ->check(digits);
@@ -273,7 +274,7 @@ CLI::App* add_admin_command(CLI::App& app, AdminArgs* args) {
 }
 
 int run_admin(const AdminArgs& args) {
-  std::string base = !args.url.empty()                  ? args.url
+  std::string base = !args.url.empty()                     ? args.url
                      : std::getenv("SWITCHYARD_ADMIN_URL") ? std::getenv("SWITCHYARD_ADMIN_URL")
                                                            : "http://127.0.0.1:8081";
   std::string token = std::getenv("SWITCHYARD_ADMIN_TOKEN") ? std::getenv("SWITCHYARD_ADMIN_TOKEN") : "";
@@ -348,14 +349,16 @@ int run_admin(const AdminArgs& args) {
     std::vector<std::vector<std::string>> rows{
         {"DESTINATION", "STATE", "QUEUED", "IN_FLIGHT", "RATE/S", "DELIVERED", "DEAD_LETTERED", "DLQ"}};
     for (const auto& d : j["destinations"])
-      rows.push_back({text(d["name"]), text(d["state"]) + (d.contains("connection_state") ? " (" + text(d["connection_state"]) + ")" : ""),
-                      text(d["queued"]) + (d.value("backlog_on_disk", false) ? "+" : ""), text(d["in_flight"]),
-                      text(d["delivery_rate_per_second"]), text(d["delivered"]), text(d["dead_lettered"]),
-                      text(d["dlq_depth"])});
+      rows.push_back(
+          {text(d["name"]),
+           text(d["state"]) + (d.contains("connection_state") ? " (" + text(d["connection_state"]) + ")" : ""),
+           text(d["queued"]) + (d.value("backlog_on_disk", false) ? "+" : ""), text(d["in_flight"]),
+           text(d["delivery_rate_per_second"]), text(d["delivered"]), text(d["dead_lettered"]), text(d["dlq_depth"])});
     print_table(rows);
   } else if (cmd == "dlq") {
     std::cout << j["dlq_depth"].get<uint64_t>() << " dead-lettered deliveries for " << words[1] << "\n";
-    std::vector<std::vector<std::string>> rows{{"DEAD_LETTERED_AT", "EVENT_ID", "RULE", "ATTEMPTS", "ERROR_CODE", "ERROR_MESSAGE"}};
+    std::vector<std::vector<std::string>> rows{
+        {"DEAD_LETTERED_AT", "EVENT_ID", "RULE", "ATTEMPTS", "ERROR_CODE", "ERROR_MESSAGE"}};
     for (const auto& e : j["entries"])
       rows.push_back({text(e["dead_lettered_at"]), text(e["event_id"]), text(e["rule"]), text(e["attempts"]),
                       text(e["attributes"]["ERROR_CODE"]), text(e["attributes"]["ERROR_MESSAGE"])});
@@ -367,7 +370,8 @@ int run_admin(const AdminArgs& args) {
   } else if (cmd == "pause" || cmd == "resume") {
     std::cout << text(j["name"]) << ": " << text(j["state"]) << "\n";
   } else if (cmd == "archives") {
-    std::vector<std::vector<std::string>> rows{{"ARCHIVE", "BUS", "EVENTS", "BYTES", "RETENTION_DAYS", "EVENT_PATTERN"}};
+    std::vector<std::vector<std::string>> rows{
+        {"ARCHIVE", "BUS", "EVENTS", "BYTES", "RETENTION_DAYS", "EVENT_PATTERN"}};
     for (const auto& a : j["archives"])
       rows.push_back({text(a["name"]), text(a["bus"]), text(a["event_count"]), text(a["size_bytes"]),
                       a["retention_days"] == 0 ? "forever" : text(a["retention_days"]),
@@ -377,7 +381,8 @@ int run_admin(const AdminArgs& args) {
     std::vector<std::vector<std::string>> rows{{"REPLAY", "ARCHIVE", "STATE", "REPLAYED", "TOTAL", "LAST_REPLAYED"}};
     for (const auto& r : j["replays"])
       rows.push_back({text(r["name"]), text(r["archive"]), text(r["state"]), text(r["events_replayed"]),
-                      text(r["events_total"]), r["last_replayed_time"].is_null() ? "-" : text(r["last_replayed_time"])});
+                      text(r["events_total"]),
+                      r["last_replayed_time"].is_null() ? "-" : text(r["last_replayed_time"])});
     print_table(rows);
   } else if (cmd == "reload") {
     std::cout << "reloaded " << j["config"].get<std::string>() << ": " << j["rules"] << " rules, "

@@ -11,14 +11,14 @@ class App;
 namespace switchyard::cli {
 
 struct AdminArgs {
-  std::string url;         // else $SWITCHYARD_ADMIN_URL, else http://127.0.0.1:8081
-  std::string token_file;  // else $SWITCHYARD_ADMIN_TOKEN
-  bool json = false;       // print the API's answer as it is
-  bool wait = false;       // replay start/status: follow until the replay ends
-  std::string command;     // rules, destinations, pause, ..., replay
-  std::string replay;      // with command "replay": start, status or cancel
-  std::string name;        // the destination or replay named
-  std::string limit;       // dlq, redrive
+  std::string url;                       // else $SWITCHYARD_ADMIN_URL, else http://127.0.0.1:8081
+  std::string token_file;                // else $SWITCHYARD_ADMIN_TOKEN
+  bool json = false;                     // print the API's answer as it is
+  bool wait = false;                     // replay start/status: follow until the replay ends
+  std::string command;                   // rules, destinations, pause, ..., replay
+  std::string replay;                    // with command "replay": start, status or cancel
+  std::string name;                      // the destination or replay named
+  std::string limit;                     // dlq, redrive
   std::string archive, from, to, rules;  // replay start
 };
 

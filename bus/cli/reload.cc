@@ -164,19 +164,19 @@ bool Reloader::reload(std::string* report) {
   running_ = std::move(next);
   reloads_.Add({{"outcome", "applied"}}).Increment();
   last_success_.Set(static_cast<double>(core::now_ms()) / 1000.0);
-  core::log::info("configuration reloaded",
-                  {{"config", path_},
-                   {"rules", std::to_string(running_.rules.size())},
-                   {"destinations", std::to_string(running_.api_destinations.size())}});
-  *report = nlohmann::json{{"reloaded", true},
-                           {"config", path_},
-                           {"rules", running_.rules.size()},
-                           {"api_destinations", running_.api_destinations.size()},
-                           {"connections", running_.connections.size()},
-                           {"removed_targets", removed_targets},
-                           {"kept_deliveries_without_destination", waiting},
-                           {"restart_required", restart}}
-                .dump();
+  core::log::info("configuration reloaded", {{"config", path_},
+                                             {"rules", std::to_string(running_.rules.size())},
+                                             {"destinations", std::to_string(running_.api_destinations.size())}});
+  *report = nlohmann::json{
+      {"reloaded", true},
+      {"config", path_},
+      {"rules", running_.rules.size()},
+      {"api_destinations", running_.api_destinations.size()},
+      {"connections", running_.connections.size()},
+      {"removed_targets", removed_targets},
+      {"kept_deliveries_without_destination", waiting},
+      {"restart_required",
+       restart}}.dump();
   return true;
 }
 

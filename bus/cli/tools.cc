@@ -191,7 +191,7 @@ int run_transform(const TransformArgs& args) {
   ctx.rule_name = args.rule_name.empty() ? "rule" : args.rule_name;
   ctx.rule_arn = !args.rule_arn.empty() ? args.rule_arn
                                         : "arn:aws:events:" + field("region", "us-east-1") + ":" +
-                                                   field("account", "000000000000") + ":rule/" + ctx.rule_name;
+                                              field("account", "000000000000") + ":rule/" + ctx.rule_name;
   ctx.ingestion_time = !args.ingestion_time.empty() ? args.ingestion_time : field("time", "");
   sy::rules::Rendered out;
   if (!transformer->render(event, ctx, &out, &error)) {

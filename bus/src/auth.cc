@@ -55,7 +55,8 @@ std::string verify_stripe(const WebhookVerify& v, const HeaderLookup& header, st
   std::vector<std::string_view> v1;
   for (std::string_view part : split(sig, ',')) {
     part = trim(part);
-    if (part.substr(0, 2) == "t=" && !parse_int(part.substr(2), &t)) return "the Stripe-Signature timestamp is not a number";
+    if (part.substr(0, 2) == "t=" && !parse_int(part.substr(2), &t))
+      return "the Stripe-Signature timestamp is not a number";
     if (part.substr(0, 3) == "v1=") v1.push_back(part.substr(3));
   }
   if (t < 0 || v1.empty()) return "the Stripe-Signature header has no t= timestamp or no v1= signature";
@@ -70,7 +71,8 @@ std::string verify_standard(const WebhookVerify& v, const HeaderLookup& header, 
   const std::string_view id = header("webhook-id");
   const std::string_view ts = header("webhook-timestamp");
   const std::string_view sig = header("webhook-signature");
-  if (id.empty() || ts.empty() || sig.empty()) return "the webhook-id, webhook-timestamp or webhook-signature header is missing";
+  if (id.empty() || ts.empty() || sig.empty())
+    return "the webhook-id, webhook-timestamp or webhook-signature header is missing";
   int64_t t;
   if (!parse_int(ts, &t)) return "the webhook-timestamp header is not a number";
   if (std::abs(now - t) > v.tolerance_seconds) return "the webhook-timestamp is outside the tolerance";
@@ -92,7 +94,8 @@ std::string verify_hmac(const WebhookVerify& v, const HeaderLookup& header, std:
   std::string_view sig = trim(header(v.header));
   if (sig.empty()) return "the " + v.header + " header is missing";
   if (!v.prefix.empty()) {
-    if (sig.substr(0, v.prefix.size()) != v.prefix) return "the " + v.header + " header does not start with " + v.prefix;
+    if (sig.substr(0, v.prefix.size()) != v.prefix)
+      return "the " + v.header + " header does not start with " + v.prefix;
     sig.remove_prefix(v.prefix.size());
   }
   const std::string mac = hmac_sha256(v.secret, body);
@@ -133,7 +136,8 @@ std::string canonical_query(std::string_view query) {
   for (auto part : split(query, '&')) {
     if (part.empty()) continue;
     const auto eq = part.find('=');
-    params.emplace_back(std::string(part.substr(0, eq)), eq == std::string_view::npos ? "" : std::string(part.substr(eq + 1)));
+    params.emplace_back(std::string(part.substr(0, eq)),
+                        eq == std::string_view::npos ? "" : std::string(part.substr(eq + 1)));
   }
   std::sort(params.begin(), params.end());
   std::string out;
@@ -206,8 +210,8 @@ SigV4Result verify_sigv4(std::string_view method, std::string_view path, std::st
     r.message = "Signature expired: the request was signed more than 15 minutes from the server's time.";
     return r;
   }
-  std::string canonical = std::string(method) + "\n" + uri_encode(path.empty() ? "/" : path, true) + "\n" +
-                          canonical_query(query) + "\n";
+  std::string canonical =
+      std::string(method) + "\n" + uri_encode(path.empty() ? "/" : path, true) + "\n" + canonical_query(query) + "\n";
   for (auto name : split(f["SignedHeaders"], ';')) {
     std::string value(trim(header(name)));
     // Sequential spaces in a value fold to one.
@@ -227,8 +231,8 @@ SigV4Result verify_sigv4(std::string_view method, std::string_view path, std::st
     return r;
   }
   canonical += "\n" + f["SignedHeaders"] + "\n" + body_sha;
-  const std::string scope_text = std::string(scope[1]) + "/" + std::string(scope[2]) + "/" + std::string(scope[3]) +
-                                 "/aws4_request";
+  const std::string scope_text =
+      std::string(scope[1]) + "/" + std::string(scope[2]) + "/" + std::string(scope[3]) + "/aws4_request";
   const std::string to_sign =
       "AWS4-HMAC-SHA256\n" + std::string(trim(amz_date)) + "\n" + scope_text + "\n" + sha256_hex(canonical);
   std::string k = hmac_sha256("AWS4" + key->secret, scope[1]);

@@ -18,7 +18,8 @@ std::optional<FramingError> framing_error(const boost::system::error_code& ec) {
     case http::error::bad_value:
       return FramingError{400, "A header value holds a character that is not allowed (NUL or a control character)."};
     case http::error::bad_content_length:
-      return FramingError{400, "The Content-Length header is not one non-negative whole number, or comes with Transfer-Encoding."};
+      return FramingError{
+          400, "The Content-Length header is not one non-negative whole number, or comes with Transfer-Encoding."};
     case http::error::multiple_content_length:
       return FramingError{400, "The request has more than one Content-Length."};
     case http::error::bad_transfer_encoding:
@@ -26,7 +27,8 @@ std::optional<FramingError> framing_error(const boost::system::error_code& ec) {
                           "The Transfer-Encoding is not valid, or is given together with Content-Length; only "
                           "chunked is accepted, last."};
     case http::error::bad_chunk: return FramingError{400, "A chunk size of the chunked body is not valid."};
-    case http::error::bad_chunk_extension: return FramingError{400, "A chunk extension of the chunked body is not valid."};
+    case http::error::bad_chunk_extension:
+      return FramingError{400, "A chunk extension of the chunked body is not valid."};
     case http::error::bad_obs_fold: return FramingError{400, "Obsolete line folding in a header is not accepted."};
     case http::error::unexpected_body: return FramingError{400, "The request has a body where none is allowed."};
     case http::error::buffer_overflow:

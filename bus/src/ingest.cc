@@ -1,8 +1,8 @@
 #include "switchyard/bus/ingest.h"
 
 #include <cmath>
-#include <vector>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "switchyard/core/http_header.h"
 #include "switchyard/core/time.h"
@@ -30,7 +30,8 @@ size_t skip_value(std::string_view text, size_t i) {
   for (; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
+      if (c == '\\')
+        ++i;
       else if (c == '"') {
         in_string = false;
         if (depth == 0) return i + 1;
@@ -217,8 +218,9 @@ EntryResult parse_put_events_entry(const json& entry, core::Event& e, size_t* si
         trace->get_ref<const std::string&>().size() > 500)
       return invalid("Parameter TraceHeader is not valid. Reason: TraceHeader must be 1 to 500 characters.");
     if (!core::valid_header_value(trace->get_ref<const std::string&>()))
-      return invalid("Parameter TraceHeader is not valid. Reason: TraceHeader must not contain control characters "
-                     "(CR, LF, NUL or another below 0x20).");
+      return invalid(
+          "Parameter TraceHeader is not valid. Reason: TraceHeader must not contain control characters "
+          "(CR, LF, NUL or another below 0x20).");
     e.trace_header = trace->get<std::string>();
   }
   *bus_name = "default";
@@ -383,8 +385,7 @@ ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& b
 }
 
 ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& hook, const config::BusConfig& bus,
-                            std::string_view detail_type_header_value, int64_t now_ms,
-                            size_t max_entries_bytes) {
+                            std::string_view detail_type_header_value, int64_t now_ms, size_t max_entries_bytes) {
   ParsedRequest p;
   core::Event e = new_event(bus, now_ms);
   e.source = hook.source;
@@ -392,7 +393,8 @@ ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& 
   if (!hook.detail_type_header.empty() && !detail_type_header_value.empty())
     e.detail_type = std::string(detail_type_header_value);
   if (e.detail_type.empty()) {
-    p.error = {400, "InvalidArgument", "The " + hook.detail_type_header + " header is missing; it gives the detail-type."};
+    p.error = {400, "InvalidArgument",
+               "The " + hook.detail_type_header + " header is missing; it gives the detail-type."};
     return p;
   }
   if (e.detail_type.size() > 128) {

@@ -4,7 +4,6 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
-#include <nlohmann/json.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <thread>
@@ -100,20 +100,20 @@ std::string with_replay_name(const std::string& envelope, const std::string& rep
 }  // namespace
 
 std::string replay_json(const ReplayStatus& s) {
-  nlohmann::json j{{"name", s.name},
-                   {"archive", s.archive},
-                   {"bus", s.bus},
-                   {"state", s.state},
-                   {"start_time", core::format_time_ms(s.start_ms)},
-                   {"end_time", core::format_time_ms(s.end_ms)},
-                   {"rules", s.rules},
-                   {"events_total", s.events_total},
-                   {"events_replayed", s.events_replayed},
-                   {"last_replayed_time", s.last_replayed_s ? nlohmann::json(core::format_time(s.last_replayed_s))
-                                                            : nlohmann::json(nullptr)},
-                   {"replay_start_time", core::format_time_ms(s.started_ms)},
-                   {"replay_end_time", s.ended_ms ? nlohmann::json(core::format_time_ms(s.ended_ms))
-                                                  : nlohmann::json(nullptr)}};
+  nlohmann::json j{
+      {"name", s.name},
+      {"archive", s.archive},
+      {"bus", s.bus},
+      {"state", s.state},
+      {"start_time", core::format_time_ms(s.start_ms)},
+      {"end_time", core::format_time_ms(s.end_ms)},
+      {"rules", s.rules},
+      {"events_total", s.events_total},
+      {"events_replayed", s.events_replayed},
+      {"last_replayed_time",
+       s.last_replayed_s ? nlohmann::json(core::format_time(s.last_replayed_s)) : nlohmann::json(nullptr)},
+      {"replay_start_time", core::format_time_ms(s.started_ms)},
+      {"replay_end_time", s.ended_ms ? nlohmann::json(core::format_time_ms(s.ended_ms)) : nlohmann::json(nullptr)}};
   if (!s.description.empty()) j["description"] = s.description;
   if (!s.state_reason.empty()) j["state_reason"] = s.state_reason;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -158,8 +158,9 @@ class Replayer::Impl {
       for (const auto& [key, value] : store_.list_meta(kMetaPrefix)) {
         if (auto s = decode(value)) {
           if (active(s->state))
-            core::log::info("replay resumes", {{"replay", s->name}, {"state", s->state},
-                                               {"events_replayed", std::to_string(s->events_replayed)}});
+            core::log::info(
+                "replay resumes",
+                {{"replay", s->name}, {"state", s->state}, {"events_replayed", std::to_string(s->events_replayed)}});
           replays_[s->name] = std::move(*s);
         }
       }
@@ -186,8 +187,9 @@ class Replayer::Impl {
     };
     static const std::regex kName(R"([\.\-_A-Za-z0-9]{1,64})");
     if (!std::regex_match(r.name, kName))
-      return fail(400, "ValidationException",
-                  "Parameter ReplayName is not valid. Reason: 1 to 64 characters of letters, digits, '.', '-' and '_'.");
+      return fail(
+          400, "ValidationException",
+          "Parameter ReplayName is not valid. Reason: 1 to 64 characters of letters, digits, '.', '-' and '_'.");
     if (r.start_ms >= r.end_ms)
       return fail(400, "ValidationException",
                   "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.");
@@ -223,7 +225,8 @@ class Replayer::Impl {
     if (auto st = store_.put_meta(kMetaPrefix + s.name, encode(s)); !st)
       return fail(503, "ServiceUnavailable", "The replay could not be stored: " + st.message());
     replays_[s.name] = s;
-    core::log::info("replay started", {{"replay", s.name}, {"archive", s.archive},
+    core::log::info("replay started", {{"replay", s.name},
+                                       {"archive", s.archive},
                                        {"start_time", core::format_time_ms(s.start_ms)},
                                        {"end_time", core::format_time_ms(s.end_ms)}});
     cv_.notify_all();
@@ -318,7 +321,8 @@ class Replayer::Impl {
     s.state_reason = reason;
     s.ended_ms = core::now_ms();
     persist(s);
-    core::log::info("replay ended", {{"replay", name}, {"state", state},
+    core::log::info("replay ended", {{"replay", name},
+                                     {"state", state},
                                      {"events_replayed", std::to_string(s.events_replayed)},
                                      {"events_total", std::to_string(s.events_total)}});
     if (!reason.empty()) core::log::warn("replay failed", {{"replay", name}, {"reason", reason}});

@@ -6,20 +6,20 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast.hpp>
-#include <atomic>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
-#include "switchyard/bus/auth.h"
 #include "fd_limit.h"
 #include "http_framing.h"
+#include "switchyard/bus/auth.h"
 #include "switchyard/bus/ingest.h"
 #include "switchyard/bus/replay.h"
 #include "switchyard/core/crypto.h"
@@ -63,10 +63,10 @@ Response error_response(const Request& req, http::status status, std::string_vie
 // (1-128 of [A-Za-z0-9._:-]), else a new UUID. It is answered in
 // x-request-id, stored with every delivery the request causes, and logged.
 std::string request_id(std::string_view given) {
-  const bool sane = !given.empty() && given.size() <= 128 &&
-                    std::all_of(given.begin(), given.end(), [](unsigned char c) {
-                      return std::isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
-                    });
+  const bool sane =
+      !given.empty() && given.size() <= 128 && std::all_of(given.begin(), given.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
+      });
   return sane ? std::string(given) : core::uuid_v4();
 }
 
@@ -154,7 +154,7 @@ class Server::Impl {
                            .Register(*registry_)
                            .Add({})) {
     const prometheus::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                          0.05,   0.1,   0.25,   0.5,   1,     2.5};
+                                                          0.05,   0.1,   0.25,   0.5,   1,    2.5};
     ingest_seconds_ = &http_seconds_.Add({{"listener", "ingest"}}, buckets);
     admin_seconds_ = &http_seconds_.Add({{"listener", "admin"}}, buckets);
   }
@@ -256,7 +256,8 @@ class Server::Impl {
         if (now - last_warning > std::chrono::minutes(1)) {
           last_warning = now;
           core::log::warn("cannot accept connections; retrying with backoff",
-                          {{"listener", admin ? "admin" : "ingest"}, {"error", ec.message()},
+                          {{"listener", admin ? "admin" : "ingest"},
+                           {"error", ec.message()},
                            {"open_connections", std::to_string(open.load())}});
         }
         pause.expires_after(backoff);
@@ -313,16 +314,18 @@ class Server::Impl {
                            ? error_response(req, http::status::payload_too_large, "PayloadTooLarge",
                                             "The request body is larger than " +
                                                 std::to_string(options_.max_body_bytes) + " bytes.")
-                           : error_response(req, http::status::request_header_fields_too_large,
-                                            "HeadersTooLarge", "The request headers are too large.");
+                           : error_response(req, http::status::request_header_fields_too_large, "HeadersTooLarge",
+                                            "The request headers are too large.");
         res.keep_alive(false);
         stream.expires_after(kReadTimeout);
         co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         break;
       }
       std::optional<FramingError> bad;
-      if (ec) bad = framing_error(ec);
-      else bad = unsupported_version(parser.get().version());
+      if (ec)
+        bad = framing_error(ec);
+      else
+        bad = unsupported_version(parser.get().version());
       if (bad) {
         // Not HTTP/1.1 as it should be: say so, then close (the rest of the
         // stream cannot be trusted to start a request).
@@ -369,7 +372,8 @@ class Server::Impl {
       }
       if (!failure.empty()) {
         core::log::error("request failed", {{"request_id", std::string(req["x-request-id"])},
-                                            {"target", std::string(req.target())}, {"error", failure}});
+                                            {"target", std::string(req.target())},
+                                            {"error", failure}});
         res = error_response(req, http::status::internal_server_error, "InternalError",
                              "The request could not be handled; nothing was accepted by it.");
         res.keep_alive(false);
@@ -397,13 +401,15 @@ class Server::Impl {
       if (!parts.empty() && parts[0] == "readyz" && !routing())
         co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
       if (parts.empty()) co_return error_response(req, http::status::not_found, "NotFound", "No route for GET /.");
-      co_return json_response(req, http::status::ok, parts[0] == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
+      co_return json_response(req, http::status::ok,
+                              parts[0] == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
     }
     const bool events_route = parts.size() == 3 && parts[0] == "buses" && parts[2] == "events";
     const bool webhook_route = parts.size() == 2 && parts[0] == "webhooks";
     if (!events_route && !webhook_route)
-      co_return error_response(req, http::status::not_found, "NotFound",
-                               "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+      co_return error_response(
+          req, http::status::not_found, "NotFound",
+          "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
     if (req.method() != http::verb::post)
       co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use POST.");
 
@@ -417,7 +423,8 @@ class Server::Impl {
       if (it == routing_snapshot->buses.end())
         co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
                                  "Event bus " + std::string(parts[1]) + " does not exist.");
-      if (!it->second.bus.ingest_tokens.empty() && !bearer_allowed(req[http::field::authorization], it->second.bus.ingest_tokens))
+      if (!it->second.bus.ingest_tokens.empty() &&
+          !bearer_allowed(req[http::field::authorization], it->second.bus.ingest_tokens))
         co_return unauthorized(req, "A valid bearer token for bus " + it->second.bus.name + " is required.");
       parsed = parse_bus_events(req.body(), it->second.bus, now, options_.max_put_events_bytes);
     } else {
@@ -528,7 +535,8 @@ class Server::Impl {
     if (core::log::enabled(core::log::Level::debug)) {
       std::string ids;
       for (const auto& e : batch->events) ids += (ids.empty() ? "" : ",") + e.id;
-      core::log::debug("events stored", {{"request_id", std::string(request)}, {"event_ids", ids},
+      core::log::debug("events stored", {{"request_id", std::string(request)},
+                                         {"event_ids", ids},
                                          {"deliveries", std::to_string(batch->tasks.size())}});
     }
     dispatcher_.submit(std::move(batch->tasks));
@@ -557,14 +565,16 @@ class Server::Impl {
     };
     if (std::none_of(parsed.events.begin(), parsed.events.end(), guarded)) return std::nullopt;
     std::vector<AccessKey> keys;
-    for (const auto& [_, b] : routing.buses) keys.insert(keys.end(), b.bus.access_keys.begin(), b.bus.access_keys.end());
+    for (const auto& [_, b] : routing.buses)
+      keys.insert(keys.end(), b.bus.access_keys.begin(), b.bus.access_keys.end());
     const std::string_view target = req.target();
     const auto q = target.find('?');
     const SigV4Result sig =
-        keys.empty() ? SigV4Result{}
-                     : verify_sigv4(req.method_string(), target.substr(0, q),
-                                    q == std::string_view::npos ? "" : target.substr(q + 1),
-                                    [&req](std::string_view name) { return req[name]; }, req.body(), keys, now_s);
+        keys.empty()
+            ? SigV4Result{}
+            : verify_sigv4(
+                  req.method_string(), target.substr(0, q), q == std::string_view::npos ? "" : target.substr(q + 1),
+                  [&req](std::string_view name) { return req[name]; }, req.body(), keys, now_s);
     const std::string_view authorization = req[http::field::authorization];
     auto allowed_on = [&](const config::BusConfig& bus) {
       if (bus.access_keys.empty() && bus.ingest_tokens.empty()) return true;
@@ -575,11 +585,10 @@ class Server::Impl {
       return !bus.ingest_tokens.empty() && bearer_allowed(authorization, bus.ingest_tokens);
     };
     if (sig.kind == SigV4Result::Kind::kInvalid &&
-        std::all_of(parsed.events.begin(), parsed.events.end(),
-                    [&](const core::Event& e) {
-                      const auto& bus = routing.buses.at(e.bus).bus;
-                      return !bus.access_keys.empty() && !allowed_on(bus);
-                    }))
+        std::all_of(parsed.events.begin(), parsed.events.end(), [&](const core::Event& e) {
+          const auto& bus = routing.buses.at(e.bus).bus;
+          return !bus.access_keys.empty() && !allowed_on(bus);
+        }))
       return aws_error_body(sig.error_type, sig.message);
     std::vector<core::Event> allowed;
     size_t next = 0;
@@ -620,9 +629,10 @@ class Server::Impl {
         co_return aws_response(req, static_cast<http::status>(parsed.error.http_status),
                                aws_error_body(parsed.error.code, parsed.error.message));
       if (std::string why = co_await commit(*r, parsed, req["x-request-id"]); !why.empty())
-        co_return aws_response(req, http::status::service_unavailable,
-                               aws_error_body("ServiceUnavailableException", "The events could not be stored (" + why +
-                                                                                 "); nothing was accepted. Retry later."));
+        co_return aws_response(
+            req, http::status::service_unavailable,
+            aws_error_body("ServiceUnavailableException",
+                           "The events could not be stored (" + why + "); nothing was accepted. Retry later."));
       co_return aws_response(req, http::status::ok, put_events_response(parsed.results));
     }
     if (target == "AWSEvents.TestEventPattern") {
@@ -634,8 +644,8 @@ class Server::Impl {
       std::string error;
       int result = 0;
       co_await cpu_work([&] {
-        result = rules::test_event_pattern(body["EventPattern"].get<std::string>(),
-                                           body["Event"].get<std::string>(), &error);
+        result = rules::test_event_pattern(body["EventPattern"].get<std::string>(), body["Event"].get<std::string>(),
+                                           &error);
       });
       if (result == -1)
         co_return aws_response(req, http::status::bad_request, aws_error_body("InvalidEventPatternException", error));
@@ -662,7 +672,8 @@ class Server::Impl {
         std::lock_guard<std::mutex> lock(mu_);
         reload = reload_;
       }
-      if (!reload) return error_response(req, http::status::not_implemented, "NotSupported", "Reload is not available.");
+      if (!reload)
+        return error_response(req, http::status::not_implemented, "NotSupported", "Reload is not available.");
       std::string report;
       const bool ok = reload(&report);
       return json_response(req, ok ? http::status::ok : http::status::bad_request, report);
@@ -704,9 +715,9 @@ class Server::Impl {
         (parts[3] == "pause" || parts[3] == "resume")) {
       const std::string name(parts[2]);
       if (!known_destination(name))
-        return error_response(req, http::status::not_found, "ResourceNotFoundException",
-                              "Failed to describe the api-destination(s). An api-destination '" + name +
-                                  "' does not exist.");
+        return error_response(
+            req, http::status::not_found, "ResourceNotFoundException",
+            "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
       const bool pause = parts[3] == "pause";
       if (auto st = pause ? dispatcher_.pause(name) : dispatcher_.resume(name); !st)
         return error_response(req, http::status::service_unavailable, "ServiceUnavailable", st.message());
@@ -718,9 +729,9 @@ class Server::Impl {
       // A destination removed from the config keeps its dead letters; they
       // can still be listed and redriven (to wait for it on disk).
       if (!known_destination(name) && store_.count_dead_letters(name) == 0)
-        return error_response(req, http::status::not_found, "ResourceNotFoundException",
-                              "Failed to describe the api-destination(s). An api-destination '" + name +
-                                  "' does not exist.");
+        return error_response(
+            req, http::status::not_found, "ResourceNotFoundException",
+            "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
       size_t limit = 100;
       if (!query_limit(req.target(), &limit))
         return error_response(req, http::status::bad_request, "ValidationException",
@@ -734,9 +745,10 @@ class Server::Impl {
           dispatcher_.dead_letters_removed(name, n);
         }
         core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
-        return json_response(req, http::status::ok,
-                             nlohmann::json{{"destination", name}, {"redriven", n},
-                                            {"remaining", store_.count_dead_letters(name)}}.dump());
+        return json_response(
+            req, http::status::ok,
+            nlohmann::json{{"destination", name}, {"redriven", n}, {"remaining", store_.count_dead_letters(name)}}
+                .dump());
       }
       if (req.method() == http::verb::delete_ && parts.size() == 3) {  // purge, as SQS's PurgeQueue
         uint64_t n = 0;
@@ -746,9 +758,10 @@ class Server::Impl {
           return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
                                 st.message() + " (" + std::to_string(n) + " dead letters were deleted)");
         core::log::info("dead letters purged", {{"destination", name}, {"count", std::to_string(n)}});
-        return json_response(req, http::status::ok,
-                             nlohmann::json{{"destination", name}, {"purged", n},
-                                            {"remaining", store_.count_dead_letters(name)}}.dump());
+        return json_response(
+            req, http::status::ok,
+            nlohmann::json{{"destination", name}, {"purged", n}, {"remaining", store_.count_dead_letters(name)}}
+                .dump());
       }
     }
     if (parts.size() >= 2 && parts[0] == "admin" && (parts[1] == "archives" || parts[1] == "replays"))
@@ -797,7 +810,8 @@ class Server::Impl {
       std::lock_guard<std::mutex> lock(mu_);
       replayer = replayer_;
     }
-    if (!replayer) return error_response(req, http::status::not_implemented, "NotSupported", "Replays are not available.");
+    if (!replayer)
+      return error_response(req, http::status::not_implemented, "NotSupported", "Replays are not available.");
     auto answer = [&](const ReplayAnswer& a, http::status ok) {
       if (a.http_status != 0) return error_response(req, static_cast<http::status>(a.http_status), a.code, a.message);
       return json_response(req, ok, replay_json(a.status));
@@ -816,10 +830,12 @@ class Server::Impl {
       auto bad = [&](const std::string& message) {
         return error_response(req, http::status::bad_request, "ValidationException", message);
       };
-      if (!body.is_object()) return bad("The body must be a JSON object {\"name\", \"archive\", \"start_time\", \"end_time\", \"rules\"?}.");
+      if (!body.is_object())
+        return bad("The body must be a JSON object {\"name\", \"archive\", \"start_time\", \"end_time\", \"rules\"?}.");
       ReplayRequest r;
       for (const char* key : {"name", "archive", "start_time", "end_time"})
-        if (!body.contains(key) || !body[key].is_string()) return bad(std::string("'") + key + "' is required and must be a string.");
+        if (!body.contains(key) || !body[key].is_string())
+          return bad(std::string("'") + key + "' is required and must be a string.");
       r.name = body["name"];
       r.archive = body["archive"];
       const auto start = core::parse_time_ms(body["start_time"].get<std::string>());
@@ -841,7 +857,9 @@ class Server::Impl {
     const std::string name(parts.size() >= 3 ? parts[2] : "");
     if (parts.size() == 3 && req.method() == http::verb::get) {
       auto s = replayer->get(name);
-      if (!s) return error_response(req, http::status::not_found, "ResourceNotFoundException", "Replay " + name + " does not exist.");
+      if (!s)
+        return error_response(req, http::status::not_found, "ResourceNotFoundException",
+                              "Replay " + name + " does not exist.");
       return json_response(req, http::status::ok, replay_json(*s));
     }
     if (parts.size() == 4 && parts[3] == "cancel" && req.method() == http::verb::post)
@@ -892,22 +910,24 @@ class Server::Impl {
                                    {"ERROR_MESSAGE", d.error_message},
                                    {"RETRY_ATTEMPTS", std::to_string(t.attempts > 0 ? t.attempts - 1 : 0)}};
       if (!d.exhausted_condition.empty()) attributes["EXHAUSTED_RETRY_CONDITION"] = d.exhausted_condition;
-      entries.push_back({{"body", event.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(event, nullptr, false)},
-                         {"attributes", attributes},
-                         {"event_id", t.event_id},
-                         {"request_id", t.request_id},
-                         {"rule", t.rule},
-                         {"target", t.target},
-                         {"destination", t.destination},
-                         {"attempts", t.attempts},
-                         {"last_status", t.last_status},
-                         {"ingested_at", core::format_time_ms(t.ingested_ms)},
-                         {"dead_lettered_at", core::format_time_ms(d.dead_ms)}});
+      entries.push_back(
+          {{"body", event.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(event, nullptr, false)},
+           {"attributes", attributes},
+           {"event_id", t.event_id},
+           {"request_id", t.request_id},
+           {"rule", t.rule},
+           {"target", t.target},
+           {"destination", t.destination},
+           {"attempts", t.attempts},
+           {"last_status", t.last_status},
+           {"ingested_at", core::format_time_ms(t.ingested_ms)},
+           {"dead_lettered_at", core::format_time_ms(d.dead_ms)}});
     }
-    return json_response(req, http::status::ok,
-                         nlohmann::json{{"destination", destination},
-                                        {"dlq_depth", store_.count_dead_letters(destination)},
-                                        {"entries", entries}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(
+        req, http::status::ok,
+        nlohmann::json{
+            {"destination", destination}, {"dlq_depth", store_.count_dead_letters(destination)}, {"entries", entries}}
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
   // POST /admin/test-event-pattern: EventBridge's TestEventPattern.
@@ -941,7 +961,7 @@ class Server::Impl {
   std::string ingest_address_, admin_address_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> ingest_connections_{0}, admin_connections_{0};
-  std::atomic<int> busy_{0};          // requests read and not yet answered
+  std::atomic<int> busy_{0};  // requests read and not yet answered
   std::atomic<bool> draining_{false};
 
   prometheus::Family<prometheus::Counter>& http_requests_;

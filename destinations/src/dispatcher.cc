@@ -1,12 +1,12 @@
 #include "switchyard/destinations/dispatcher.h"
 
 #include <curl/curl.h>
-#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -18,19 +18,19 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "switchyard/core/http_header.h"
-#include "switchyard/core/crypto.h"
-#include "switchyard/core/log.h"
-#include "switchyard/core/time.h"
-#include "switchyard/storage/store.h"
 #include "circuit.h"
 #include "rate_window.h"
 #include "request.h"
+#include "switchyard/core/crypto.h"
+#include "switchyard/core/http_header.h"
+#include "switchyard/core/log.h"
+#include "switchyard/core/time.h"
+#include "switchyard/storage/store.h"
 
 namespace switchyard::destinations {
 namespace {
 
-constexpr size_t kMaxResponseKept = 512;  // bytes of a response body kept for error messages
+constexpr size_t kMaxResponseKept = 512;         // bytes of a response body kept for error messages
 constexpr size_t kMaxTokenResponse = 64 * 1024;  // an OAuth token answer is read whole up to this
 
 struct DueOrder {
@@ -39,7 +39,7 @@ struct DueOrder {
 
 struct Transfer {
   core::DeliveryTask task;
-  std::string token_for;       // a token request for this connection (task unused)
+  std::string token_for;          // a token request for this connection (task unused)
   std::string oauth_connection;   // a delivery authorized by this connection's token
   uint64_t token_generation = 0;  // the OAuth token the request carried
   std::string url;
@@ -54,14 +54,10 @@ struct Transfer {
 
 TransportFailure transport_failure(CURLcode result) {
   switch (result) {
-    case CURLE_OK:
-      return TransportFailure::none;
-    case CURLE_OPERATION_TIMEDOUT:
-      return TransportFailure::timeout;
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return TransportFailure::unresolved_host;
-    default:
-      return TransportFailure::connection;
+    case CURLE_OK: return TransportFailure::none;
+    case CURLE_OPERATION_TIMEDOUT: return TransportFailure::timeout;
+    case CURLE_COULDNT_RESOLVE_HOST: return TransportFailure::unresolved_host;
+    default: return TransportFailure::connection;
   }
 }
 
@@ -183,8 +179,10 @@ class Dispatcher::Impl {
     if (auto st = store_.set_paused(name, paused); !st) return st;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (paused) paused_.insert(name);
-      else paused_.erase(name);
+      if (paused)
+        paused_.insert(name);
+      else
+        paused_.erase(name);
     }
     curl_multi_wakeup(multi_);
     core::log::info(paused ? "destination paused" : "destination resumed", {{"destination", name}});
@@ -299,9 +297,9 @@ class Dispatcher::Impl {
     uint64_t stored = 0;  // deliveries stored (memory and disk): counted at creation, then kept here
     prometheus::Gauge* backlog = nullptr;
     prometheus::Gauge* oldest_age = nullptr;
-    bool on_disk = false;                   // stored deliveries not in memory may exist
-    std::string disk_cursor;                // the stored key the last page ended at
-    CircuitBreaker breaker;  // on the monotonic clock
+    bool on_disk = false;     // stored deliveries not in memory may exist
+    std::string disk_cursor;  // the stored key the last page ended at
+    CircuitBreaker breaker;   // on the monotonic clock
     bool warned_missing = false;
     bool paused = false;
     // Deliveries per second over the last 10 complete seconds: (second, count).
@@ -322,8 +320,8 @@ class Dispatcher::Impl {
     s.dlq_depth = &dlq_depth_.Add(labels);
     s.circuit = &circuit_.Add(labels);
     s.breaker = CircuitBreaker(options_.circuit_failure_threshold, options_.circuit_probe_interval_ms);
-    s.latency = &latency_.Add(labels, prometheus::Histogram::BucketBoundaries{
-                                          0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+    s.latency = &latency_.Add(
+        labels, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
     s.backlog = &backlog_.Add(labels);
     s.oldest_age = &oldest_age_.Add(labels);
     s.stored = store_.count_tasks(name);
@@ -746,8 +744,7 @@ class Dispatcher::Impl {
     s.latency->Observe(static_cast<double>(now - t->started_ms) / 1000.0);
     std::string transport_error;
     if (result != CURLE_OK) transport_error = t->error[0] ? t->error : curl_easy_strerror(result);
-    const Outcome outcome =
-        classify(status, transport_failure(result), transport_error, t->retry_after, now / 1000);
+    const Outcome outcome = classify(status, transport_failure(result), transport_error, t->retry_after, now / 1000);
     core::DeliveryTask& task = t->task;
     ++task.attempts;
     task.last_status = static_cast<int>(status);
@@ -762,8 +759,10 @@ class Dispatcher::Impl {
       else
         s.recent.emplace_back(sec, 1);
       if (core::log::enabled(core::log::Level::debug))
-        core::log::debug("delivered", {{"request_id", task.request_id}, {"event_id", task.event_id},
-                                       {"destination", task.destination}, {"webhook_id", task.id},
+        core::log::debug("delivered", {{"request_id", task.request_id},
+                                       {"event_id", task.event_id},
+                                       {"destination", task.destination},
+                                       {"webhook_id", task.id},
                                        {"attempt", std::to_string(task.attempts)},
                                        {"status", std::to_string(task.last_status)},
                                        {"ms", std::to_string(now - t->started_ms)}});
@@ -783,11 +782,13 @@ class Dispatcher::Impl {
       task.due_ms = d.due_ms;
       record(store_.reschedule_task(previous_due, task), "reschedule delivery");
       s.retried->Increment();
-      core::log::info("delivery attempt failed; will retry",
-                      {{"request_id", task.request_id}, {"event_id", task.event_id},
-                       {"destination", task.destination}, {"webhook_id", task.id},
-                       {"attempt", std::to_string(task.attempts)}, {"error", outcome.message},
-                       {"retry_in_ms", std::to_string(d.due_ms - now)}});
+      core::log::info("delivery attempt failed; will retry", {{"request_id", task.request_id},
+                                                              {"event_id", task.event_id},
+                                                              {"destination", task.destination},
+                                                              {"webhook_id", task.id},
+                                                              {"attempt", std::to_string(task.attempts)},
+                                                              {"error", outcome.message},
+                                                              {"retry_in_ms", std::to_string(d.due_ms - now)}});
       enqueue(std::move(task));
       return;
     }
@@ -799,8 +800,10 @@ class Dispatcher::Impl {
     const bool stored = record(store_.finish_tasks(finished_), "finish deliveries");
     for (const auto& t : finished_) {
       DestState& s = state(t.destination);
-      if (!stored) s.on_disk = true;  // still stored: paged in again
-      else if (s.stored > 0) --s.stored;
+      if (!stored)
+        s.on_disk = true;  // still stored: paged in again
+      else if (s.stored > 0)
+        --s.stored;
     }
     finished_.clear();
   }
@@ -814,9 +817,9 @@ class Dispatcher::Impl {
     switch (s.breaker.ended(failed, mono_ms())) {
       case CircuitBreaker::Change::kOpened:
         s.circuit->Set(1);
-        core::log::warn("circuit opened: destination failing, probing slowly",
-                        {{"destination", name},
-                         {"consecutive_failures", std::to_string(s.breaker.consecutive_failures())}});
+        core::log::warn(
+            "circuit opened: destination failing, probing slowly",
+            {{"destination", name}, {"consecutive_failures", std::to_string(s.breaker.consecutive_failures())}});
         break;
       case CircuitBreaker::Change::kClosed:
         s.circuit->Set(0);
@@ -835,8 +838,10 @@ class Dispatcher::Impl {
     dl.error_message = message;
     dl.exhausted_condition = exhausted;
     dl.dead_ms = core::now_ms();
-    if (!record(store_.dead_letter(dl), "dead-letter delivery")) s.on_disk = true;  // still a stored delivery
-    else if (s.stored > 0) --s.stored;
+    if (!record(store_.dead_letter(dl), "dead-letter delivery"))
+      s.on_disk = true;  // still a stored delivery
+    else if (s.stored > 0)
+      --s.stored;
     forget(s, task.id);
     s.failed->Increment();
     if (task.dead_letter) {
@@ -844,10 +849,14 @@ class Dispatcher::Impl {
       ++dead_count_[task.destination];
       s.dlq_depth->Set(static_cast<double>(++s.dlq_count));
     }
-    core::log::warn("delivery failed for good",
-                    {{"request_id", task.request_id}, {"destination", task.destination},
-                     {"event_id", task.event_id}, {"webhook_id", task.id}, {"rule", task.rule},
-                     {"error_code", code}, {"error", message}, {"attempts", std::to_string(task.attempts)}});
+    core::log::warn("delivery failed for good", {{"request_id", task.request_id},
+                                                 {"destination", task.destination},
+                                                 {"event_id", task.event_id},
+                                                 {"webhook_id", task.id},
+                                                 {"rule", task.rule},
+                                                 {"error_code", code},
+                                                 {"error", message},
+                                                 {"attempts", std::to_string(task.attempts)}});
   }
 
   // Logs an outcome the store could not record (its disk under the reserve,
@@ -906,8 +915,8 @@ class Dispatcher::Impl {
       }
       auto it = oauth_.find(d.oauth->connection);
       const OAuthState* o = it == oauth_.end() ? nullptr : &it->second;
-      const bool usable = o && !o->token.authorization.empty() &&
-                          (o->token.expires_at_ms == 0 || o->token.expires_at_ms > now);
+      const bool usable =
+          o && !o->token.authorization.empty() && (o->token.expires_at_ms == 0 || o->token.expires_at_ms > now);
       out.active = usable;
       out.connection_state = usable ? "AUTHORIZED" : (o && o->failures > 0 ? "DEAUTHORIZED" : "AUTHORIZING");
       out.connection_error = o && !usable ? o->last_error : "";
@@ -924,7 +933,7 @@ class Dispatcher::Impl {
   std::vector<core::DeliveryTask> inbox_;                                   // GUARDED_BY(mu_)
   std::shared_ptr<const std::map<std::string, Destination>> destinations_;  // GUARDED_BY(mu_)
   std::set<std::string> paused_;                                            // GUARDED_BY(mu_)
-  std::vector<std::pair<std::string, uint64_t>> dlq_removed_;  // GUARDED_BY(mu_)
+  std::vector<std::pair<std::string, uint64_t>> dlq_removed_;               // GUARDED_BY(mu_)
   std::vector<std::string> recover_;                                        // GUARDED_BY(mu_)
 
   // Owned by the delivery thread.
@@ -934,7 +943,7 @@ class Dispatcher::Impl {
   int64_t age_published_ms_ = 0;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
   std::vector<core::DeliveryTask> finished_;  // delivered this pass, to delete together
-  std::vector<CURL*> idle_easy_;             // reusable handles
+  std::vector<CURL*> idle_easy_;              // reusable handles
 
   std::map<std::string, OAuthState> oauth_;  // by connection
   std::string next_turn_;                    // destination that starts the next pass

@@ -16,15 +16,15 @@ TokenRequest build_token_request(const OAuthClientCredentials& c) {
   TokenRequest r;
   r.method = c.method.empty() ? "POST" : c.method;
   std::vector<std::pair<std::string, std::string>> form;
-  const bool has_grant = std::any_of(c.body.begin(), c.body.end(), [](const auto& p) { return p.first == "grant_type"; });
+  const bool has_grant =
+      std::any_of(c.body.begin(), c.body.end(), [](const auto& p) { return p.first == "grant_type"; });
   if (!has_grant) form.emplace_back("grant_type", "client_credentials");
   form.insert(form.end(), c.body.begin(), c.body.end());
   if (c.credentials_in_body) {
     form.emplace_back("client_id", c.client_id);
     form.emplace_back("client_secret", c.client_secret);
   } else {
-    r.headers.emplace_back("Authorization",
-                           "Basic " + core::base64_encode(c.client_id + ":" + c.client_secret));
+    r.headers.emplace_back("Authorization", "Basic " + core::base64_encode(c.client_id + ":" + c.client_secret));
   }
   auto encode = [](const std::vector<std::pair<std::string, std::string>>& kv) {
     std::string out;
@@ -49,8 +49,7 @@ TokenRequest build_token_request(const OAuthClientCredentials& c) {
   return r;
 }
 
-bool parse_token_response(long http_status, const std::string& body, int64_t now_ms, Token* token,
-                          std::string* error) {
+bool parse_token_response(long http_status, const std::string& body, int64_t now_ms, Token* token, std::string* error) {
   const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (http_status < 200 || http_status > 299) {
     *error = "the authorization endpoint answered " + std::to_string(http_status);

@@ -68,8 +68,10 @@ Params merge_parameters(const Params& target, const Params& connection, bool cas
     auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) {
       return case_insensitive ? same_header_name(p.first, k) : p.first == k;
     });
-    if (it != out.end()) it->second = param.second;
-    else out.push_back(param);
+    if (it != out.end())
+      it->second = param.second;
+    else
+      out.push_back(param);
   }
   return out;
 }
@@ -91,8 +93,8 @@ bool build_request(const Destination& d, const core::DeliveryTask& task, int64_t
     return false;
   }
   auto& h = out->headers;
-  const auto content_type =
-      std::find_if(params.begin(), params.end(), [](const auto& p) { return same_header_name(p.first, "Content-Type"); });
+  const auto content_type = std::find_if(params.begin(), params.end(),
+                                         [](const auto& p) { return same_header_name(p.first, "Content-Type"); });
   h.push_back("Content-Type: " + (content_type != params.end() ? content_type->second : task.content_type));
   for (const auto& [k, v] : params)
     if (!same_header_name(k, "Content-Type")) h.push_back(k + ": " + v);

@@ -24,8 +24,8 @@ bool parse_retry_after(std::string_view value, int64_t now_epoch_s, int64_t* del
   return true;
 }
 
-Outcome classify(long status, TransportFailure failure, std::string_view transport_error,
-                 std::string_view retry_after, int64_t now_epoch_s) {
+Outcome classify(long status, TransportFailure failure, std::string_view transport_error, std::string_view retry_after,
+                 int64_t now_epoch_s) {
   Outcome o;
   if (failure != TransportFailure::none) {
     o.answered = false;
@@ -67,8 +67,7 @@ int64_t backoff_delay_ms(uint32_t retry_number, const BackoffOptions& options, s
   return std::uniform_int_distribution<int64_t>(0, ceiling)(rng);
 }
 
-RetryDecision decide_retry(const core::DeliveryTask& task, const Outcome& outcome, int64_t now_ms,
-                           int64_t backoff_ms) {
+RetryDecision decide_retry(const core::DeliveryTask& task, const Outcome& outcome, int64_t now_ms, int64_t backoff_ms) {
   RetryDecision d;
   if (outcome.verdict != Verdict::retryable || outcome.stop_retrying) return d;
   const uint32_t retries_made = task.attempts > 0 ? task.attempts - 1 : 0;

@@ -41,8 +41,7 @@ class Parser {
     }
     skip_ws();
     if (pos_ != s_.size()) {
-      *error = "Unexpected character ('" + std::string(1, s_[pos_]) +
-               "'): expected end of input";
+      *error = "Unexpected character ('" + std::string(1, s_[pos_]) + "'): expected end of input";
       return false;
     }
     return true;
@@ -86,9 +85,7 @@ class Parser {
     switch (c) {
       case '{': return object(out, depth);
       case '[': return array(out, depth);
-      case '"':
-        out->type = JsonNode::Type::kString;
-        return string(&out->text);
+      case '"': out->type = JsonNode::Type::kString; return string(&out->text);
       case 't': return literal("true", JsonNode::Type::kTrue, out);
       case 'f': return literal("false", JsonNode::Type::kFalse, out);
       case 'n': return literal("null", JsonNode::Type::kNull, out);
@@ -108,8 +105,7 @@ class Parser {
     };
     const size_t int_start = pos_;
     if (digits() == 0) return fail("Unexpected character in number: expected digit");
-    if (s_[int_start] == '0' && pos_ - int_start > 1)
-      return fail("Invalid numeric value: Leading zeroes not allowed");
+    if (s_[int_start] == '0' && pos_ - int_start > 1) return fail("Invalid numeric value: Leading zeroes not allowed");
     if (pos_ < s_.size() && s_[pos_] == '.') {
       ++pos_;
       if (digits() == 0) return fail("Unexpected character in number: Decimal point not followed by a digit");
@@ -130,10 +126,15 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       const char h = s_[pos_++];
       *v <<= 4;
-      if (h >= '0' && h <= '9') *v |= h - '0';
-      else if (h >= 'a' && h <= 'f') *v |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F') *v |= h - 'A' + 10;
-      else return fail("Unexpected character ('" + std::string(1, h) + "'): expected a hex-digit for character escape sequence");
+      if (h >= '0' && h <= '9')
+        *v |= h - '0';
+      else if (h >= 'a' && h <= 'f')
+        *v |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F')
+        *v |= h - 'A' + 10;
+      else
+        return fail("Unexpected character ('" + std::string(1, h) +
+                    "'): expected a hex-digit for character escape sequence");
     }
     return true;
   }
@@ -180,8 +181,7 @@ class Parser {
           put_utf8(*out, cp);
           break;
         }
-        default:
-          return fail("Unrecognized character escape '" + std::string(1, e) + "'");
+        default: return fail("Unrecognized character escape '" + std::string(1, e) + "'");
       }
     }
   }

@@ -21,9 +21,9 @@ struct JsonMember;
 struct JsonNode {
   enum class Type { kNull, kTrue, kFalse, kNumber, kString, kArray, kObject };
   Type type = Type::kNull;
-  std::string text;                                    // string value, or number text
-  std::vector<JsonNode> elements;                      // arrays
-  std::vector<JsonMember> members;                     // objects, in first-seen order, last value wins
+  std::string text;                 // string value, or number text
+  std::vector<JsonNode> elements;   // arrays
+  std::vector<JsonMember> members;  // objects, in first-seen order, last value wins
 
   bool is_object() const { return type == Type::kObject; }
   bool is_array() const { return type == Type::kArray; }

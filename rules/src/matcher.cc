@@ -6,8 +6,8 @@
 #include <unordered_map>
 
 #include "json_tree.h"
-#include "switchyard/core/json_limits.h"
 #include "pattern.h"
+#include "switchyard/core/json_limits.h"
 
 namespace switchyard::rules {
 
@@ -55,9 +55,9 @@ struct FieldIndex {
     uint32_t slot;
     const internal::NumericRange* range;  // for two-sided ones
   };
-  std::vector<Bound> above;   // "> at" / ">= at", ascending
-  std::vector<Bound> below;   // "< at" / "<= at", ascending
-  std::vector<Bound> between; // both sides, ascending by lower bound
+  std::vector<Bound> above;    // "> at" / ">= at", ascending
+  std::vector<Bound> below;    // "< at" / "<= at", ascending
+  std::vector<Bound> between;  // both sides, ascending by lower bound
   bool needs_number = false;
   bool needs_fold = false;
 };
@@ -213,8 +213,10 @@ class MatcherIndex {
       case Op::kSuffixIgnoreCase:
         if (c.ignore_case.ascii()) {
           f.needs_fold = true;
-          if (c.op == Op::kEqualsIgnoreCase) add_to(f.equals_ic, c.ignore_case.folded(), slot);
-          else add_by_length(c.op == Op::kPrefixIgnoreCase ? f.prefixes_ic : f.suffixes_ic, c.ignore_case.folded(), slot);
+          if (c.op == Op::kEqualsIgnoreCase)
+            add_to(f.equals_ic, c.ignore_case.folded(), slot);
+          else
+            add_by_length(c.op == Op::kPrefixIgnoreCase ? f.prefixes_ic : f.suffixes_ic, c.ignore_case.folded(), slot);
         } else {
           f.evaluated.push_back({&c, slot});
         }
@@ -297,7 +299,7 @@ class MatcherIndex {
     }
 
     __attribute__((always_inline)) void ws() {
-      if (p_ < end_ && static_cast<unsigned char>(*p_) > ' ') [[likely]]
+      if (p_<end_&& static_cast<unsigned char>(*p_)> ' ') [[likely]]
         return;
       while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
     }
@@ -349,8 +351,10 @@ class MatcherIndex {
               p_ += 2;
               uint32_t lo;
               if (!hex4(&lo)) return false;
-              if (lo >= 0xDC00 && lo <= 0xDFFF) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-              else p_ = save;
+              if (lo >= 0xDC00 && lo <= 0xDFFF)
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+              else
+                p_ = save;
             }
             internal::put_utf8(buf, cp);
             break;
@@ -370,10 +374,14 @@ class MatcherIndex {
       for (int i = 0; i < 4; ++i) {
         const char h = *p_++;
         *v <<= 4;
-        if (h >= '0' && h <= '9') *v |= h - '0';
-        else if (h >= 'a' && h <= 'f') *v |= h - 'a' + 10;
-        else if (h >= 'A' && h <= 'F') *v |= h - 'A' + 10;
-        else return bad("Invalid \\u escape");
+        if (h >= '0' && h <= '9')
+          *v |= h - '0';
+        else if (h >= 'a' && h <= 'f')
+          *v |= h - 'a' + 10;
+        else if (h >= 'A' && h <= 'F')
+          *v |= h - 'A' + 10;
+        else
+          return bad("Invalid \\u escape");
       }
       return true;
     }
@@ -525,9 +533,7 @@ class MatcherIndex {
     const char* error_ = nullptr;
   };
 
-  bool scan(std::string_view text, Scratch& s, std::string* error) const {
-    return Scanner(*this, s, text).run(error);
-  }
+  bool scan(std::string_view text, Scratch& s, std::string* error) const { return Scanner(*this, s, text).run(error); }
 
   // ---------------------------------------------------------------- matching
 
@@ -760,7 +766,7 @@ class MatcherIndex {
   std::vector<PathNode> nodes_;
   std::vector<FieldIndex> fields_;
   std::vector<Sub> subs_;
-  std::vector<uint32_t> sub_alternative_;          // which alternative of its pattern each sub is
+  std::vector<uint32_t> sub_alternative_;         // which alternative of its pattern each sub is
   std::vector<std::vector<uint32_t>> sub_order_;  // each sub's slots in path order
   std::vector<uint32_t> slot_sub_;
   std::vector<std::pair<uint32_t, uint32_t>> absent_;  // (field, slot) of exists:false
@@ -812,7 +818,7 @@ std::string validate_pattern(std::string_view pattern_json) {
   std::vector<Alternative> alternatives;
   internal::PatternError e;
   return internal::compile_pattern(pattern_json, internal::CompileOptions{}, &alternatives, &e) ? std::string()
-                                                                                               : e.reason;
+                                                                                                : e.reason;
 }
 
 std::string validate_test_event(std::string_view event_json) {
@@ -821,8 +827,8 @@ std::string validate_test_event(std::string_view event_json) {
   if (!internal::parse_json(event_json, &root, &error)) return "Parameter Event is not valid. " + error;
   if (!root.is_object()) return "Parameter Event is not valid. The event is not a JSON object.";
   for (const char* required : {"id", "account", "source", "time", "region", "detail-type"}) {
-    const bool present = std::any_of(root.members.begin(), root.members.end(),
-                                     [&](const auto& m) { return m.first == required; });
+    const bool present =
+        std::any_of(root.members.begin(), root.members.end(), [&](const auto& m) { return m.first == required; });
     if (!present) return std::string("Parameter Event is not valid. The event has no \"") + required + "\".";
   }
   return "";

@@ -9,11 +9,30 @@
 namespace switchyard::rules::internal {
 namespace {
 
-const std::set<std::string, std::less<>> kReservedInOr = {
-    "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists", "wildcard", "numeric", "cidr",
-    "=", "<", "<=", ">", ">=", "regex", "not-wildcard", "not-equals-ignore-case", "date-after",
-    "date-on-or-after", "date-before", "date-on-or-before", "in-date-range", "ip-address-in-range",
-    "ip-address-not-in-range"};
+const std::set<std::string, std::less<>> kReservedInOr = {"exactly",
+                                                          "equals-ignore-case",
+                                                          "prefix",
+                                                          "suffix",
+                                                          "anything-but",
+                                                          "exists",
+                                                          "wildcard",
+                                                          "numeric",
+                                                          "cidr",
+                                                          "=",
+                                                          "<",
+                                                          "<=",
+                                                          ">",
+                                                          ">=",
+                                                          "regex",
+                                                          "not-wildcard",
+                                                          "not-equals-ignore-case",
+                                                          "date-after",
+                                                          "date-on-or-after",
+                                                          "date-before",
+                                                          "date-on-or-before",
+                                                          "in-date-range",
+                                                          "ip-address-in-range",
+                                                          "ip-address-not-in-range"};
 
 struct Failure {
   std::string reason;
@@ -137,7 +156,8 @@ class Compiler {
     if (name == "prefix" || name == "suffix") {
       const bool prefix = name == "prefix";
       if (v.is_object()) {
-        if (v.members.empty()) throw Failure{prefix ? "Prefix expression name not found" : "Suffix expression name not found"};
+        if (v.members.empty())
+          throw Failure{prefix ? "Prefix expression name not found" : "Suffix expression name not found"};
         if (v.members[0].first != "equals-ignore-case")
           throw Failure{std::string(prefix ? "Unsupported prefix pattern: " : "Unsupported suffix pattern: ") +
                         v.members[0].first};
@@ -256,9 +276,12 @@ class Compiler {
       std::vector<const JsonNode*> items;
       bool strings = false, numbers = false;
       for (const auto& e : v.elements) {
-        if (e.is_string()) strings = true;
-        else if (e.is_number()) numbers = true;
-        else throw Failure{"Inside anything but list, start|null|boolean is not supported."};
+        if (e.is_string())
+          strings = true;
+        else if (e.is_number())
+          numbers = true;
+        else
+          throw Failure{"Inside anything but list, start|null|boolean is not supported."};
         items.push_back(&e);
       }
       if (strings == numbers)

@@ -61,7 +61,7 @@ struct Condition {
 };
 
 struct Leaf {
-  std::string path;  // keys joined with '.'
+  std::string path;                   // keys joined with '.'
   std::vector<Condition> conditions;  // OR
 };
 

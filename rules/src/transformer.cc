@@ -36,7 +36,9 @@ struct Path {
 bool parse_path(std::string_view text, Path* out) {
   if (text.empty() || text[0] != '$' || text.size() > kMaxPathLength) return false;
   size_t i = 1;
-  auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/'; };
+  auto name_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/';
+  };
   while (i < text.size()) {
     if (text[i] == '.') {
       ++i;
@@ -123,11 +125,11 @@ Predefined predefined(std::string_view name) {
 }
 
 struct Piece {
-  std::string literal;       // text before the placeholder (or the tail)
+  std::string literal;  // text before the placeholder (or the tail)
   bool has_var = false;
-  bool in_string = false;    // the placeholder sits inside a JSON string
+  bool in_string = false;  // the placeholder sits inside a JSON string
   Predefined predefined = Predefined::kNone;
-  size_t variable = 0;       // index into paths when not predefined
+  size_t variable = 0;  // index into paths when not predefined
   std::string name;
 };
 
@@ -375,8 +377,10 @@ bool Transformer::render(std::string_view event_json, const TransformContext& ct
         text.erase(std::remove(text.begin(), text.end(), '"'), text.end());
         body += text;
       } else if (v->is_string()) {
-        if (t.json_template) append_escaped(body, v->text);
-        else body += v->text;
+        if (t.json_template)
+          append_escaped(body, v->text);
+        else
+          body += v->text;
       } else {
         body += internal::to_json(*v);
       }

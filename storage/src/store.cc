@@ -1,11 +1,11 @@
 #include "switchyard/storage/store.h"
 
 #include <rocksdb/db.h>
-#include <rocksdb/sst_file_manager.h>
-#include <sys/statvfs.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -219,8 +219,7 @@ class RocksStore final : public Store {
 
   Status finish_task(const core::DeliveryTask& task) override {
     if (full_) return full_error();
-    return from_rocks(db_->Delete(rocksdb::WriteOptions(), cfs_[kTasks], task_key(task)),
-                      "delete task");
+    return from_rocks(db_->Delete(rocksdb::WriteOptions(), cfs_[kTasks], task_key(task)), "delete task");
   }
 
   Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) override {
@@ -280,8 +279,8 @@ class RocksStore final : public Store {
   }
 
   std::vector<core::DeliveryTask> load_tasks(const std::string& destination, size_t limit,
-                                             const std::function<bool(const std::string&)>& skip,
-                                             std::string* cursor, size_t max_bytes) override {
+                                             const std::function<bool(const std::string&)>& skip, std::string* cursor,
+                                             size_t max_bytes) override {
     std::vector<core::DeliveryTask> out;
     const std::string prefix = task_prefix(destination);
     Bounded bounded(*db_, cfs_[kTasks], destination_end(destination));
@@ -426,8 +425,8 @@ class RocksStore final : public Store {
       e.id = std::string(key.substr(prefix.size() + 8));
       e.envelope = std::string(envelope_of(value));
       // The members before the envelope: bus, ingested_ms, trace_header.
-      const auto j = nlohmann::json::parse(std::string(value.substr(0, value.find(R"(,"event":)"))) + "}", nullptr,
-                                           false);
+      const auto j =
+          nlohmann::json::parse(std::string(value.substr(0, value.find(R"(,"event":)"))) + "}", nullptr, false);
       if (j.is_object()) {
         e.bus = j.value("bus", "");
         e.ingested_ms = j.value("ingested_ms", int64_t{0});
@@ -451,8 +450,7 @@ class RocksStore final : public Store {
     return it == archive_stats_.end() ? ArchiveStats{} : it->second;
   }
 
-  uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
-                          std::string* cursor) override {
+  uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit, std::string* cursor) override {
     if (full_) return 0;  // deletions write too; expiry waits for space
     const std::string prefix = archive_prefix(archive);
     Bounded bounded(*db_, cfs_[kArchiveExpiry], archive_bound(archive, cutoff_ms));
@@ -574,7 +572,8 @@ class RocksStore final : public Store {
   bool writable() override { return !full_; }
 
   Status full_error() const {
-    return Status::error("storage is full: under storage.min_free_mb (" + std::to_string(options_.min_free_bytes >> 20) +
+    return Status::error("storage is full: under storage.min_free_mb (" +
+                         std::to_string(options_.min_free_bytes >> 20) +
                          " MB) free; writes resume once space is freed");
   }
 
@@ -665,8 +664,8 @@ class RocksStore final : public Store {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;      // GUARDED_BY(mu_)
+  std::deque<Pending> queue_;      // GUARDED_BY(mu_)
+  bool stopping_ = false;          // GUARDED_BY(mu_)
   std::atomic<bool> full_{false};  // free space under the reserve: every write refused
   std::mutex space_mu_;            // serializes check_free_space
   std::mutex watch_mu_;

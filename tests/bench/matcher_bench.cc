@@ -47,8 +47,8 @@ void run(benchmark::State& state, const std::string& pattern_file) {
     benchmark::DoNotOptimize(ids.data());
     if (++i == g_events.size()) i = 0;
   }
-  state.counters["events_per_second"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                           benchmark::Counter::kIsRate);
+  state.counters["events_per_second"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["matches_per_event"] = static_cast<double>(matches) / static_cast<double>(state.iterations());
   state.counters["rules"] = static_cast<double>(matcher->size());
   state.counters["matcher_bytes"] = static_cast<double>(after - before);

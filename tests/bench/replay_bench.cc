@@ -99,10 +99,11 @@ rules:
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto s = *replayer.get("bench");
   replayer.stop();
-  std::printf("archived=%d archive_write_seconds=%.2f replay_state=%s events_replayed=%llu deliveries_stored=%llu "
-              "seconds=%.3f events_per_second=%.0f\n",
-              count, fill_s, s.state.c_str(), static_cast<unsigned long long>(s.events_replayed),
-              static_cast<unsigned long long>(store->count_tasks()), secs, s.events_replayed / secs);
+  std::printf(
+      "archived=%d archive_write_seconds=%.2f replay_state=%s events_replayed=%llu deliveries_stored=%llu "
+      "seconds=%.3f events_per_second=%.0f\n",
+      count, fill_s, s.state.c_str(), static_cast<unsigned long long>(s.events_replayed),
+      static_cast<unsigned long long>(store->count_tasks()), secs, s.events_replayed / secs);
   store.reset();
   std::filesystem::remove_all(dir);
   return s.state == "COMPLETED" && s.events_replayed == static_cast<uint64_t>(count) ? 0 : 1;

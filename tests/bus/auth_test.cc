@@ -42,10 +42,12 @@ TEST(CryptoTest, KnownVectors) {
 TEST(WebhookVerifyTest, GitHub) {
   const auto v = scheme("github-sha256", "It's a Secret to Everybody");
   // GitHub's documented example: "Hello, World!" with that secret.
-  EXPECT_EQ(verify_webhook(v, headers({{"X-Hub-Signature-256",
-                                         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}}),
-                           "Hello, World!", 0),
-            "");
+  EXPECT_EQ(
+      verify_webhook(
+          v,
+          headers({{"X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}}),
+          "Hello, World!", 0),
+      "");
   const std::string good = "sha256=" + to_hex(hmac_sha256(v.secret, kBody));
   EXPECT_EQ(verify_webhook(v, headers({{"X-Hub-Signature-256", good}}), kBody, 0), "");
   EXPECT_NE(verify_webhook(v, headers({{"X-Hub-Signature-256", good}}), kBody + " ", 0), "");
@@ -60,7 +62,8 @@ TEST(WebhookVerifyTest, StripeWithTimestampTolerance) {
   const std::string header = "t=" + std::to_string(t) + ",v1=deadbeef,v1=" + sig;
   EXPECT_EQ(verify_webhook(v, headers({{"Stripe-Signature", header}}), kBody, t + 299), "");
   EXPECT_NE(verify_webhook(v, headers({{"Stripe-Signature", header}}), kBody, t + 301), "");
-  EXPECT_NE(verify_webhook(v, headers({{"Stripe-Signature", "t=" + std::to_string(t) + ",v1=deadbeef"}}), kBody, t), "");
+  EXPECT_NE(verify_webhook(v, headers({{"Stripe-Signature", "t=" + std::to_string(t) + ",v1=deadbeef"}}), kBody, t),
+            "");
   EXPECT_NE(verify_webhook(v, headers({{"Stripe-Signature", "v1=" + sig}}), kBody, t), "");
   EXPECT_NE(verify_webhook(v, headers({}), kBody, t), "");
 }
@@ -84,7 +87,8 @@ TEST(WebhookVerifyTest, GenericHmacHexAndBase64) {
   auto v = scheme("hmac-sha256", "s3cret");
   v.header = "X-Signature";
   v.prefix = "sha256=";
-  EXPECT_EQ(verify_webhook(v, headers({{"X-Signature", "sha256=" + to_hex(hmac_sha256("s3cret", kBody))}}), kBody, 0), "");
+  EXPECT_EQ(verify_webhook(v, headers({{"X-Signature", "sha256=" + to_hex(hmac_sha256("s3cret", kBody))}}), kBody, 0),
+            "");
   EXPECT_NE(verify_webhook(v, headers({{"X-Signature", to_hex(hmac_sha256("s3cret", kBody))}}), kBody, 0), "");
   v.prefix.clear();
   v.encoding = "base64";

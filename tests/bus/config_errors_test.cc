@@ -46,7 +46,8 @@ const Case kCases[] = {
     {"archives: [{name: a, retention_days: -1}]\n",
      "sy.yaml:1:38: 'retention_days' in archives[0] must be a whole number"},
     {"archives: [{name: a, event_pattern: {source: [{prefix: 1}]}}]\n",
-     "sy.yaml:1:37: invalid event_pattern of archive 'a': Event pattern is not valid. Reason: prefix match pattern must "
+     "sy.yaml:1:37: invalid event_pattern of archive 'a': Event pattern is not valid. Reason: prefix match pattern "
+     "must "
      "be a string (field source)"},
     {"archives: [{name: a, colour: red}]\n", "sy.yaml:1:22: unknown key 'colour' in archives[0]"},
     // server and storage

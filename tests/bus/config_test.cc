@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <stdlib.h>
+#include <algorithm>
 
 namespace switchyard::config {
 namespace {

@@ -140,16 +140,18 @@ TEST(ParseBusEventsTest, ObjectDetailKeepsNumberTextAsWritten) {
       kBus, kNow);
   ASSERT_EQ(p.error.http_status, 0) << p.error.message;
   ASSERT_EQ(p.events.size(), 2u);
-  EXPECT_EQ(p.events[0].detail, R"({"big":12345678901234567890123,"e":1E5,"tiny":1e-300,"f":1.50,"\u0073":[-0.0,2e+3]})");
+  EXPECT_EQ(p.events[0].detail,
+            R"({"big":12345678901234567890123,"e":1E5,"tiny":1e-300,"f":1.50,"\u0073":[-0.0,2e+3]})");
   EXPECT_EQ(p.events[1].detail, R"({"n":7.70})");  // the last of two details, as the parsed entry has it
 }
 
 // Issue 12.9: numbers beyond a double are a 400, never an exception.
 TEST(ParseBusEventsTest, OutOfRangeNumbersAreA400) {
-  for (const std::string& bad : std::vector<std::string>{std::string(R"({"source":"s","detail-type":"t","detail":{"a":1e400}})"),
-                                R"({"source":"s","detail-type":"t","detail":{"a":-1e400}})",
-                                R"({"source":"s","detail-type":"t","detail":{"a":1E+9999999999}})",
-                                R"({"source":"s","detail-type":"t","detail":{},"time":)" + std::string(400, '9') + "}"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           std::string(R"({"source":"s","detail-type":"t","detail":{"a":1e400}})"),
+           R"({"source":"s","detail-type":"t","detail":{"a":-1e400}})",
+           R"({"source":"s","detail-type":"t","detail":{"a":1E+9999999999}})",
+           R"({"source":"s","detail-type":"t","detail":{},"time":)" + std::string(400, '9') + "}"}) {
     ParsedRequest p;
     ASSERT_NO_THROW(p = parse_bus_events(bad, kBus, kNow)) << bad;
     EXPECT_EQ(p.error.http_status, 400) << bad;
@@ -180,10 +182,9 @@ TEST(ParseBusEventsTest, DeepNestingIsRefusedAt400) {
   auto over = parse_bus_events(obj(1001), kBus, kNow);
   ASSERT_EQ(over.results.size(), 1u);
   EXPECT_EQ(over.results[0].error_code, "MalformedDetail");
-  auto put = parse_put_events(R"({"Entries":[{"Source":"a","Extra":)" + std::string(60000, '[') +
-                                  std::string(60000, ']') + "}]}",
-                              [](const void*, std::string_view) -> const config::BusConfig* { return &kBus; },
-                              nullptr, kNow);
+  auto put = parse_put_events(
+      R"({"Entries":[{"Source":"a","Extra":)" + std::string(60000, '[') + std::string(60000, ']') + "}]}",
+      [](const void*, std::string_view) -> const config::BusConfig* { return &kBus; }, nullptr, kNow);
   EXPECT_EQ(put.error.http_status, 400);
 }
 
@@ -192,15 +193,21 @@ TEST(ParsePutEventsTest, TraceHeaderWithControlCharactersIsRefused) {
   const BusLookup lookup = [](const void*, std::string_view) -> const config::BusConfig* { return &kBus; };
   for (int c = 0; c < 0x20; ++c) {
     if (c == '\t') continue;
-    nlohmann::json body = {{"Entries", {{{"Source", "s"}, {"DetailType", "t"}, {"Detail", "{}"},
-                                         {"TraceHeader", std::string("Root=1") + static_cast<char>(c) + "x"}}}}};
+    nlohmann::json body = {{"Entries",
+                            {{{"Source", "s"},
+                              {"DetailType", "t"},
+                              {"Detail", "{}"},
+                              {"TraceHeader", std::string("Root=1") + static_cast<char>(c) + "x"}}}}};
     auto p = parse_put_events(body.dump(), lookup, nullptr, kNow);
     ASSERT_EQ(p.results.size(), 1u);
     EXPECT_EQ(p.results[0].error_code, "InvalidArgument") << c;
     EXPECT_TRUE(p.events.empty()) << c;
   }
-  nlohmann::json ok = {{"Entries", {{{"Source", "s"}, {"DetailType", "t"}, {"Detail", "{}"},
-                                     {"TraceHeader", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}}}}};
+  nlohmann::json ok = {{"Entries",
+                        {{{"Source", "s"},
+                          {"DetailType", "t"},
+                          {"Detail", "{}"},
+                          {"TraceHeader", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}}}}};
   EXPECT_EQ(parse_put_events(ok.dump(), lookup, nullptr, kNow).events.size(), 1u);
 }
 

@@ -82,7 +82,8 @@ TEST(ReplayerTest, ReplayIsRefusedForUnknownArchivesAndTooManyActive) {
   replayer.set_routing(routing_of("archives: [{name: a}]\n", registry));
   EXPECT_EQ(replayer.start_replay({"x", "nope", 0, 1000, {}, ""}).code, "ValidationException");
   EXPECT_EQ(replayer.start_replay({"bad name", "a", 0, 1000, {}, ""}).code, "ValidationException");
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(replayer.start_replay({"r" + std::to_string(i), "a", 0, 1000, {}, ""}).http_status, 0);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(replayer.start_replay({"r" + std::to_string(i), "a", 0, 1000, {}, ""}).http_status, 0);
   const auto eleventh = replayer.start_replay({"r10", "a", 0, 1000, {}, ""});
   EXPECT_EQ(eleventh.http_status, 400);
   EXPECT_EQ(eleventh.code, "LimitExceededException");

@@ -56,8 +56,8 @@ TEST(OAuthTest, GetSendsTheFormInTheQueryString) {
 TEST(OAuthTest, ParsesTokenAndExpiry) {
   Token t;
   std::string error;
-  ASSERT_TRUE(parse_token_response(200, R"({"access_token":"abc","token_type":"bearer","expires_in":3600})", 1000, &t,
-                                   &error));
+  ASSERT_TRUE(
+      parse_token_response(200, R"({"access_token":"abc","token_type":"bearer","expires_in":3600})", 1000, &t, &error));
   EXPECT_EQ(t.authorization, "Bearer abc");
   EXPECT_EQ(t.expires_at_ms, 1000 + 3600 * 1000);
   ASSERT_TRUE(parse_token_response(200, R"({"access_token":"x","token_type":"MAC","expires_in":"60"})", 0, &t, &error));

@@ -58,14 +58,15 @@ TEST_P(RequestUrlTest, BuildsTheUrl) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, RequestUrlTest, ::testing::Values(
-    UrlCase{"http://h/x", {}, {}, {}, "http://h/x"},
-    UrlCase{"http://h/o/*/i/*", {"a b", "c/d"}, {}, {}, "http://h/o/a%20b/i/c%2Fd"},
-    UrlCase{"http://h/o/*", {}, {}, {}, ""},
-    UrlCase{"http://h/o/*/*", {"one"}, {}, {}, ""},
-    UrlCase{"http://h/x?fixed=1", {}, {{"a", "1"}, {"b", "2"}}, {{"b", "3"}}, "http://h/x?fixed=1&a=1&b=3"},
-    UrlCase{"http://h/x", {}, {{"q", "a&b=c"}}, {}, "http://h/x?q=a%26b%3Dc"},
-    UrlCase{"http://h/x", {}, {{"B", "1"}}, {{"b", "2"}}, "http://h/x?B=1&b=2"}));  // query keys keep their case
+INSTANTIATE_TEST_SUITE_P(
+    Table, RequestUrlTest,
+    ::testing::Values(
+        UrlCase{"http://h/x", {}, {}, {}, "http://h/x"},
+        UrlCase{"http://h/o/*/i/*", {"a b", "c/d"}, {}, {}, "http://h/o/a%20b/i/c%2Fd"},
+        UrlCase{"http://h/o/*", {}, {}, {}, ""}, UrlCase{"http://h/o/*/*", {"one"}, {}, {}, ""},
+        UrlCase{"http://h/x?fixed=1", {}, {{"a", "1"}, {"b", "2"}}, {{"b", "3"}}, "http://h/x?fixed=1&a=1&b=3"},
+        UrlCase{"http://h/x", {}, {{"q", "a&b=c"}}, {}, "http://h/x?q=a%26b%3Dc"},
+        UrlCase{"http://h/x", {}, {{"B", "1"}}, {{"b", "2"}}, "http://h/x?B=1&b=2"}));  // query keys keep their case
 
 TEST(RequestTest, HeadersInOrderWithTheConnectionWinningWithoutCase) {
   Destination d = destination("http://h/x");
@@ -77,11 +78,11 @@ TEST(RequestTest, HeadersInOrderWithTheConnectionWinningWithoutCase) {
   OutgoingRequest r;
   RequestProblem p;
   ASSERT_TRUE(build_request(d, t, 1767225600123, nullptr, &r, &p)) << p.message;
-  EXPECT_EQ(r.headers, (std::vector<std::string>{
-                           "Content-Type: application/vnd.x+json", "x-tenant: acme", "X-Other: o",
-                           "User-Agent: Amazon/EventBridge/ApiDestinations", "Range: bytes=0-1048575",
-                           "webhook-id: msg_1_r_t", "webhook-timestamp: 1767225600", "X-Amzn-Trace-Id: Root=1-abc",
-                           "x-api-key: k3y", "Expect:"}));
+  EXPECT_EQ(r.headers,
+            (std::vector<std::string>{"Content-Type: application/vnd.x+json", "x-tenant: acme", "X-Other: o",
+                                      "User-Agent: Amazon/EventBridge/ApiDestinations", "Range: bytes=0-1048575",
+                                      "webhook-id: msg_1_r_t", "webhook-timestamp: 1767225600",
+                                      "X-Amzn-Trace-Id: Root=1-abc", "x-api-key: k3y", "Expect:"}));
   EXPECT_EQ(r.body, R"({"a":1})");
 }
 

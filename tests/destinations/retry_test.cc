@@ -6,7 +6,8 @@ namespace switchyard::destinations {
 namespace {
 
 TEST(ClassifyTest, SuccessIs2xx) {
-  for (long s : {200L, 201L, 204L, 299L}) EXPECT_EQ(classify(s, TransportFailure::none, "", "", 0).verdict, Verdict::delivered) << s;
+  for (long s : {200L, 201L, 204L, 299L})
+    EXPECT_EQ(classify(s, TransportFailure::none, "", "", 0).verdict, Verdict::delivered) << s;
 }
 
 TEST(ClassifyTest, RetryableStatusesAsEventBridge) {
@@ -103,7 +104,8 @@ TEST(DecideRetryTest, RetryAfterWinsWhenLonger) {
 
 TEST(DecideRetryTest, PermanentAndNegativeRetryAfterAreNotRetried) {
   EXPECT_FALSE(decide_retry(task_with(1, 185, 86400), classify(404, TransportFailure::none, "", "", 0), 0, 0).retry);
-  const RetryDecision d = decide_retry(task_with(1, 185, 86400), classify(429, TransportFailure::none, "", "-1", 0), 0, 0);
+  const RetryDecision d =
+      decide_retry(task_with(1, 185, 86400), classify(429, TransportFailure::none, "", "-1", 0), 0, 0);
   EXPECT_FALSE(d.retry);
   EXPECT_EQ(d.exhausted_condition, "");
 }

@@ -14,8 +14,10 @@ namespace bus = switchyard::bus;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> parts(1);
   for (size_t i = 0; i < size; ++i) {
-    if (data[i] == 0 && parts.size() < 6) parts.emplace_back();
-    else parts.back() += static_cast<char>(data[i]);
+    if (data[i] == 0 && parts.size() < 6)
+      parts.emplace_back();
+    else
+      parts.back() += static_cast<char>(data[i]);
   }
   parts.resize(6);
   const std::string& body = parts[5];

@@ -11,8 +11,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const size_t nl = input.find('\n');
   const std::string_view spec = input.substr(0, nl);
-  const std::string_view event =
-      nl == std::string_view::npos ? std::string_view(R"({"id":"1","detail":{"a":[1,{"b":"x"}]}})") : input.substr(nl + 1);
+  const std::string_view event = nl == std::string_view::npos
+                                     ? std::string_view(R"({"id":"1","detail":{"a":[1,{"b":"x"}]}})")
+                                     : input.substr(nl + 1);
   switchyard::rules::TargetInput target;
   std::string error;
   if (!switchyard::rules::parse_target_input(spec, &target, &error)) return 0;

@@ -28,28 +28,29 @@ TEST_P(ExactMatchTest, GivesTheExpectedAnswer) {
   EXPECT_EQ(matches(c.pattern, c.event), c.expected) << c.pattern << " vs " << c.event;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Spec, ExactMatchTest,
-    ::testing::Values(
-        Case{R"({"source":["shop"]})", R"({"source":"shop"})", true},
-        Case{R"({"source":["shop"]})", R"({"source":"Shop"})", false},
-        Case{R"({"source":["a","shop"]})", R"({"source":"shop"})", true},  // array = OR
-        Case{R"({"source":["shop"],"detail-type":["x"]})", R"({"source":"shop","detail-type":"y"})", false},  // AND
-        Case{R"({"detail":{"n":[300]}})", R"({"detail":{"n":300.0}})", true},
-        Case{R"({"detail":{"n":[300]}})", R"({"detail":{"n":"300"}})", false},
-        Case{R"({"detail":{"n":["300"]}})", R"({"detail":{"n":300}})", false},
-        Case{R"({"detail":{"b":[true]}})", R"({"detail":{"b":"true"}})", false},
-        Case{R"({"detail":{"b":[true]}})", R"({"detail":{"b":true}})", true},
-        Case{R"({"detail":{"v":[null]}})", R"({"detail":{"v":null}})", true},
-        Case{R"({"detail":{"v":[null]}})", R"({"detail":{}})", false},
-        Case{R"({"detail":{"v":[null]}})", R"({"detail":{"v":""}})", false},
-        Case{R"({"detail":{"v":[""]}})", R"({"detail":{"v":""}})", true},
-        Case{R"({"resources":["arn:x:i-b188560f"]})", R"({"resources":["arn:asg","arn:x:i-b188560f"]})", true},
-        Case{R"({"resources":[null]})", R"({"resources":[]})", false},
-        Case{R"({"a":{"b":["x"]}})", R"({"a":[{"b":"x"},{"b":"y"}]})", true},
-        Case{R"({"a":["x"]})", R"({"a":[["x"]]})", true},
-        Case{R"({"detail":{"a":[1]}})", R"({"detail":"{\"a\":1}"})", false},
-        Case{R"({"detail":{"x":["y"]}})", R"({"detail":{"x":{"y":1}}})", false}));
+INSTANTIATE_TEST_SUITE_P(Spec, ExactMatchTest,
+                         ::testing::Values(Case{R"({"source":["shop"]})", R"({"source":"shop"})", true},
+                                           Case{R"({"source":["shop"]})", R"({"source":"Shop"})", false},
+                                           Case{R"({"source":["a","shop"]})", R"({"source":"shop"})",
+                                                true},  // array = OR
+                                           Case{R"({"source":["shop"],"detail-type":["x"]})",
+                                                R"({"source":"shop","detail-type":"y"})", false},  // AND
+                                           Case{R"({"detail":{"n":[300]}})", R"({"detail":{"n":300.0}})", true},
+                                           Case{R"({"detail":{"n":[300]}})", R"({"detail":{"n":"300"}})", false},
+                                           Case{R"({"detail":{"n":["300"]}})", R"({"detail":{"n":300}})", false},
+                                           Case{R"({"detail":{"b":[true]}})", R"({"detail":{"b":"true"}})", false},
+                                           Case{R"({"detail":{"b":[true]}})", R"({"detail":{"b":true}})", true},
+                                           Case{R"({"detail":{"v":[null]}})", R"({"detail":{"v":null}})", true},
+                                           Case{R"({"detail":{"v":[null]}})", R"({"detail":{}})", false},
+                                           Case{R"({"detail":{"v":[null]}})", R"({"detail":{"v":""}})", false},
+                                           Case{R"({"detail":{"v":[""]}})", R"({"detail":{"v":""}})", true},
+                                           Case{R"({"resources":["arn:x:i-b188560f"]})",
+                                                R"({"resources":["arn:asg","arn:x:i-b188560f"]})", true},
+                                           Case{R"({"resources":[null]})", R"({"resources":[]})", false},
+                                           Case{R"({"a":{"b":["x"]}})", R"({"a":[{"b":"x"},{"b":"y"}]})", true},
+                                           Case{R"({"a":["x"]})", R"({"a":[["x"]]})", true},
+                                           Case{R"({"detail":{"a":[1]}})", R"({"detail":"{\"a\":1}"})", false},
+                                           Case{R"({"detail":{"x":["y"]}})", R"({"detail":{"x":{"y":1}}})", false}));
 
 TEST(MatcherTest, ReturnsEveryMatchingIdInOrder) {
   MatcherBuilder b;

@@ -18,8 +18,7 @@ const char* kEvent =
 // read after it was freed: found by AddressSanitizer).
 const std::string kWholeEventTemplateOutput = std::string(R"({"e": )") + kEvent + "}";
 
-const TransformContext kCtx{"my-rule", "arn:aws:events:eu-west-1:111122223333:rule/my-rule",
-                            "2025-03-01T10:15:31Z"};
+const TransformContext kCtx{"my-rule", "arn:aws:events:eu-west-1:111122223333:rule/my-rule", "2025-03-01T10:15:31Z"};
 
 struct Case {
   const char* name;
@@ -47,50 +46,81 @@ TEST_P(TransformTest, DeliversExactlyTheseBytes) {
   EXPECT_EQ(out.content_type, c.content_type) << c.name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Spec, TransformTest, ::testing::Values(
-    Case{"whole event", "{}", kEvent},
-    Case{"constant input", R"({"Input":"{\"fixed\": [1, 2]}"})", R"({"fixed": [1, 2]})"},
-    Case{"input path object", R"({"InputPath":"$.detail.payload"})", R"({"sf_id":"baz"})"},
-    Case{"input path string", R"({"InputPath":"$.detail.payload.sf_id"})", R"("baz")"},
-    Case{"input path number keeps its text", R"({"InputPath":"$.detail.total"})", "1.50"},
-    Case{"input path root", R"({"InputPath":"$"})", kEvent},
-    Case{"input path index", R"({"InputPath":"$.detail.tags[1]"})", R"("b")"},
-    Case{"input path wildcard", R"({"InputPath":"$.detail.items[*].id"})", "[1,2]"},
-    Case{"input path selecting nothing", R"({"InputPath":"$.detail.missing"})", "null"},
-    Case{"string unquoted and quoted", R"({"InputTransformer":{"InputPathsMap":{"u":"$.detail.id"},"InputTemplate":"{\"a\": <u>, \"b\": \"<u>\"}"}})",
-         R"({"a": "0a787ecb-4015", "b": "0a787ecb-4015"})"},
-    Case{"number, bool, null", R"({"InputTransformer":{"InputPathsMap":{"n":"$.detail.orderId","b":"$.detail.ok","z":"$.detail.none"},"InputTemplate":"{\"n\": <n>, \"b\": <b>, \"z\": <z>, \"s\": \"<n> <b> <z>\"}"}})",
-         R"({"n": 42, "b": true, "z": null, "s": "42 true null"})"},
-    Case{"object and array as values", R"({"InputTransformer":{"InputPathsMap":{"o":"$.detail.obj","a":"$.detail.tags"},"InputTemplate":"{\"o\": <o>, \"a\": <a>}"}})",
-         R"({"o": {"a":"x","b":"y"}, "a": ["a","b"]})"},
-    Case{"object and array inside a longer string of a text template", R"({"InputTransformer":{"InputPathsMap":{"o":"$.detail.obj","a":"$.detail.tags"},"InputTemplate":"m: \"o=<o> a=<a>\""}})",
-         R"(m: "o={a:x,b:y} a=[a,b]")", "text/plain; charset=utf-8"},
-    Case{"missing path", R"({"InputTransformer":{"InputPathsMap":{"m":"$.detail.customer"},"InputTemplate":"{\"v\": <m>, \"s\": \"[<m>]\"}"}})",
-         R"({"v": "", "s": "[]"})"},
-    Case{"same placeholder twice", R"({"InputTransformer":{"InputPathsMap":{"id":"$.detail.orderId"},"InputTemplate":"{\"p\": \"users/<id>/second/<id>\"}"}})",
-         R"({"p": "users/42/second/42"})"},
-    Case{"quotes and backslashes are escaped inside strings", R"({"InputTransformer":{"InputPathsMap":{"q":"$.detail.q","p":"$.detail.path"},"InputTemplate":"{\"q\": \"<q>\", \"p\": \"<p>\", \"v\": <q>}"}})",
-         R"({"q": "he said \"hi\"", "p": "C:\\dir", "v": "he said \"hi\""})"},
-    Case{"escaped quote in the template is kept", R"({"InputTransformer":{"InputPathsMap":{"n":"$.detail.orderId"},"InputTemplate":"{\"a\": \"say \\\"<n>\\\"\"}"}})",
-         R"({"a": "say \"42\""})"},
-    Case{"predefined variables", R"({"InputTransformer":{"InputTemplate":"{\"r\": <aws.events.rule-name>, \"arn\": \"<aws.events.rule-arn>\", \"t\": <aws.events.event.ingestion-time>}"}})",
-         R"({"r": "my-rule", "arn": "arn:aws:events:eu-west-1:111122223333:rule/my-rule", "t": "2025-03-01T10:15:31Z"})"},
-    Case{"aws.events.event has detailType and no detail", R"({"InputTransformer":{"InputTemplate":"{\"e\": <aws.events.event>}"}})",
-         R"({"e": {"id":"e1","account":"111122223333","detailType":"OrderPlaced","time":"2025-03-01T10:15:30Z","source":"shop","region":"eu-west-1","resources":["urn:1"],"version":"0"}})"},
-    Case{"aws.events.event.json is the whole event", R"({"InputTransformer":{"InputTemplate":"{\"e\": <aws.events.event.json>}"}})",
-         kWholeEventTemplateOutput.c_str()},
-    Case{"text template keeps its quotes", R"({"InputTransformer":{"InputPathsMap":{"i":"$.id","s":"$.detail-type"},"InputTemplate":"\"instance <i> is in <s>\""}})",
-         R"("instance e1 is in OrderPlaced")", "text/plain; charset=utf-8"},
-    Case{"multi-line text template", R"({"InputTransformer":{"InputPathsMap":{"i":"$.id"},"InputTemplate":"\"line one <i>\"\n\"line two\""}})",
-         "\"line one e1\"\n\"line two\"", "text/plain; charset=utf-8"},
-    Case{"text template with objects and raw strings", R"({"InputTransformer":{"InputPathsMap":{"o":"$.detail.obj","q":"$.detail.q"},"InputTemplate":"\"<o>\" and <q>"}})",
-         R"("{a:x,b:y}" and he said "hi")", "text/plain; charset=utf-8"},
-    Case{"text template starting with quote and brackets", R"({"InputTransformer":{"InputPathsMap":{"n":"$.detail.orderId"},"InputTemplate":"\"{[<n>]}\""}})",
-         R"("{[42]}")", "text/plain; charset=utf-8"}));
+INSTANTIATE_TEST_SUITE_P(
+    Spec, TransformTest,
+    ::testing::Values(
+        Case{"whole event", "{}", kEvent},
+        Case{"constant input", R"({"Input":"{\"fixed\": [1, 2]}"})", R"({"fixed": [1, 2]})"},
+        Case{"input path object", R"({"InputPath":"$.detail.payload"})", R"({"sf_id":"baz"})"},
+        Case{"input path string", R"({"InputPath":"$.detail.payload.sf_id"})", R"("baz")"},
+        Case{"input path number keeps its text", R"({"InputPath":"$.detail.total"})", "1.50"},
+        Case{"input path root", R"({"InputPath":"$"})", kEvent},
+        Case{"input path index", R"({"InputPath":"$.detail.tags[1]"})", R"("b")"},
+        Case{"input path wildcard", R"({"InputPath":"$.detail.items[*].id"})", "[1,2]"},
+        Case{"input path selecting nothing", R"({"InputPath":"$.detail.missing"})", "null"},
+        Case{
+            "string unquoted and quoted",
+            R"({"InputTransformer":{"InputPathsMap":{"u":"$.detail.id"},"InputTemplate":"{\"a\": <u>, \"b\": \"<u>\"}"}})",
+            R"({"a": "0a787ecb-4015", "b": "0a787ecb-4015"})"},
+        Case{
+            "number, bool, null",
+            R"({"InputTransformer":{"InputPathsMap":{"n":"$.detail.orderId","b":"$.detail.ok","z":"$.detail.none"},"InputTemplate":"{\"n\": <n>, \"b\": <b>, \"z\": <z>, \"s\": \"<n> <b> <z>\"}"}})",
+            R"({"n": 42, "b": true, "z": null, "s": "42 true null"})"},
+        Case{
+            "object and array as values",
+            R"({"InputTransformer":{"InputPathsMap":{"o":"$.detail.obj","a":"$.detail.tags"},"InputTemplate":"{\"o\": <o>, \"a\": <a>}"}})",
+            R"({"o": {"a":"x","b":"y"}, "a": ["a","b"]})"},
+        Case{
+            "object and array inside a longer string of a text template",
+            R"({"InputTransformer":{"InputPathsMap":{"o":"$.detail.obj","a":"$.detail.tags"},"InputTemplate":"m: \"o=<o> a=<a>\""}})",
+            R"(m: "o={a:x,b:y} a=[a,b]")", "text/plain; charset=utf-8"},
+        Case{
+            "missing path",
+            R"({"InputTransformer":{"InputPathsMap":{"m":"$.detail.customer"},"InputTemplate":"{\"v\": <m>, \"s\": \"[<m>]\"}"}})",
+            R"({"v": "", "s": "[]"})"},
+        Case{
+            "same placeholder twice",
+            R"({"InputTransformer":{"InputPathsMap":{"id":"$.detail.orderId"},"InputTemplate":"{\"p\": \"users/<id>/second/<id>\"}"}})",
+            R"({"p": "users/42/second/42"})"},
+        Case{
+            "quotes and backslashes are escaped inside strings",
+            R"({"InputTransformer":{"InputPathsMap":{"q":"$.detail.q","p":"$.detail.path"},"InputTemplate":"{\"q\": \"<q>\", \"p\": \"<p>\", \"v\": <q>}"}})",
+            R"({"q": "he said \"hi\"", "p": "C:\\dir", "v": "he said \"hi\""})"},
+        Case{
+            "escaped quote in the template is kept",
+            R"({"InputTransformer":{"InputPathsMap":{"n":"$.detail.orderId"},"InputTemplate":"{\"a\": \"say \\\"<n>\\\"\"}"}})",
+            R"({"a": "say \"42\""})"},
+        Case{
+            "predefined variables",
+            R"({"InputTransformer":{"InputTemplate":"{\"r\": <aws.events.rule-name>, \"arn\": \"<aws.events.rule-arn>\", \"t\": <aws.events.event.ingestion-time>}"}})",
+            R"({"r": "my-rule", "arn": "arn:aws:events:eu-west-1:111122223333:rule/my-rule", "t": "2025-03-01T10:15:31Z"})"},
+        Case{
+            "aws.events.event has detailType and no detail",
+            R"({"InputTransformer":{"InputTemplate":"{\"e\": <aws.events.event>}"}})",
+            R"({"e": {"id":"e1","account":"111122223333","detailType":"OrderPlaced","time":"2025-03-01T10:15:30Z","source":"shop","region":"eu-west-1","resources":["urn:1"],"version":"0"}})"},
+        Case{"aws.events.event.json is the whole event",
+             R"({"InputTransformer":{"InputTemplate":"{\"e\": <aws.events.event.json>}"}})",
+             kWholeEventTemplateOutput.c_str()},
+        Case{
+            "text template keeps its quotes",
+            R"({"InputTransformer":{"InputPathsMap":{"i":"$.id","s":"$.detail-type"},"InputTemplate":"\"instance <i> is in <s>\""}})",
+            R"("instance e1 is in OrderPlaced")", "text/plain; charset=utf-8"},
+        Case{"multi-line text template",
+             R"({"InputTransformer":{"InputPathsMap":{"i":"$.id"},"InputTemplate":"\"line one <i>\"\n\"line two\""}})",
+             "\"line one e1\"\n\"line two\"", "text/plain; charset=utf-8"},
+        Case{
+            "text template with objects and raw strings",
+            R"({"InputTransformer":{"InputPathsMap":{"o":"$.detail.obj","q":"$.detail.q"},"InputTemplate":"\"<o>\" and <q>"}})",
+            R"("{a:x,b:y}" and he said "hi")", "text/plain; charset=utf-8"},
+        Case{"text template starting with quote and brackets",
+             R"({"InputTransformer":{"InputPathsMap":{"n":"$.detail.orderId"},"InputTemplate":"\"{[<n>]}\""}})",
+             R"("{[42]}")", "text/plain; charset=utf-8"}));
 
 TEST(TransformTest, ObjectAsTheWholeQuotedStringIsNotDelivered) {
   std::string error;
-  auto t = compile(R"({"InputTransformer":{"InputPathsMap":{"p":"$.detail.payload"},"InputTemplate":"{\"payload\": \"<p>\"}"}})", &error);
+  auto t = compile(
+      R"({"InputTransformer":{"InputPathsMap":{"p":"$.detail.payload"},"InputTemplate":"{\"payload\": \"<p>\"}"}})",
+      &error);
   ASSERT_TRUE(t) << error;
   Rendered out;
   EXPECT_FALSE(t->render(kEvent, kCtx, &out, &error));
@@ -125,21 +155,33 @@ TEST_P(TransformerErrorTest, IsRefusedAtCompileTime) {
   EXPECT_NE(error.find(GetParam().error), std::string::npos) << error;
 }
 
-INSTANTIATE_TEST_SUITE_P(Spec, TransformerErrorTest, ::testing::Values(
-    BadCase{R"({"Input":"{}","InputPath":"$"})", "Only one of Input, InputPath, or InputTransformer must be provided for target"},
-    BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"$.x"},"InputTemplate":"{\"v\": <b>}"}})", "InputTemplate for target t1 contains invalid placeholder b."},
-    BadCase{R"({"InputTransformer":{"InputPathsMap":{"aws.events.rule-name":"$.x"},"InputTemplate":"<x>"}})", "predefined variable"},
-    BadCase{R"({"InputTransformer":{"InputPathsMap":{"AWSthing":"$.x"},"InputTemplate":"\"<AWSthing>\""}})", "invalid variable name 'AWSthing'"},
-    BadCase{R"({"InputTransformer":{"InputPathsMap":{"a.b":"$.x"},"InputTemplate":"\"x\""}})", "invalid variable name 'a.b'"},
-    BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"detail.x"},"InputTemplate":"\"<a>\""}})", "is not a valid JSONPath"},
-    BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"$.x y"},"InputTemplate":"\"<a>\""}})", "is not a valid JSONPath"},
-    BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"$.x['y']"},"InputTemplate":"\"<a>\""}})", "is not a valid JSONPath"},
-    BadCase{R"({"InputPath":"$..x"})", "InputPath for target t1 is not a valid JSONPath"},
-    BadCase{R"({"InputTransformer":{"InputTemplate":""}})", "must be 1 to 8192 characters"},
-    BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"$.x"},"InputTemplate":"{\"v\": <a>"}})", "InputTemplate for target t1 is not valid JSON"},
-    BadCase{R"({"InputTransformer":{"InputTemplate":"{\"e\": \"<aws.events.event>\"}"}})", "can only be used as a JSON value"},
-    BadCase{R"({"Input":"not json"})", "Input for target t1 is not valid JSON"},
-    BadCase{R"({"InputTransformer":{"InputPathsMap":{}}})", "InputTemplate is required"}));
+INSTANTIATE_TEST_SUITE_P(
+    Spec, TransformerErrorTest,
+    ::testing::Values(
+        BadCase{R"({"Input":"{}","InputPath":"$"})",
+                "Only one of Input, InputPath, or InputTransformer must be provided for target"},
+        BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"$.x"},"InputTemplate":"{\"v\": <b>}"}})",
+                "InputTemplate for target t1 contains invalid placeholder b."},
+        BadCase{R"({"InputTransformer":{"InputPathsMap":{"aws.events.rule-name":"$.x"},"InputTemplate":"<x>"}})",
+                "predefined variable"},
+        BadCase{R"({"InputTransformer":{"InputPathsMap":{"AWSthing":"$.x"},"InputTemplate":"\"<AWSthing>\""}})",
+                "invalid variable name 'AWSthing'"},
+        BadCase{R"({"InputTransformer":{"InputPathsMap":{"a.b":"$.x"},"InputTemplate":"\"x\""}})",
+                "invalid variable name 'a.b'"},
+        BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"detail.x"},"InputTemplate":"\"<a>\""}})",
+                "is not a valid JSONPath"},
+        BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"$.x y"},"InputTemplate":"\"<a>\""}})",
+                "is not a valid JSONPath"},
+        BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"$.x['y']"},"InputTemplate":"\"<a>\""}})",
+                "is not a valid JSONPath"},
+        BadCase{R"({"InputPath":"$..x"})", "InputPath for target t1 is not a valid JSONPath"},
+        BadCase{R"({"InputTransformer":{"InputTemplate":""}})", "must be 1 to 8192 characters"},
+        BadCase{R"({"InputTransformer":{"InputPathsMap":{"a":"$.x"},"InputTemplate":"{\"v\": <a>"}})",
+                "InputTemplate for target t1 is not valid JSON"},
+        BadCase{R"({"InputTransformer":{"InputTemplate":"{\"e\": \"<aws.events.event>\"}"}})",
+                "can only be used as a JSON value"},
+        BadCase{R"({"Input":"not json"})", "Input for target t1 is not valid JSON"},
+        BadCase{R"({"InputTransformer":{"InputPathsMap":{}}})", "InputTemplate is required"}));
 
 TEST(TransformerLimitsTest, HundredVariablesButNotMore) {
   auto with = [](int n) {

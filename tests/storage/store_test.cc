@@ -145,7 +145,8 @@ TEST_F(StoreTest, LoadTasksPagesOnFromItsCursor) {
   EXPECT_EQ(ids(store->load_tasks("d", 3, none, &cursor)), (std::vector<std::string>{"t0@100", "t1@101", "t2@102"}));
   // Delivered ones are deleted; the next page starts after the cursor all the same.
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(store->finish_task(task("t" + std::to_string(i), 100 + i)));
-  EXPECT_EQ(ids(store->load_tasks("d", 2, [](const std::string& id) { return id == "t4"; }, &cursor)),
+  EXPECT_EQ(ids(store->load_tasks(
+                "d", 2, [](const std::string& id) { return id == "t4"; }, &cursor)),
             (std::vector<std::string>{"t3@103", "t5@105"}));
   // Stored behind the cursor: only a pass from the first key finds it.
   IngestBatch late;

@@ -11,8 +11,8 @@
 #include <sstream>
 #include <tuple>
 
-#include "switchyard/core/http_header.h"
 #include "switchyard/core/crypto.h"
+#include "switchyard/core/http_header.h"
 #include "switchyard/core/log.h"
 #include "switchyard/rules/matcher.h"
 #include "yaml_guard.h"
@@ -44,9 +44,7 @@ bool is_json_number(const std::string& s) {
 void yaml_to_json(const YAML::Node& n, std::string& out) {
   switch (n.Type()) {
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      out += "null";
-      return;
+    case YAML::NodeType::Undefined: out += "null"; return;
     case YAML::NodeType::Scalar: {
       const std::string& s = n.Scalar();
       bool b;
@@ -211,9 +209,9 @@ class Loader {
   void name(const YAML::Node& parent, const std::string& value, const std::string& where, size_t max_len) {
     if (!parent["name"]) return;  // already reported as missing
     if (value.empty() || value.size() > max_len || !std::regex_match(value, kNameRe))
-      error(parent["name"] ? parent["name"] : parent,
-            "invalid name '" + value + "' in " + where + ": 1 to " + std::to_string(max_len) +
-                " characters of letters, digits, '.', '-' and '_'");
+      error(parent["name"] ? parent["name"] : parent, "invalid name '" + value + "' in " + where + ": 1 to " +
+                                                          std::to_string(max_len) +
+                                                          " characters of letters, digits, '.', '-' and '_'");
   }
 
   void listen(const YAML::Node& parent, const char* key, std::string* out) {
@@ -221,8 +219,8 @@ class Loader {
     *out = str(parent, key, "server", false, *out);
     const auto colon = out->rfind(':');
     const std::string port = colon == std::string::npos ? "" : out->substr(colon + 1);
-    if (colon == std::string::npos || colon == 0 || port.empty() ||
-        !std::all_of(port.begin(), port.end(), ::isdigit) || port.size() > 5 || std::stoi(port) > 65535)
+    if (colon == std::string::npos || colon == 0 || port.empty() || !std::all_of(port.begin(), port.end(), ::isdigit) ||
+        port.size() > 5 || std::stoi(port) > 65535)
       error(parent[key], "server." + std::string(key) + " must be HOST:PORT, got '" + *out + "'");
   }
 
@@ -234,23 +232,22 @@ class Loader {
     check_keys(root, "the configuration",
                {"server", "storage", "buses", "connections", "api_destinations", "rules", "webhooks", "archives"});
     if (const auto s = root["server"]; s && require_map(s, "server")) {
-      check_keys(s, "server", {"listen", "admin_listen", "max_body_bytes", "max_put_events_bytes", "threads", "max_connections",
-                               "read_timeout_seconds", "admin_token", "shutdown_timeout_seconds", "log_level",
-                               "replay_max_events_per_second"});
+      check_keys(s, "server",
+                 {"listen", "admin_listen", "max_body_bytes", "max_put_events_bytes", "threads", "max_connections",
+                  "read_timeout_seconds", "admin_token", "shutdown_timeout_seconds", "log_level",
+                  "replay_max_events_per_second"});
       listen(s, "listen", &c->server.listen);
       listen(s, "admin_listen", &c->server.admin_listen);
       c->server.max_body_bytes =
           number<size_t>(s, "max_body_bytes", "server", c->server.max_body_bytes, 300 * 1024, 64 * 1024 * 1024);
-      c->server.max_put_events_bytes = number<size_t>(s, "max_put_events_bytes", "server",
-                                                      c->server.max_put_events_bytes, 1024, 64 * 1024 * 1024);
+      c->server.max_put_events_bytes =
+          number<size_t>(s, "max_put_events_bytes", "server", c->server.max_put_events_bytes, 1024, 64 * 1024 * 1024);
       if (s["max_put_events_bytes"] && c->server.max_put_events_bytes > c->server.max_body_bytes)
-        error(s["max_put_events_bytes"], "server.max_put_events_bytes (" +
-                                             std::to_string(c->server.max_put_events_bytes) +
-                                             ") must not be larger than server.max_body_bytes (" +
-                                             std::to_string(c->server.max_body_bytes) + ")");
+        error(s["max_put_events_bytes"],
+              "server.max_put_events_bytes (" + std::to_string(c->server.max_put_events_bytes) +
+                  ") must not be larger than server.max_body_bytes (" + std::to_string(c->server.max_body_bytes) + ")");
       c->server.threads = number<int>(s, "threads", "server", c->server.threads, 1, 64);
-      c->server.max_connections =
-          number<size_t>(s, "max_connections", "server", c->server.max_connections, 1, 1000000);
+      c->server.max_connections = number<size_t>(s, "max_connections", "server", c->server.max_connections, 1, 1000000);
       c->server.read_timeout_seconds =
           number<int>(s, "read_timeout_seconds", "server", c->server.read_timeout_seconds, 1, 3600);
       if (s["admin_token"]) {
@@ -316,7 +313,8 @@ class Loader {
             const std::string kw = where + ".access_keys[" + std::to_string(k) + "]";
             if (!require_map(keys[k], kw)) continue;
             check_keys(keys[k], kw, {"access_key_id", "secret_access_key"});
-            bus.access_keys.push_back({str(keys[k], "access_key_id", kw, true), secret(keys[k], "secret_access_key", kw)});
+            bus.access_keys.push_back(
+                {str(keys[k], "access_key_id", kw, true), secret(keys[k], "secret_access_key", kw)});
           }
         }
         if (!seen.insert(bus.name).second) error(b, "duplicate bus name '" + bus.name + "'");
@@ -366,7 +364,8 @@ class Loader {
                                   " (supported: api_key, basic, oauth_client_credentials)");
         }
       }
-      if (const auto ip = n["invocation_http_parameters"]; ip && require_map(ip, where + ".invocation_http_parameters")) {
+      if (const auto ip = n["invocation_http_parameters"];
+          ip && require_map(ip, where + ".invocation_http_parameters")) {
         const std::string iw = where + ".invocation_http_parameters";
         check_keys(ip, iw, {"header_parameters", "query_string_parameters", "body_parameters"});
         conn.header_parameters = params(ip["header_parameters"], iw + ".header_parameters", true);
@@ -378,14 +377,16 @@ class Loader {
   }
 
   OAuthConfig oauth(const YAML::Node& auth, const std::string& aw) {
-    check_keys(auth, aw, {"type", "authorization_endpoint", "http_method", "client_id", "client_secret",
-                          "client_auth_method", "oauth_http_parameters"});
+    check_keys(auth, aw,
+               {"type", "authorization_endpoint", "http_method", "client_id", "client_secret", "client_auth_method",
+                "oauth_http_parameters"});
     OAuthConfig o;
     o.authorization_endpoint = str(auth, "authorization_endpoint", aw, true);
     const std::string& url = o.authorization_endpoint;
     if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
       error(auth["authorization_endpoint"], "authorization_endpoint in " + aw + " must be an http:// or https:// URL");
-    if (url.size() > 2048) error(auth["authorization_endpoint"], "authorization_endpoint in " + aw + " is longer than 2048 characters");
+    if (url.size() > 2048)
+      error(auth["authorization_endpoint"], "authorization_endpoint in " + aw + " is longer than 2048 characters");
     o.http_method = str(auth, "http_method", aw, false, "POST");
     if (o.http_method != "GET" && o.http_method != "POST" && o.http_method != "PUT")
       error(auth["http_method"], "http_method in " + aw + " must be GET, POST or PUT, not '" + o.http_method + "'");
@@ -395,8 +396,8 @@ class Loader {
     if (method == "client_secret_post")
       o.credentials_in_body = true;
     else if (method != "client_secret_basic")
-      error(auth["client_auth_method"], "client_auth_method in " + aw +
-                                            " must be client_secret_basic or client_secret_post, not '" + method + "'");
+      error(auth["client_auth_method"],
+            "client_auth_method in " + aw + " must be client_secret_basic or client_secret_post, not '" + method + "'");
     if (const auto p = auth["oauth_http_parameters"]; p && require_map(p, aw + ".oauth_http_parameters")) {
       const std::string pw = aw + ".oauth_http_parameters";
       check_keys(p, pw, {"header_parameters", "query_string_parameters", "body_parameters"});
@@ -460,12 +461,39 @@ class Loader {
   }
 
   static bool reserved_header(std::string name) {
-    static const std::set<std::string> kReserved = {
-        "a-im", "accept-charset", "accept-datetime", "accept-encoding", "cache-control", "connection",
-        "content-encoding", "content-length", "content-md5", "date", "expect", "forwarded", "from", "host",
-        "http2-settings", "if-match", "if-modified-since", "if-none-match", "if-range", "if-unmodified-since",
-        "max-forwards", "origin", "pragma", "proxy-authorization", "range", "referer", "te", "trailer",
-        "transfer-encoding", "user-agent", "upgrade", "via", "warning"};
+    static const std::set<std::string> kReserved = {"a-im",
+                                                    "accept-charset",
+                                                    "accept-datetime",
+                                                    "accept-encoding",
+                                                    "cache-control",
+                                                    "connection",
+                                                    "content-encoding",
+                                                    "content-length",
+                                                    "content-md5",
+                                                    "date",
+                                                    "expect",
+                                                    "forwarded",
+                                                    "from",
+                                                    "host",
+                                                    "http2-settings",
+                                                    "if-match",
+                                                    "if-modified-since",
+                                                    "if-none-match",
+                                                    "if-range",
+                                                    "if-unmodified-since",
+                                                    "max-forwards",
+                                                    "origin",
+                                                    "pragma",
+                                                    "proxy-authorization",
+                                                    "range",
+                                                    "referer",
+                                                    "te",
+                                                    "trailer",
+                                                    "transfer-encoding",
+                                                    "user-agent",
+                                                    "upgrade",
+                                                    "via",
+                                                    "warning"};
     std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     return kReserved.count(name) != 0;
   }
@@ -483,11 +511,10 @@ class Loader {
       name(n, d.name, where, 64);
       if (!seen.insert(d.name).second) error(n, "duplicate api destination name '" + d.name + "'");
       d.connection = str(n, "connection", where, false);
-      if (!d.connection.empty() &&
-          std::none_of(c->connections.begin(), c->connections.end(),
-                       [&](const ConnectionConfig& x) { return x.name == d.connection; }))
-        error(n["connection"], "api destination '" + d.name + "' names connection '" + d.connection +
-                                   "', which is not defined");
+      if (!d.connection.empty() && std::none_of(c->connections.begin(), c->connections.end(),
+                                                [&](const ConnectionConfig& x) { return x.name == d.connection; }))
+        error(n["connection"],
+              "api destination '" + d.name + "' names connection '" + d.connection + "', which is not defined");
       d.endpoint = str(n, "endpoint", where, true);
       if (!d.endpoint.empty() && d.endpoint.rfind("http://", 0) != 0 && d.endpoint.rfind("https://", 0) != 0)
         error(n["endpoint"], "endpoint of api destination '" + d.name + "' must be an http:// or https:// URL");
@@ -495,8 +522,9 @@ class Loader {
       d.method = str(n, "method", where, false, d.method);
       static const std::set<std::string> kMethods{"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"};
       if (!kMethods.count(d.method))
-        error(n["method"], "method of api destination '" + d.name + "' must be one of POST, GET, HEAD, OPTIONS, "
-                                                                    "PUT, PATCH, DELETE");
+        error(n["method"], "method of api destination '" + d.name +
+                               "' must be one of POST, GET, HEAD, OPTIONS, "
+                               "PUT, PATCH, DELETE");
       d.rate_limit_per_second = number<uint32_t>(n, "rate_limit_per_second", where, 300, 1, 1000000);
       if (n["signing_secret"]) {
         // Standard Webhooks secrets are "whsec_" + base64 of the key bytes.
@@ -532,7 +560,8 @@ class Loader {
         error(n["bus"] ? n["bus"] : n, "rule '" + r.name + "' is on bus '" + r.bus + "', which is not defined");
       if (!seen.insert({r.bus, r.name}).second) error(n, "duplicate rule name '" + r.name + "' on bus '" + r.bus + "'");
       const std::string state = str(n, "state", where, false, "ENABLED");
-      if (state != "ENABLED" && state != "DISABLED") error(n["state"], "state of rule '" + r.name + "' must be ENABLED or DISABLED");
+      if (state != "ENABLED" && state != "DISABLED")
+        error(n["state"], "state of rule '" + r.name + "' must be ENABLED or DISABLED");
       r.enabled = state == "ENABLED";
       const YAML::Node p = n["event_pattern"];
       if (!p) {
@@ -579,7 +608,8 @@ class Loader {
         a.event_pattern = event_pattern(p, "archive '" + a.name + "'");
       a.retention_days = number<uint32_t>(n, "retention_days", where, 0, 0, 1000000);
       a.description = str(n, "description", where, false);
-      if (a.description.size() > 512) error(n["description"], "the description of archive '" + a.name + "' is longer than 512 characters");
+      if (a.description.size() > 512)
+        error(n["description"], "the description of archive '" + a.name + "' is longer than 512 characters");
       c->archives.push_back(std::move(a));
     }
   }
@@ -594,8 +624,9 @@ class Loader {
       const YAML::Node n = list[i];
       const std::string where = rule_where + ".targets[" + std::to_string(i) + "]";
       if (!require_map(n, where)) continue;
-      check_keys(n, where, {"id", "destination", "http_parameters", "retry_policy", "dead_letter", "input",
-                            "input_path", "input_transformer"});
+      check_keys(n, where,
+                 {"id", "destination", "http_parameters", "retry_policy", "dead_letter", "input", "input_path",
+                  "input_transformer"});
       TargetConfig t;
       t.id = str(n, "id", where, true);
       if (!t.id.empty() && (t.id.size() > 64 || !std::regex_match(t.id, kNameRe)))
@@ -750,8 +781,8 @@ size_t count_path_wildcards(const std::string& endpoint) {
   const auto path = endpoint.find('/', scheme == std::string::npos ? 0 : scheme + 3);
   if (path == std::string::npos) return 0;
   const auto end = endpoint.find_first_of("?#", path);
-  return static_cast<size_t>(std::count(endpoint.begin() + path,
-                                        end == std::string::npos ? endpoint.end() : endpoint.begin() + end, '*'));
+  return static_cast<size_t>(
+      std::count(endpoint.begin() + path, end == std::string::npos ? endpoint.end() : endpoint.begin() + end, '*'));
 }
 
 bool load_text(const std::string& text, const std::string& file, Config* out, std::vector<ConfigError>* errors) {

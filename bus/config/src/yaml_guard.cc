@@ -56,8 +56,8 @@ class Guard : public YAML::EventHandler {
     bool map = false;
     YAML::anchor_t anchor = 0;
     YAML::Mark mark;
-    uint64_t size = 1;            // this node and everything under it, aliases expanded
-    bool expecting_key = true;    // maps: the next child is a key
+    uint64_t size = 1;                // this node and everything under it, aliases expanded
+    bool expecting_key = true;        // maps: the next child is a key
     std::map<std::string, int> keys;  // maps: scalar keys seen, with their lines
   };
 
@@ -114,8 +114,9 @@ class Guard : public YAML::EventHandler {
 std::vector<YamlProblem> check_yaml(std::string_view text, const YamlLimits& limits) {
   std::vector<YamlProblem> problems;
   if (text.size() > limits.max_bytes) {
-    problems.push_back({1, 1, "the configuration is " + std::to_string(text.size()) + " bytes; at most " +
-                                  std::to_string(limits.max_bytes) + " are read"});
+    problems.push_back({1, 1,
+                        "the configuration is " + std::to_string(text.size()) + " bytes; at most " +
+                            std::to_string(limits.max_bytes) + " are read"});
     return problems;
   }
   try {

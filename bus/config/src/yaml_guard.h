@@ -21,8 +21,8 @@ struct YamlProblem {
 };
 
 struct YamlLimits {
-  size_t max_bytes = 16 * 1024 * 1024;        // the file itself
-  uint64_t max_alias_nodes = 1000000;        // nodes that aliases add when expanded
+  size_t max_bytes = 16 * 1024 * 1024;  // the file itself
+  uint64_t max_alias_nodes = 1000000;   // nodes that aliases add when expanded
 };
 
 // Every problem found, in the order met; empty when the text may be loaded.

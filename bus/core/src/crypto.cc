@@ -1,5 +1,5 @@
-#include <cctype>
 #include "switchyard/core/crypto.h"
+#include <cctype>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -49,8 +49,7 @@ unsigned days_in_month(int64_t y, unsigned m) {
 }  // namespace
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -87,8 +86,8 @@ std::string format_time_ms(int64_t epoch_ms) {
 std::optional<int64_t> parse_time_ms(std::string_view s) {
   int y, mo, d, h, mi, se;
   if (!digits(s, 0, 4, &y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, &mo) || s[7] != '-' ||
-      !digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, &h) ||
-      s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' || !digits(s, 17, 2, &se))
+      !digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, &h) || s[13] != ':' ||
+      !digits(s, 14, 2, &mi) || s[16] != ':' || !digits(s, 17, 2, &se))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > static_cast<int>(days_in_month(y, mo)) || h > 23 || mi > 59 || se > 60)
     return std::nullopt;

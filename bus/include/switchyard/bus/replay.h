@@ -61,7 +61,7 @@ std::string replay_json(const ReplayStatus& s);  // the admin API's view (no cur
 class Replayer {
  public:
   struct Options {
-    size_t chunk = 1000;                   // events per atomic step
+    size_t chunk = 1000;                    // events per atomic step
     int64_t retention_interval_ms = 60000;  // how often expired archive events are removed
     uint32_t max_events_per_second = 0;     // replays together read at most this many; 0: no limit
   };

@@ -27,8 +27,8 @@ struct ServerOptions {
   size_t max_body_bytes = 4 * 1024 * 1024;
   size_t max_put_events_bytes = 1048576;  // EventBridge's entry-size limit, its formula
   int threads = 2;
-  size_t max_connections = 0;  // per listener (0: derived from the open-file limit); beyond it a 503 and close
-  int read_timeout_seconds = 30;   // slow clients are cut off after this
+  size_t max_connections = 0;     // per listener (0: derived from the open-file limit); beyond it a 503 and close
+  int read_timeout_seconds = 30;  // slow clients are cut off after this
   // When set, every admin request except GET /healthz needs
   // "Authorization: Bearer <admin_token>" (a secret).
   std::string admin_token;

@@ -22,7 +22,7 @@ class Store;
 namespace switchyard::destinations {
 
 struct Options {
-  int64_t request_timeout_ms = 5000;          // EventBridge's client timeout
+  int64_t request_timeout_ms = 5000;  // EventBridge's client timeout
   uint32_t max_in_flight_per_destination = 32;
   // Requests in flight over all destinations, and the connection pool size.
   // Destinations take turns when it is reached, so none is starved.
@@ -47,9 +47,9 @@ struct DestinationStats {
   std::string name;
   bool paused = false;
   bool circuit_open = false;
-  uint64_t queued = 0;     // waiting in memory (due or not)
-  bool backlog_on_disk = false;  // more are stored than memory holds
-  uint64_t backlog = 0;          // stored and not yet delivered or dead-lettered (memory and disk)
+  uint64_t queued = 0;                    // waiting in memory (due or not)
+  bool backlog_on_disk = false;           // more are stored than memory holds
+  uint64_t backlog = 0;                   // stored and not yet delivered or dead-lettered (memory and disk)
   double oldest_pending_age_seconds = 0;  // of the deliveries held in memory; 0 when none
   uint32_t in_flight = 0;
   uint64_t delivered = 0;

@@ -13,9 +13,9 @@
 namespace switchyard::destinations {
 
 struct OAuthClientCredentials {
-  std::string connection;  // one token per connection, shared by its destinations
-  std::string endpoint;    // the authorization endpoint (token URL)
-  std::string method = "POST";  // GET | POST | PUT
+  std::string connection;                // one token per connection, shared by its destinations
+  std::string endpoint;                  // the authorization endpoint (token URL)
+  std::string method = "POST";           // GET | POST | PUT
   std::string client_id, client_secret;  // secrets: sent, never logged
   // client_secret_basic: "Authorization: Basic base64(id:secret)";
   // client_secret_post: client_id and client_secret as form fields.
@@ -27,9 +27,9 @@ struct OAuthClientCredentials {
 };
 
 struct TokenRequest {
-  std::string url;     // endpoint with query parameters (and, for GET, the form)
+  std::string url;  // endpoint with query parameters (and, for GET, the form)
   std::string method;
-  std::string body;    // application/x-www-form-urlencoded, empty for GET
+  std::string body;  // application/x-www-form-urlencoded, empty for GET
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -46,8 +46,7 @@ struct Token {
 // Reads the authorization server's answer. On failure `error` says why
 // without repeating the body (it may hold secrets), except the standard
 // `error`/`error_description` fields of RFC 6749 §5.2.
-bool parse_token_response(long http_status, const std::string& body, int64_t now_ms, Token* token,
-                          std::string* error);
+bool parse_token_response(long http_status, const std::string& body, int64_t now_ms, Token* token, std::string* error);
 
 // A token is refreshed before use when it expires within 60 seconds (as
 // EventBridge does), or within half its lifetime when that is shorter, so a

@@ -14,11 +14,11 @@ enum class Verdict { delivered, retryable, permanent };
 
 struct Outcome {
   Verdict verdict = Verdict::delivered;
-  std::string error_code;        // EventBridge DLQ ERROR_CODE when not delivered
-  std::string message;           // human readable, no secrets
-  int64_t retry_after_ms = -1;   // from Retry-After; -1 when absent
-  bool stop_retrying = false;    // a negative Retry-After ends retries
-  bool answered = true;          // the receiver sent an HTTP response
+  std::string error_code;       // EventBridge DLQ ERROR_CODE when not delivered
+  std::string message;          // human readable, no secrets
+  int64_t retry_after_ms = -1;  // from Retry-After; -1 when absent
+  bool stop_retrying = false;   // a negative Retry-After ends retries
+  bool answered = true;         // the receiver sent an HTTP response
 };
 
 // How an attempt that got no HTTP response failed.
@@ -39,8 +39,8 @@ Outcome classify(long http_status, TransportFailure failure, std::string_view tr
 bool parse_retry_after(std::string_view value, int64_t now_epoch_s, int64_t* delay_ms);
 
 struct BackoffOptions {
-  int64_t base_ms = 1000;            // first retry within [0, base]
-  int64_t cap_ms = 15 * 60 * 1000;   // upper bound of any one delay
+  int64_t base_ms = 1000;           // first retry within [0, base]
+  int64_t cap_ms = 15 * 60 * 1000;  // upper bound of any one delay
 };
 
 // Full jitter: a random delay in [0, min(cap, base * 2^retry)].
@@ -50,11 +50,10 @@ int64_t backoff_delay_ms(uint32_t retry_number, const BackoffOptions& options, s
 // already counts the attempt that just failed.
 struct RetryDecision {
   bool retry = false;
-  int64_t due_ms = 0;                // when retry
-  std::string exhausted_condition;   // when not retried because of a limit
+  int64_t due_ms = 0;               // when retry
+  std::string exhausted_condition;  // when not retried because of a limit
 };
 
-RetryDecision decide_retry(const core::DeliveryTask& task, const Outcome& outcome, int64_t now_ms,
-                           int64_t backoff_ms);
+RetryDecision decide_retry(const core::DeliveryTask& task, const Outcome& outcome, int64_t now_ms, int64_t backoff_ms);
 
 }  // namespace switchyard::destinations

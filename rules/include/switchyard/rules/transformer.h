@@ -13,10 +13,10 @@ namespace switchyard::rules {
 struct TargetInput {
   enum class Kind { kWholeEvent, kConstant, kInputPath, kTransformer };
   Kind kind = Kind::kWholeEvent;
-  std::string input;                                            // kConstant: JSON text
-  std::string input_path;                                       // kInputPath
-  std::vector<std::pair<std::string, std::string>> paths_map;   // kTransformer: variable -> JSONPath
-  std::string input_template;                                   // kTransformer
+  std::string input;                                           // kConstant: JSON text
+  std::string input_path;                                      // kInputPath
+  std::vector<std::pair<std::string, std::string>> paths_map;  // kTransformer: variable -> JSONPath
+  std::string input_template;                                  // kTransformer
 };
 
 // Values of the predefined variables for one delivery.
@@ -49,8 +49,7 @@ class Transformer {
   // event cannot be read or the output would not be valid JSON where
   // EventBridge requires it; *error then says why (not delivered, DLQ
   // error code INVALID_JSON).
-  bool render(std::string_view event_json, const TransformContext& context, Rendered* out,
-              std::string* error) const;
+  bool render(std::string_view event_json, const TransformContext& context, Rendered* out, std::string* error) const;
 
   bool is_whole_event() const;
 

@@ -46,13 +46,13 @@ struct IngestBatch {
 
 // An archived event as a replay reads it.
 struct ArchivedEvent {
-  std::string key;          // position in the archive; a replay resumes after it
+  std::string key;  // position in the archive; a replay resumes after it
   std::string id;
   std::string bus;
   int64_t time_s = 0;       // the event's `time`
   int64_t ingested_ms = 0;  // when it was first accepted
   std::string trace_header;
-  std::string envelope;     // the stored envelope, byte for byte
+  std::string envelope;  // the stored envelope, byte for byte
 };
 
 struct ArchiveStats {
@@ -63,11 +63,11 @@ struct ArchiveStats {
 // A dead-lettered delivery with EventBridge's DLQ attributes.
 struct DeadLetter {
   core::DeliveryTask task;
-  std::string error_code;            // ERROR_FROM_TARGET, TIMEOUT, ...
+  std::string error_code;  // ERROR_FROM_TARGET, TIMEOUT, ...
   std::string error_message;
-  std::string exhausted_condition;   // MaximumRetryAttempts | MaximumEventAgeInSeconds | ""
+  std::string exhausted_condition;  // MaximumRetryAttempts | MaximumEventAgeInSeconds | ""
   int64_t dead_ms = 0;
-  std::string key;                   // storage key, filled by list_dead_letters
+  std::string key;  // storage key, filled by list_dead_letters
 };
 
 // The durable store: events, pending deliveries (ordered by due time) and the
@@ -154,8 +154,7 @@ class Store {
   // returns how many it deleted.
   // `*cursor` works as in load_tasks: chunk after chunk, each starts where
   // the last ended instead of walking over the deletions of the ones before.
-  virtual uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
-                                  std::string* cursor) = 0;
+  virtual uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit, std::string* cursor) = 0;
 
   // Small records in the default column family, by key prefix (replays).
   virtual core::Status put_meta(const std::string& key, const std::string& value) = 0;

@@ -26,12 +26,12 @@ struct ServerConfig {
   size_t max_body_bytes = 4 * 1024 * 1024;      // largest request body accepted
   size_t max_put_events_bytes = 1048576;        // EventBridge's entry-size limit (1 MB since 2026-01-29)
   int threads = 2;                              // I/O threads
-  size_t max_connections = 0;                   // open connections per listener (0: from the file limit); more get a 503
-  int read_timeout_seconds = 30;                // a request must arrive within this
-  std::string admin_token;                      // secret; empty: the admin API is open
-  int shutdown_timeout_seconds = 10;            // SIGTERM: how long running requests may finish
-  std::string log_level = "info";               // debug | info | warn | error
-  uint32_t replay_max_events_per_second = 0;    // replays' reading pace; 0: as fast as the store allows
+  size_t max_connections = 0;                 // open connections per listener (0: from the file limit); more get a 503
+  int read_timeout_seconds = 30;              // a request must arrive within this
+  std::string admin_token;                    // secret; empty: the admin API is open
+  int shutdown_timeout_seconds = 10;          // SIGTERM: how long running requests may finish
+  std::string log_level = "info";             // debug | info | warn | error
+  uint32_t replay_max_events_per_second = 0;  // replays' reading pace; 0: as fast as the store allows
 };
 
 struct StorageConfig {
@@ -49,15 +49,15 @@ struct AccessKey {
 
 struct BusConfig {
   std::string name;
-  std::string account = "000000000000";  // the envelope's `account`
-  std::string region = "us-east-1";      // the envelope's `region`
+  std::string account = "000000000000";    // the envelope's `account`
+  std::string region = "us-east-1";        // the envelope's `region`
   std::vector<std::string> ingest_tokens;  // bearer tokens for the JSON and webhook routes (secrets)
   std::vector<AccessKey> access_keys;      // SigV4 keys for PutEvents (secrets)
 };
 
 // How a webhook route checks its sender's signature.
 struct WebhookVerify {
-  std::string scheme;               // github-sha256 | stripe | standard-webhooks | hmac-sha256
+  std::string scheme;  // github-sha256 | stripe | standard-webhooks | hmac-sha256
   std::string secret;
   std::string header;               // hmac-sha256: the header carrying the signature
   std::string encoding = "hex";     // hmac-sha256: hex | base64
@@ -70,9 +70,9 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 // auth.type oauth_client_credentials: EventBridge's OAuthParameters.
 struct OAuthConfig {
   std::string authorization_endpoint;
-  std::string http_method = "POST";      // GET | POST | PUT
-  std::string client_id, client_secret;  // secrets
-  bool credentials_in_body = false;      // client_auth_method: client_secret_post
+  std::string http_method = "POST";                                    // GET | POST | PUT
+  std::string client_id, client_secret;                                // secrets
+  bool credentials_in_body = false;                                    // client_auth_method: client_secret_post
   Params header_parameters, query_string_parameters, body_parameters;  // oauth_http_parameters
 };
 

@@ -9,11 +9,11 @@ namespace switchyard::core {
 // One event on a bus, as EventBridge builds it from a PutEvents entry.
 // `detail` holds the JSON text of an object, exactly as it will be emitted.
 struct Event {
-  std::string id;           // UUID v4, the EventId returned to the producer
+  std::string id;  // UUID v4, the EventId returned to the producer
   std::string detail_type;
   std::string source;
   std::string account;
-  int64_t time = 0;         // epoch seconds, UTC (the envelope has second precision)
+  int64_t time = 0;  // epoch seconds, UTC (the envelope has second precision)
   std::string region;
   std::string replay_name;  // only set on replayed events
   std::vector<std::string> resources;

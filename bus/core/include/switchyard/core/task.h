@@ -12,7 +12,7 @@ namespace switchyard::core {
 // EventBridge's RetryPolicy for a target. MaximumRetryAttempts counts retries,
 // not the first attempt (0 means exactly one attempt).
 struct RetryPolicy {
-  uint32_t maximum_retry_attempts = 185;    // 0..185
+  uint32_t maximum_retry_attempts = 185;       // 0..185
   uint32_t maximum_event_age_seconds = 86400;  // 60..86400
 };
 
@@ -21,7 +21,7 @@ struct RetryPolicy {
 // later config change never alters what an accepted event delivers; the
 // destination (URL, auth, rate) is looked up by name at send time.
 struct DeliveryTask {
-  std::string id;            // stable across retries: sent as webhook-id
+  std::string id;  // stable across retries: sent as webhook-id
   std::string event_id;
   std::string bus;
   std::string rule;
@@ -40,13 +40,13 @@ struct DeliveryTask {
   std::string render_error;
   std::string render_error_code = "INVALID_JSON";  // or INVALID_PARAMETER
   RetryPolicy retry;
-  bool dead_letter = true;   // keep in the DLQ when it fails for good
+  bool dead_letter = true;  // keep in the DLQ when it fails for good
 
-  int64_t ingested_ms = 0;   // when the bus accepted the event (part of its storage key)
-  int64_t age_from_ms = 0;   // retry age is measured from here; 0 means ingested_ms (a redrive resets it)
-  int64_t due_ms = 0;        // not before this time; part of the storage key
-  uint32_t attempts = 0;     // attempts made so far
-  int last_status = 0;       // last HTTP status, 0 when none
+  int64_t ingested_ms = 0;  // when the bus accepted the event (part of its storage key)
+  int64_t age_from_ms = 0;  // retry age is measured from here; 0 means ingested_ms (a redrive resets it)
+  int64_t due_ms = 0;       // not before this time; part of the storage key
+  uint32_t attempts = 0;    // attempts made so far
+  int last_status = 0;      // last HTTP status, 0 when none
   std::string last_error;
 };
 
