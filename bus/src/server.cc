@@ -738,12 +738,7 @@ class Server::Impl {
                               "Parameter limit is not valid: it must be a whole number from 1 to 10000.");
       if (req.method() == http::verb::get && parts.size() == 3) return list_dlq(req, name, limit);
       if (req.method() == http::verb::post && parts.size() == 4 && parts[3] == "redrive") {
-        auto tasks = store_.redrive(name, limit, core::now_ms());
-        const size_t n = tasks.size();
-        if (n > 0) {
-          dispatcher_.submit(std::move(tasks));
-          dispatcher_.dead_letters_removed(name, n);
-        }
+        const uint64_t n = dispatcher_.redrive(name, limit);
         core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
         return json_response(
             req, http::status::ok,
@@ -752,8 +747,7 @@ class Server::Impl {
       }
       if (req.method() == http::verb::delete_ && parts.size() == 3) {  // purge, as SQS's PurgeQueue
         uint64_t n = 0;
-        const core::Status st = store_.purge_dead_letters(name, &n);
-        if (n > 0) dispatcher_.dead_letters_removed(name, n);
+        const core::Status st = dispatcher_.purge_dead_letters(name, &n);
         if (!st)
           return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
                                 st.message() + " (" + std::to_string(n) + " dead letters were deleted)");

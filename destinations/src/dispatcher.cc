@@ -221,6 +221,24 @@ class Dispatcher::Impl {
     thread_.join();
   }
 
+  uint64_t redrive(const std::string& name, size_t limit) {
+    auto tasks = store_.redrive(name, limit, core::now_ms());
+    const uint64_t n = tasks.size();
+    if (n > 0) {
+      submit(std::move(tasks));
+      dead_letters_removed(name, n);
+    }
+    return n;
+  }
+
+  core::Status purge_dead_letters(const std::string& name, uint64_t* purged) {
+    *purged = 0;
+    const core::Status st = store_.purge_dead_letters(name, purged);
+    if (*purged > 0) dead_letters_removed(name, *purged);
+    return st;
+  }
+
+  // `count` dead letters of `name` left the DLQ: the depth gauge drops.
   void dead_letters_removed(const std::string& name, uint64_t count) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -979,6 +997,9 @@ void Dispatcher::submit(std::vector<core::DeliveryTask> tasks) { impl_->submit(s
 std::vector<DestinationStats> Dispatcher::stats() const { return impl_->stats(); }
 core::Status Dispatcher::pause(const std::string& d) { return impl_->set_paused(d, true); }
 core::Status Dispatcher::resume(const std::string& d) { return impl_->set_paused(d, false); }
-void Dispatcher::dead_letters_removed(const std::string& d, uint64_t count) { impl_->dead_letters_removed(d, count); }
+uint64_t Dispatcher::redrive(const std::string& d, size_t limit) { return impl_->redrive(d, limit); }
+core::Status Dispatcher::purge_dead_letters(const std::string& d, uint64_t* purged) {
+  return impl_->purge_dead_letters(d, purged);
+}
 
 }  // namespace switchyard::destinations

@@ -306,6 +306,36 @@ TEST_F(DispatcherTest, HeaderValuesWithControlCharactersAreDeadLetteredUnsent) {
   for (const auto& r : rx.requests()) EXPECT_NE(r.target, "/smuggled");
 }
 
+// Issue 13.2: redrive and purge go through the dispatcher, whose DLQ depth
+// follows (the admin handler no longer patches it after calling the store).
+TEST_F(DispatcherTest, RedriveAndPurgeGoThroughTheDispatcher) {
+  std::atomic<int> status{400};
+  testing::HttpReceiver rx([&](const testing::ReceivedRequest&) { return testing::Reply{status.load(), {}, ""}; });
+  Dispatcher d(options_, *store_, registry_);
+  d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
+  d.start();
+  submit(d, {task("dl1"), task("dl2"), task("dl3")});
+  auto dlq_depth = [&] {
+    auto st = d.stats();
+    return st.empty() ? uint64_t{0} : st[0].dlq_depth;
+  };
+  for (int i = 0; i < 300 && dlq_depth() < 3; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(dlq_depth(), 3u);
+  status = 200;
+  EXPECT_EQ(d.redrive("d", 2), 2u);
+  EXPECT_TRUE(drained());
+  EXPECT_EQ(rx.wait_for(5).size(), 5u);  // three refused, two redriven and delivered
+  for (int i = 0; i < 300 && dlq_depth() != 1; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(dlq_depth(), 1u);
+  uint64_t purged = 0;
+  ASSERT_TRUE(d.purge_dead_letters("d", &purged));
+  EXPECT_EQ(purged, 1u);
+  EXPECT_EQ(store_->count_dead_letters("d"), 0u);
+  for (int i = 0; i < 300 && dlq_depth() != 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(dlq_depth(), 0u);
+  EXPECT_EQ(d.redrive("d", 10), 0u);
+}
+
 TEST_F(DispatcherTest, CircuitOpensProbesSlowlyAndClosesOnSuccess) {
   std::atomic<int> status{503};
   testing::HttpReceiver rx([&](const testing::ReceivedRequest&) { return testing::Reply{status.load(), {}, ""}; });

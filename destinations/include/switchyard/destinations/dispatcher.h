@@ -101,9 +101,15 @@ class Dispatcher {
   core::Status pause(const std::string& destination);
   core::Status resume(const std::string& destination);
 
-  // Tells the dispatcher that `count` dead letters of `destination` left the
-  // DLQ, redriven or purged (its DLQ depth gauge drops accordingly).
-  void dead_letters_removed(const std::string& destination, uint64_t count);
+  // Puts up to `limit` dead letters of `destination`, oldest first, back on
+  // its queue in one write (each keeps its webhook-id; its age counts from
+  // now). Returns how many; the DLQ depth gauge follows.
+  uint64_t redrive(const std::string& destination, size_t limit);
+
+  // Deletes every dead letter of `destination` (SQS's PurgeQueue), in
+  // writes of 10,000; `*purged` counts those deleted even when a write
+  // fails part way. The DLQ depth gauge follows.
+  core::Status purge_dead_letters(const std::string& destination, uint64_t* purged);
 
  private:
   class Impl;
