@@ -1,0 +1,299 @@
+#include "admin_api.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "switchyard/bus/auth.h"
+#include "switchyard/core/log.h"
+#include "switchyard/core/time.h"
+#include "switchyard/rules/matcher.h"
+
+namespace switchyard::bus {
+
+class AdminApi::Impl {
+ public:
+  explicit Impl(AdminApiDeps deps) : deps_(std::move(deps)) {}
+
+  Response handle(const Request& req) const {
+    const auto parts = segments(req.target());
+    const bool health = parts.size() == 1 && parts[0] == "healthz";
+    if (!deps_.admin_token.empty() && !health && !bearer_allowed(req[http::field::authorization], {deps_.admin_token}))
+      return unauthorized(req, "A valid admin bearer token is required.");
+    if (req.method() == http::verb::post && parts.size() == 2 && parts[0] == "admin" && parts[1] == "reload") {
+      const ReloadHandler reload = deps_.reload();
+      if (!reload)
+        return error_response(req, http::status::not_implemented, "NotSupported", "Reload is not available.");
+      std::string report;
+      const bool ok = reload(&report);
+      return json_response(req, ok ? http::status::ok : http::status::bad_request, report);
+    }
+    if (req.method() == http::verb::get && parts.size() == 1 && parts[0] == "metrics") {
+      std::ostringstream out;
+      prometheus::TextSerializer().Serialize(out, deps_.registry.Collect());
+      Response res = json_response(req, http::status::ok, out.str());
+      res.set(http::field::content_type, "text/plain; version=0.0.4");
+      return res;
+    }
+    if (req.method() == http::verb::get && parts.size() == 1 && parts[0] == "healthz")
+      return json_response(req, http::status::ok, R"({"status":"ok"})");
+    if (req.method() == http::verb::post && parts.size() == 2 && parts[0] == "admin" &&
+        parts[1] == "test-event-pattern")
+      return test_event_pattern(req);
+    if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "destinations") {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& s : deps_.dispatcher.stats()) {
+        const char* state = s.paused ? "paused" : !s.active ? "inactive" : s.circuit_open ? "open_circuit" : "active";
+        nlohmann::json d{{"name", s.name},
+                         {"state", state},
+                         {"queued", s.queued},
+                         {"backlog_on_disk", s.backlog_on_disk},
+                         {"backlog", s.backlog},
+                         {"oldest_pending_age_seconds", s.oldest_pending_age_seconds},
+                         {"in_flight", s.in_flight},
+                         {"delivered", s.delivered},
+                         {"delivery_rate_per_second", s.delivery_rate_per_second},
+                         {"dead_lettered", s.dead_lettered},
+                         {"dlq_depth", s.dlq_depth}};
+        if (!s.connection_state.empty()) d["connection_state"] = s.connection_state;
+        if (!s.connection_error.empty()) d["connection_error"] = s.connection_error;
+        out.push_back(std::move(d));
+      }
+      return json_response(req, http::status::ok, nlohmann::json{{"destinations", out}}.dump());
+    }
+    if (req.method() == http::verb::post && parts.size() == 4 && parts[0] == "admin" && parts[1] == "destinations" &&
+        (parts[3] == "pause" || parts[3] == "resume")) {
+      const std::string name(parts[2]);
+      if (!known_destination(name))
+        return error_response(
+            req, http::status::not_found, "ResourceNotFoundException",
+            "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
+      const bool pause = parts[3] == "pause";
+      if (auto st = pause ? deps_.dispatcher.pause(name) : deps_.dispatcher.resume(name); !st)
+        return error_response(req, http::status::service_unavailable, "ServiceUnavailable", st.message());
+      return json_response(req, http::status::ok,
+                           nlohmann::json{{"name", name}, {"state", pause ? "paused" : "active"}}.dump());
+    }
+    if (parts.size() >= 3 && parts[0] == "admin" && parts[1] == "dlq") {
+      const std::string name(parts[2]);
+      // A destination removed from the config keeps its dead letters; they
+      // can still be listed and redriven (to wait for it on disk).
+      if (!known_destination(name) && deps_.store.count_dead_letters(name) == 0)
+        return error_response(
+            req, http::status::not_found, "ResourceNotFoundException",
+            "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
+      size_t limit = 100;
+      if (!query_limit(req.target(), &limit))
+        return error_response(req, http::status::bad_request, "ValidationException",
+                              "Parameter limit is not valid: it must be a whole number from 1 to 10000.");
+      if (req.method() == http::verb::get && parts.size() == 3) return list_dlq(req, name, limit);
+      if (req.method() == http::verb::post && parts.size() == 4 && parts[3] == "redrive") {
+        const uint64_t n = deps_.dispatcher.redrive(name, limit);
+        core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
+        return json_response(
+            req, http::status::ok,
+            nlohmann::json{{"destination", name}, {"redriven", n}, {"remaining", deps_.store.count_dead_letters(name)}}
+                .dump());
+      }
+      if (req.method() == http::verb::delete_ && parts.size() == 3) {  // purge, as SQS's PurgeQueue
+        uint64_t n = 0;
+        const core::Status st = deps_.dispatcher.purge_dead_letters(name, &n);
+        if (!st)
+          return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
+                                st.message() + " (" + std::to_string(n) + " dead letters were deleted)");
+        core::log::info("dead letters purged", {{"destination", name}, {"count", std::to_string(n)}});
+        return json_response(
+            req, http::status::ok,
+            nlohmann::json{{"destination", name}, {"purged", n}, {"remaining", deps_.store.count_dead_letters(name)}}
+                .dump());
+      }
+    }
+    if (parts.size() >= 2 && parts[0] == "admin" && (parts[1] == "archives" || parts[1] == "replays"))
+      return handle_archives(req, parts);
+    if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "rules") {
+      nlohmann::json out = nlohmann::json::array();
+      if (auto r = deps_.routing()) {
+        for (const auto& [name, bus] : r->buses)
+          for (const auto& rule : bus.rules) {
+            nlohmann::json targets = nlohmann::json::array();
+            for (const auto& t : rule.targets) targets.push_back({{"id", t.id}, {"destination", t.destination}});
+            out.push_back({{"name", rule.name}, {"bus", name}, {"arn", rule.arn}, {"targets", targets}});
+          }
+      }
+      return json_response(req, http::status::ok, nlohmann::json{{"rules", out}}.dump());
+    }
+    return error_response(req, http::status::not_found, "NotFound",
+                          "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+  }
+
+  // GET /admin/archives, POST|GET /admin/replays, GET /admin/replays/{name},
+  // POST /admin/replays/{name}/cancel.
+  Response handle_archives(const Request& req, const std::vector<std::string_view>& parts) const {
+    if (parts[1] == "archives") {
+      if (req.method() != http::verb::get || parts.size() != 2)
+        return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use GET /admin/archives.");
+      nlohmann::json out = nlohmann::json::array();
+      if (auto r = deps_.routing()) {
+        for (const auto& [name, a] : r->archives) {
+          const auto stats = deps_.store.archive_stats(name);
+          nlohmann::json j{{"name", name},
+                           {"bus", a.bus},
+                           {"state", "ENABLED"},
+                           {"retention_days", a.retention_days},
+                           {"event_count", stats.events},
+                           {"size_bytes", stats.bytes}};
+          if (!a.event_pattern.empty()) j["event_pattern"] = a.event_pattern;
+          if (!a.description.empty()) j["description"] = a.description;
+          out.push_back(std::move(j));
+        }
+      }
+      return json_response(req, http::status::ok, nlohmann::json{{"archives", out}}.dump());
+    }
+    Replayer* replayer = deps_.replayer();
+    if (!replayer)
+      return error_response(req, http::status::not_implemented, "NotSupported", "Replays are not available.");
+    auto answer = [&](const ReplayAnswer& a, http::status ok) {
+      if (a.http_status != 0) return error_response(req, static_cast<http::status>(a.http_status), a.code, a.message);
+      return json_response(req, ok, replay_json(a.status));
+    };
+    if (parts.size() == 2 && req.method() == http::verb::get) {
+      std::string out = "{\"replays\":[";
+      bool first = true;
+      for (const auto& s : replayer->list()) {
+        out += (first ? "" : ",") + replay_json(s);
+        first = false;
+      }
+      return json_response(req, http::status::ok, out + "]}");
+    }
+    if (parts.size() == 2 && req.method() == http::verb::post) {
+      const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+      auto bad = [&](const std::string& message) {
+        return error_response(req, http::status::bad_request, "ValidationException", message);
+      };
+      if (!body.is_object())
+        return bad("The body must be a JSON object {\"name\", \"archive\", \"start_time\", \"end_time\", \"rules\"?}.");
+      ReplayRequest r;
+      for (const char* key : {"name", "archive", "start_time", "end_time"})
+        if (!body.contains(key) || !body[key].is_string())
+          return bad(std::string("'") + key + "' is required and must be a string.");
+      r.name = body["name"];
+      r.archive = body["archive"];
+      const auto start = core::parse_time_ms(body["start_time"].get<std::string>());
+      const auto end = core::parse_time_ms(body["end_time"].get<std::string>());
+      if (!start) return bad("Parameter EventStartTime is not valid. Reason: not an ISO 8601 timestamp.");
+      if (!end) return bad("Parameter EventEndTime is not valid. Reason: not an ISO 8601 timestamp.");
+      r.start_ms = *start;
+      r.end_ms = *end;
+      if (body.contains("rules") && !body["rules"].is_null()) {
+        if (!body["rules"].is_array()) return bad("'rules' must be a list of rule names.");
+        for (const auto& rule : body["rules"]) {
+          if (!rule.is_string()) return bad("'rules' must be a list of rule names.");
+          r.rules.push_back(rule);
+        }
+      }
+      if (body.contains("description") && body["description"].is_string()) r.description = body["description"];
+      return answer(replayer->start_replay(r), http::status::created);
+    }
+    const std::string name(parts.size() >= 3 ? parts[2] : "");
+    if (parts.size() == 3 && req.method() == http::verb::get) {
+      auto s = replayer->get(name);
+      if (!s)
+        return error_response(req, http::status::not_found, "ResourceNotFoundException",
+                              "Replay " + name + " does not exist.");
+      return json_response(req, http::status::ok, replay_json(*s));
+    }
+    if (parts.size() == 4 && parts[3] == "cancel" && req.method() == http::verb::post)
+      return answer(replayer->cancel(name), http::status::ok);
+    return error_response(req, http::status::not_found, "NotFound",
+                          "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+  }
+
+  bool known_destination(const std::string& name) const {
+    for (const auto& s : deps_.dispatcher.stats())
+      if (s.name == name) return true;
+    return false;
+  }
+
+  // The `limit` query parameter, when there is one: a whole number from 1
+  // to 10000. False when it is something else.
+  static bool query_limit(std::string_view target, size_t* limit) {
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) return true;
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+      if (pair.substr(0, 6) != "limit=") continue;
+      const std::string_view v = pair.substr(6);
+      size_t n = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 10000) return false;
+      *limit = n;
+    }
+    return true;
+  }
+
+  // GET /admin/dlq/{destination}: dead letters with EventBridge's DLQ
+  // attributes; the body is the original event.
+  Response list_dlq(const Request& req, const std::string& destination, size_t limit) const {
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto& d : deps_.store.list_dead_letters(destination, limit)) {
+      const auto& t = d.task;
+      const std::string event = deps_.store.event_envelope(t.ingested_ms, t.event_id);
+      std::string target_arn = t.rule_arn;
+      if (const auto r = target_arn.find(":rule/"); r != std::string::npos)
+        target_arn = target_arn.substr(0, r) + ":api-destination/" + t.destination;
+      nlohmann::json attributes = {{"RULE_ARN", t.rule_arn},
+                                   {"TARGET_ARN", target_arn},
+                                   {"ERROR_CODE", d.error_code},
+                                   {"ERROR_MESSAGE", d.error_message},
+                                   {"RETRY_ATTEMPTS", std::to_string(t.attempts > 0 ? t.attempts - 1 : 0)}};
+      if (!d.exhausted_condition.empty()) attributes["EXHAUSTED_RETRY_CONDITION"] = d.exhausted_condition;
+      entries.push_back(
+          {{"body", event.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(event, nullptr, false)},
+           {"attributes", attributes},
+           {"event_id", t.event_id},
+           {"request_id", t.request_id},
+           {"rule", t.rule},
+           {"target", t.target},
+           {"destination", t.destination},
+           {"attempts", t.attempts},
+           {"last_status", t.last_status},
+           {"ingested_at", core::format_time_ms(t.ingested_ms)},
+           {"dead_lettered_at", core::format_time_ms(d.dead_ms)}});
+    }
+    return json_response(req, http::status::ok,
+                         nlohmann::json{{"destination", destination},
+                                        {"dlq_depth", deps_.store.count_dead_letters(destination)},
+                                        {"entries", entries}}
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+
+  // POST /admin/test-event-pattern: EventBridge's TestEventPattern.
+  static Response test_event_pattern(const Request& req) {
+    const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+    if (!body.is_object() || !body.contains("EventPattern") || !body.contains("Event") ||
+        !body["EventPattern"].is_string() || !body["Event"].is_string())
+      return error_response(req, http::status::bad_request, "ValidationException",
+                            "The body must be {\"EventPattern\": \"<pattern JSON>\", \"Event\": \"<event JSON>\"}.");
+    const auto& pattern = body["EventPattern"].get_ref<const std::string&>();
+    const auto& event = body["Event"].get_ref<const std::string&>();
+    std::string error;
+    const int result = rules::test_event_pattern(pattern, event, &error);
+    if (result == -1) return error_response(req, http::status::bad_request, "InvalidEventPatternException", error);
+    if (result == -2) return error_response(req, http::status::bad_request, "ValidationException", error);
+    return json_response(req, http::status::ok, result ? R"({"Result":true})" : R"({"Result":false})");
+  }
+
+ private:
+  AdminApiDeps deps_;
+};
+
+AdminApi::AdminApi(AdminApiDeps deps) : impl_(std::make_unique<Impl>(std::move(deps))) {}
+AdminApi::~AdminApi() = default;
+Response AdminApi::handle(const Request& req) const { return impl_->handle(req); }
+
+}  // namespace switchyard::bus
