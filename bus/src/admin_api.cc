@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "switchyard/bus/auth.h"
@@ -22,110 +23,165 @@ class AdminApi::Impl {
     const bool health = parts.size() == 1 && parts[0] == "healthz";
     if (!deps_.admin_token.empty() && !health && !bearer_allowed(req[http::field::authorization], {deps_.admin_token}))
       return unauthorized(req, "A valid admin bearer token is required.");
-    if (req.method() == http::verb::post && parts.size() == 2 && parts[0] == "admin" && parts[1] == "reload") {
-      const ReloadHandler reload = deps_.reload();
-      if (!reload)
-        return error_response(req, http::status::not_implemented, "NotSupported", "Reload is not available.");
-      std::string report;
-      const bool ok = reload(&report);
-      return json_response(req, ok ? http::status::ok : http::status::bad_request, report);
+    for (const Route& route : routes())
+      if (route.matches(req.method(), parts)) return (this->*route.handler)(req, parts);
+    return no_route(req);
+  }
+
+ private:
+  using Parts = std::vector<std::string_view>;
+  using Handler = Response (Impl::*)(const Request&, const Parts&) const;
+
+  // One route: a method (or any, when the handler answers for every
+  // method) and a path whose "{}" segments match any one segment and whose
+  // final "**" matches whatever follows, nothing included.
+  struct Route {
+    std::optional<http::verb> method;
+    std::string_view path;
+    Handler handler;
+
+    bool matches(http::verb m, const Parts& parts) const {
+      if (method && *method != m) return false;
+      const Parts want = segments(path);
+      const bool rest = !want.empty() && want.back() == "**";
+      const size_t fixed = want.size() - (rest ? 1 : 0);
+      if (rest ? parts.size() < fixed : parts.size() != fixed) return false;
+      for (size_t i = 0; i < fixed; ++i)
+        if (want[i] != "{}" && want[i] != parts[i]) return false;
+      return true;
     }
-    if (req.method() == http::verb::get && parts.size() == 1 && parts[0] == "metrics") {
-      std::ostringstream out;
-      prometheus::TextSerializer().Serialize(out, deps_.registry.Collect());
-      Response res = json_response(req, http::status::ok, out.str());
-      res.set(http::field::content_type, "text/plain; version=0.0.4");
-      return res;
-    }
-    if (req.method() == http::verb::get && parts.size() == 1 && parts[0] == "healthz")
-      return json_response(req, http::status::ok, R"({"status":"ok"})");
-    if (req.method() == http::verb::post && parts.size() == 2 && parts[0] == "admin" &&
-        parts[1] == "test-event-pattern")
-      return test_event_pattern(req);
-    if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "destinations") {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& s : deps_.dispatcher.stats()) {
-        const char* state = s.paused ? "paused" : !s.active ? "inactive" : s.circuit_open ? "open_circuit" : "active";
-        nlohmann::json d{{"name", s.name},
-                         {"state", state},
-                         {"queued", s.queued},
-                         {"backlog_on_disk", s.backlog_on_disk},
-                         {"backlog", s.backlog},
-                         {"oldest_pending_age_seconds", s.oldest_pending_age_seconds},
-                         {"in_flight", s.in_flight},
-                         {"delivered", s.delivered},
-                         {"delivery_rate_per_second", s.delivery_rate_per_second},
-                         {"dead_lettered", s.dead_lettered},
-                         {"dlq_depth", s.dlq_depth}};
-        if (!s.connection_state.empty()) d["connection_state"] = s.connection_state;
-        if (!s.connection_error.empty()) d["connection_error"] = s.connection_error;
-        out.push_back(std::move(d));
-      }
-      return json_response(req, http::status::ok, nlohmann::json{{"destinations", out}}.dump());
-    }
-    if (req.method() == http::verb::post && parts.size() == 4 && parts[0] == "admin" && parts[1] == "destinations" &&
-        (parts[3] == "pause" || parts[3] == "resume")) {
-      const std::string name(parts[2]);
-      if (!known_destination(name))
-        return error_response(
-            req, http::status::not_found, "ResourceNotFoundException",
-            "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
-      const bool pause = parts[3] == "pause";
-      if (auto st = pause ? deps_.dispatcher.pause(name) : deps_.dispatcher.resume(name); !st)
-        return error_response(req, http::status::service_unavailable, "ServiceUnavailable", st.message());
-      return json_response(req, http::status::ok,
-                           nlohmann::json{{"name", name}, {"state", pause ? "paused" : "active"}}.dump());
-    }
-    if (parts.size() >= 3 && parts[0] == "admin" && parts[1] == "dlq") {
-      const std::string name(parts[2]);
-      // A destination removed from the config keeps its dead letters; they
-      // can still be listed and redriven (to wait for it on disk).
-      if (!known_destination(name) && deps_.store.count_dead_letters(name) == 0)
-        return error_response(
-            req, http::status::not_found, "ResourceNotFoundException",
-            "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
-      size_t limit = 100;
-      if (!query_limit(req.target(), &limit))
-        return error_response(req, http::status::bad_request, "ValidationException",
-                              "Parameter limit is not valid: it must be a whole number from 1 to 10000.");
-      if (req.method() == http::verb::get && parts.size() == 3) return list_dlq(req, name, limit);
-      if (req.method() == http::verb::post && parts.size() == 4 && parts[3] == "redrive") {
-        const uint64_t n = deps_.dispatcher.redrive(name, limit);
-        core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
-        return json_response(
-            req, http::status::ok,
-            nlohmann::json{{"destination", name}, {"redriven", n}, {"remaining", deps_.store.count_dead_letters(name)}}
-                .dump());
-      }
-      if (req.method() == http::verb::delete_ && parts.size() == 3) {  // purge, as SQS's PurgeQueue
-        uint64_t n = 0;
-        const core::Status st = deps_.dispatcher.purge_dead_letters(name, &n);
-        if (!st)
-          return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
-                                st.message() + " (" + std::to_string(n) + " dead letters were deleted)");
-        core::log::info("dead letters purged", {{"destination", name}, {"count", std::to_string(n)}});
-        return json_response(
-            req, http::status::ok,
-            nlohmann::json{{"destination", name}, {"purged", n}, {"remaining", deps_.store.count_dead_letters(name)}}
-                .dump());
-      }
-    }
-    if (parts.size() >= 2 && parts[0] == "admin" && (parts[1] == "archives" || parts[1] == "replays"))
-      return handle_archives(req, parts);
-    if (req.method() == http::verb::get && parts.size() == 2 && parts[0] == "admin" && parts[1] == "rules") {
-      nlohmann::json out = nlohmann::json::array();
-      if (auto r = deps_.routing()) {
-        for (const auto& [name, bus] : r->buses)
-          for (const auto& rule : bus.rules) {
-            nlohmann::json targets = nlohmann::json::array();
-            for (const auto& t : rule.targets) targets.push_back({{"id", t.id}, {"destination", t.destination}});
-            out.push_back({{"name", rule.name}, {"bus", name}, {"arn", rule.arn}, {"targets", targets}});
-          }
-      }
-      return json_response(req, http::status::ok, nlohmann::json{{"rules", out}}.dump());
-    }
+  };
+
+  static const std::vector<Route>& routes() {
+    static const std::vector<Route> kRoutes{
+        {http::verb::post, "/admin/reload", &Impl::reload},
+        {http::verb::get, "/metrics", &Impl::metrics},
+        {http::verb::get, "/healthz", &Impl::healthz},
+        {http::verb::post, "/admin/test-event-pattern", &Impl::test_pattern},
+        {http::verb::get, "/admin/destinations", &Impl::destinations},
+        {http::verb::post, "/admin/destinations/{}/pause", &Impl::pause_or_resume},
+        {http::verb::post, "/admin/destinations/{}/resume", &Impl::pause_or_resume},
+        {http::verb::get, "/admin/dlq/{}", &Impl::dead_letters},
+        {http::verb::post, "/admin/dlq/{}/redrive", &Impl::dead_letters},
+        {http::verb::delete_, "/admin/dlq/{}", &Impl::dead_letters},
+        {std::nullopt, "/admin/archives/**", &Impl::archives_and_replays},
+        {std::nullopt, "/admin/replays/**", &Impl::archives_and_replays},
+        {http::verb::get, "/admin/rules", &Impl::rules},
+    };
+    return kRoutes;
+  }
+
+  static Response no_route(const Request& req) {
     return error_response(req, http::status::not_found, "NotFound",
                           "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+  }
+
+  Response reload(const Request& req, const Parts&) const {
+    const ReloadHandler reload = deps_.reload();
+    if (!reload) return error_response(req, http::status::not_implemented, "NotSupported", "Reload is not available.");
+    std::string report;
+    const bool ok = reload(&report);
+    return json_response(req, ok ? http::status::ok : http::status::bad_request, report);
+  }
+
+  Response metrics(const Request& req, const Parts&) const {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, deps_.registry.Collect());
+    Response res = json_response(req, http::status::ok, out.str());
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    return res;
+  }
+
+  Response healthz(const Request& req, const Parts&) const {
+    return json_response(req, http::status::ok, R"({"status":"ok"})");
+  }
+
+  Response test_pattern(const Request& req, const Parts&) const { return test_event_pattern(req); }
+
+  Response destinations(const Request& req, const Parts&) const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : deps_.dispatcher.stats()) {
+      const char* state = s.paused ? "paused" : !s.active ? "inactive" : s.circuit_open ? "open_circuit" : "active";
+      nlohmann::json d{{"name", s.name},
+                       {"state", state},
+                       {"queued", s.queued},
+                       {"backlog_on_disk", s.backlog_on_disk},
+                       {"backlog", s.backlog},
+                       {"oldest_pending_age_seconds", s.oldest_pending_age_seconds},
+                       {"in_flight", s.in_flight},
+                       {"delivered", s.delivered},
+                       {"delivery_rate_per_second", s.delivery_rate_per_second},
+                       {"dead_lettered", s.dead_lettered},
+                       {"dlq_depth", s.dlq_depth}};
+      if (!s.connection_state.empty()) d["connection_state"] = s.connection_state;
+      if (!s.connection_error.empty()) d["connection_error"] = s.connection_error;
+      out.push_back(std::move(d));
+    }
+    return json_response(req, http::status::ok, nlohmann::json{{"destinations", out}}.dump());
+  }
+
+  // POST /admin/destinations/{name}/pause|resume
+  Response pause_or_resume(const Request& req, const Parts& parts) const {
+    const std::string name(parts[2]);
+    if (!known_destination(name))
+      return error_response(
+          req, http::status::not_found, "ResourceNotFoundException",
+          "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
+    const bool pause = parts[3] == "pause";
+    if (auto st = pause ? deps_.dispatcher.pause(name) : deps_.dispatcher.resume(name); !st)
+      return error_response(req, http::status::service_unavailable, "ServiceUnavailable", st.message());
+    return json_response(req, http::status::ok,
+                         nlohmann::json{{"name", name}, {"state", pause ? "paused" : "active"}}.dump());
+  }
+
+  // GET /admin/dlq/{name}, POST /admin/dlq/{name}/redrive, DELETE
+  // /admin/dlq/{name} (purge, as SQS's PurgeQueue).
+  Response dead_letters(const Request& req, const Parts& parts) const {
+    const std::string name(parts[2]);
+    // A destination removed from the config keeps its dead letters; they
+    // can still be listed and redriven (to wait for it on disk).
+    if (!known_destination(name) && deps_.store.count_dead_letters(name) == 0)
+      return error_response(
+          req, http::status::not_found, "ResourceNotFoundException",
+          "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
+    size_t limit = 100;
+    if (!query_limit(req.target(), &limit))
+      return error_response(req, http::status::bad_request, "ValidationException",
+                            "Parameter limit is not valid: it must be a whole number from 1 to 10000.");
+    if (req.method() == http::verb::get) return list_dlq(req, name, limit);
+    if (req.method() == http::verb::post) {
+      const uint64_t n = deps_.dispatcher.redrive(name, limit);
+      core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
+      return json_response(
+          req, http::status::ok,
+          nlohmann::json{{"destination", name}, {"redriven", n}, {"remaining", deps_.store.count_dead_letters(name)}}
+              .dump());
+    }
+    uint64_t n = 0;
+    const core::Status st = deps_.dispatcher.purge_dead_letters(name, &n);
+    if (!st)
+      return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
+                            st.message() + " (" + std::to_string(n) + " dead letters were deleted)");
+    core::log::info("dead letters purged", {{"destination", name}, {"count", std::to_string(n)}});
+    return json_response(
+        req, http::status::ok,
+        nlohmann::json{{"destination", name}, {"purged", n}, {"remaining", deps_.store.count_dead_letters(name)}}
+            .dump());
+  }
+
+  Response archives_and_replays(const Request& req, const Parts& parts) const { return handle_archives(req, parts); }
+
+  Response rules(const Request& req, const Parts&) const {
+    nlohmann::json out = nlohmann::json::array();
+    if (auto r = deps_.routing()) {
+      for (const auto& [name, bus] : r->buses)
+        for (const auto& rule : bus.rules) {
+          nlohmann::json targets = nlohmann::json::array();
+          for (const auto& t : rule.targets) targets.push_back({{"id", t.id}, {"destination", t.destination}});
+          out.push_back({{"name", rule.name}, {"bus", name}, {"arn", rule.arn}, {"targets", targets}});
+        }
+    }
+    return json_response(req, http::status::ok, nlohmann::json{{"rules", out}}.dump());
   }
 
   // GET /admin/archives, POST|GET /admin/replays, GET /admin/replays/{name},
@@ -288,7 +344,6 @@ class AdminApi::Impl {
     return json_response(req, http::status::ok, result ? R"({"Result":true})" : R"({"Result":false})");
   }
 
- private:
   AdminApiDeps deps_;
 };
 

@@ -109,5 +109,32 @@ TEST_F(AdminApiTest, RoutesAnswerOnBytes) {
   EXPECT_EQ(nlohmann::json::parse(r.body())["code"], "NotFound");
 }
 
+// The route table: methods, placeholders and sub-trees answer as before.
+TEST_F(AdminApiTest, TheRouteTableKeepsEveryAnswer) {
+  Response r = call(http::verb::post, "/admin/destinations/nope/pause");
+  EXPECT_EQ(r.result(), http::status::not_found);
+  EXPECT_EQ(nlohmann::json::parse(r.body())["code"], "ResourceNotFoundException");
+  r = call(http::verb::post, "/admin/destinations/rx/pause");
+  EXPECT_EQ(r.result(), http::status::ok);
+  EXPECT_EQ(nlohmann::json::parse(r.body())["state"], "paused");
+  r = call(http::verb::post, "/admin/destinations/rx/resume");
+  EXPECT_EQ(nlohmann::json::parse(r.body())["state"], "active");
+  r = call(http::verb::get, "/admin/destinations/rx/pause");  // a known path with another method
+  EXPECT_EQ(r.result(), http::status::not_found);
+  r = call(http::verb::get, "/admin/dlq/rx");
+  EXPECT_EQ(r.result(), http::status::ok);
+  EXPECT_EQ(nlohmann::json::parse(r.body())["dlq_depth"], 0);
+  r = call(http::verb::delete_, "/admin/dlq/rx");
+  EXPECT_EQ(r.result(), http::status::ok);
+  EXPECT_EQ(nlohmann::json::parse(r.body())["purged"], 0);
+  r = call(http::verb::post, "/admin/dlq/rx/redrive?limit=5");
+  EXPECT_EQ(nlohmann::json::parse(r.body())["redriven"], 0);
+  r = call(http::verb::put, "/admin/archives");
+  EXPECT_EQ(r.result(), http::status::method_not_allowed);
+  r = call(http::verb::get, "/admin/archives");
+  EXPECT_EQ(r.result(), http::status::ok);
+  EXPECT_EQ(call(http::verb::get, "/admin/replays/x/y/z").result(), http::status::not_implemented);
+}
+
 }  // namespace
 }  // namespace switchyard::bus
