@@ -71,9 +71,11 @@ class AdminApi::Impl {
     return kRoutes;
   }
 
-  static Response no_route(const Request& req) {
-    return error_response(req, http::status::not_found, "NotFound",
-                          "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+  // EventBridge's answer for an API destination it does not know.
+  static Response destination_not_found(const Request& req, const std::string& name) {
+    return error_response(
+        req, http::status::not_found, "ResourceNotFoundException",
+        "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
   }
 
   Response reload(const Request& req, const Parts&) const {
@@ -123,10 +125,7 @@ class AdminApi::Impl {
   // POST /admin/destinations/{name}/pause|resume
   Response pause_or_resume(const Request& req, const Parts& parts) const {
     const std::string name(parts[2]);
-    if (!known_destination(name))
-      return error_response(
-          req, http::status::not_found, "ResourceNotFoundException",
-          "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
+    if (!known_destination(name)) return destination_not_found(req, name);
     const bool pause = parts[3] == "pause";
     if (auto st = pause ? deps_.dispatcher.pause(name) : deps_.dispatcher.resume(name); !st)
       return error_response(req, http::status::service_unavailable, "ServiceUnavailable", st.message());
@@ -140,10 +139,7 @@ class AdminApi::Impl {
     const std::string name(parts[2]);
     // A destination removed from the config keeps its dead letters; they
     // can still be listed and redriven (to wait for it on disk).
-    if (!known_destination(name) && deps_.store.count_dead_letters(name) == 0)
-      return error_response(
-          req, http::status::not_found, "ResourceNotFoundException",
-          "Failed to describe the api-destination(s). An api-destination '" + name + "' does not exist.");
+    if (!known_destination(name) && deps_.store.count_dead_letters(name) == 0) return destination_not_found(req, name);
     size_t limit = 100;
     if (!query_limit(req.target(), &limit))
       return error_response(req, http::status::bad_request, "ValidationException",
@@ -262,8 +258,7 @@ class AdminApi::Impl {
     }
     if (parts.size() == 4 && parts[3] == "cancel" && req.method() == http::verb::post)
       return answer(replayer->cancel(name), http::status::ok);
-    return error_response(req, http::status::not_found, "NotFound",
-                          "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+    return no_route(req);
   }
 
   bool known_destination(const std::string& name) const {

@@ -56,6 +56,11 @@ Response aws_response(const Request& req, http::status status, std::string body)
   return res;
 }
 
+Response no_route(const Request& req) {
+  return error_response(req, http::status::not_found, "NotFound",
+                        "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+}
+
 Response unauthorized(const Request& req, std::string message) {
   Response res = error_response(req, http::status::unauthorized, "Unauthorized", message);
   res.set(http::field::www_authenticate, "Bearer");

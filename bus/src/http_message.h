@@ -21,6 +21,8 @@ Response json_response(const Request& req, http::status status, std::string body
 Response error_response(const Request& req, http::status status, std::string_view code, std::string_view message);
 // The EventBridge API's answer: AWS JSON 1.1 with x-amzn-RequestId.
 Response aws_response(const Request& req, http::status status, std::string body);
+// 404 NotFound: "No route for METHOD TARGET."
+Response no_route(const Request& req);
 // 401 with WWW-Authenticate: Bearer.
 Response unauthorized(const Request& req, std::string message);
 

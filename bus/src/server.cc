@@ -361,10 +361,7 @@ class Server::Impl {
     }
     const bool events_route = parts.size() == 3 && parts[0] == "buses" && parts[2] == "events";
     const bool webhook_route = parts.size() == 2 && parts[0] == "webhooks";
-    if (!events_route && !webhook_route)
-      co_return error_response(
-          req, http::status::not_found, "NotFound",
-          "No route for " + std::string(req.method_string()) + " " + std::string(req.target()) + ".");
+    if (!events_route && !webhook_route) co_return no_route(req);
     if (req.method() != http::verb::post)
       co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use POST.");
 

@@ -121,9 +121,7 @@ class MatcherIndex {
   explicit MatcherIndex(MatcherParts parts) : parts_(std::move(parts)) {
     nodes_.emplace_back();
     for (uint32_t p = 0; p < parts_.patterns.size(); ++p) {
-      for (uint32_t a = 0; a < parts_.patterns[p].size(); ++a) {
-        const Alternative& alt = parts_.patterns[p][a];
-        sub_alternative_.push_back(a);
+      for (const Alternative& alt : parts_.patterns[p]) {
         const uint32_t sub = static_cast<uint32_t>(subs_.size());
         subs_.push_back({p, static_cast<uint32_t>(slot_sub_.size()), static_cast<uint32_t>(alt.size())});
         for (const auto& leaf : alt) {
@@ -132,15 +130,12 @@ class MatcherIndex {
           const uint32_t field = field_for(leaf.path);
           for (const Condition& c : leaf.conditions) index(field, c, slot);
         }
+        // The alternative's slots in path order, for the consistency check.
+        std::vector<uint32_t> order(alt.size());
+        for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return alt[a].path < alt[b].path; });
+        sub_order_.push_back(std::move(order));
       }
-    }
-    // Each alternative's slots in path order, for the consistency check.
-    for (const Sub& sub : subs_) {
-      const Alternative& alt = parts_.patterns[sub.pattern][sub_alternative_[&sub - subs_.data()]];
-      std::vector<uint32_t> order(sub.n_slots);
-      for (uint32_t i = 0; i < sub.n_slots; ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return alt[a].path < alt[b].path; });
-      sub_order_.push_back(std::move(order));
     }
     auto by_bound = [](const FieldIndex::Bound& a, const FieldIndex::Bound& b) { return a.at < b.at; };
     for (auto& f : fields_) {
@@ -766,7 +761,6 @@ class MatcherIndex {
   std::vector<PathNode> nodes_;
   std::vector<FieldIndex> fields_;
   std::vector<Sub> subs_;
-  std::vector<uint32_t> sub_alternative_;         // which alternative of its pattern each sub is
   std::vector<std::vector<uint32_t>> sub_order_;  // each sub's slots in path order
   std::vector<uint32_t> slot_sub_;
   std::vector<std::pair<uint32_t, uint32_t>> absent_;  // (field, slot) of exists:false

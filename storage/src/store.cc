@@ -218,31 +218,29 @@ class RocksStore final : public Store {
   }
 
   Status finish_task(const core::DeliveryTask& task) override {
-    if (full_) return full_error();
-    return from_rocks(db_->Delete(rocksdb::WriteOptions(), cfs_[kTasks], task_key(task)), "delete task");
+    rocksdb::WriteBatch wb;
+    wb.Delete(cfs_[kTasks], task_key(task));
+    return write(wb, "delete task");
   }
 
   Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) override {
-    if (full_) return full_error();
     rocksdb::WriteBatch wb;
     for (const auto& t : tasks) wb.Delete(cfs_[kTasks], task_key(t));
-    return from_rocks(db_->Write(rocksdb::WriteOptions(), &wb), "delete tasks");
+    return write(wb, "delete tasks");
   }
 
   Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) override {
-    if (full_) return full_error();
     rocksdb::WriteBatch wb;
     wb.Delete(cfs_[kTasks], task_key(task, previous_due_ms));
     wb.Put(cfs_[kTasks], task_key(task), core::encode_task(task));
-    return from_rocks(db_->Write(rocksdb::WriteOptions(), &wb), "reschedule task");
+    return write(wb, "reschedule task");
   }
 
   Status dead_letter(const DeadLetter& record) override {
-    if (full_) return full_error();
     rocksdb::WriteBatch wb;
     wb.Delete(cfs_[kTasks], task_key(record.task));
     if (record.task.dead_letter) wb.Put(cfs_[kDlq], dlq_key(record), encode_dead_letter(record));
-    return from_rocks(db_->Write(rocksdb::WriteOptions(), &wb), "dead-letter task");
+    return write(wb, "dead-letter task");
   }
 
   Status scan_tasks(const std::function<void(core::DeliveryTask&&)>& fn) override {
@@ -311,7 +309,6 @@ class RocksStore final : public Store {
   }
 
   std::vector<core::DeliveryTask> redrive(const std::string& destination, size_t limit, int64_t now_ms) override {
-    if (full_) return {};
     std::vector<core::DeliveryTask> tasks;
     auto letters = list_dead_letters(destination, limit);
     if (letters.empty()) return tasks;
@@ -327,7 +324,7 @@ class RocksStore final : public Store {
       wb.Put(cfs_[kTasks], task_key(t), core::encode_task(t));
       tasks.push_back(std::move(t));
     }
-    if (!db_->Write(rocksdb::WriteOptions(), &wb).ok()) tasks.clear();
+    if (!write(wb, "redrive dead letters")) tasks.clear();
     return tasks;
   }
 
@@ -343,11 +340,13 @@ class RocksStore final : public Store {
   }
 
   Status set_paused(const std::string& destination, bool paused) override {
-    if (full_) return full_error();
     const std::string key = "paused/" + destination;
-    return from_rocks(paused ? db_->Put(rocksdb::WriteOptions(), cfs_[kDefault], key, "1")
-                             : db_->Delete(rocksdb::WriteOptions(), cfs_[kDefault], key),
-                      "pause destination");
+    rocksdb::WriteBatch wb;
+    if (paused)
+      wb.Put(cfs_[kDefault], key, "1");
+    else
+      wb.Delete(cfs_[kDefault], key);
+    return write(wb, "pause destination");
   }
 
   std::vector<std::string> paused_destinations() override {
@@ -364,7 +363,6 @@ class RocksStore final : public Store {
 
   // In writes of up to 10,000, each starting after the last key deleted.
   Status purge_dead_letters(const std::string& destination, uint64_t* purged) override {
-    if (full_) return full_error();
     *purged = 0;
     std::string cursor;
     for (;;) {
@@ -379,9 +377,7 @@ class RocksStore final : public Store {
       }
       if (!it->status().ok()) return from_rocks(it->status(), "read dead letters");
       if (n == 0) return Status::ok();
-      rocksdb::WriteOptions wo;
-      wo.sync = options_.sync;
-      if (Status st = from_rocks(db_->Write(wo, &wb), "delete dead letters"); !st) return st;
+      if (Status st = write(wb, "delete dead letters", options_.sync); !st) return st;
       *purged += n;
     }
   }
@@ -451,7 +447,7 @@ class RocksStore final : public Store {
   }
 
   uint64_t expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit, std::string* cursor) override {
-    if (full_) return 0;  // deletions write too; expiry waits for space
+    if (full_) return 0;  // nothing to scan for: deletions write too, and wait for space
     const std::string prefix = archive_prefix(archive);
     Bounded bounded(*db_, cfs_[kArchiveExpiry], archive_bound(archive, cutoff_ms));
     rocksdb::Iterator* it = bounded.it.get();
@@ -467,7 +463,7 @@ class RocksStore final : public Store {
       wb.Delete(cfs_[kArchiveExpiry], it->key());
     }
     if (n == 0) return 0;
-    if (!db_->Write(rocksdb::WriteOptions(), &wb).ok()) return 0;
+    if (!write(wb, "expire archived events")) return 0;
     std::lock_guard<std::mutex> lock(stats_mu_);
     ArchiveStats& s = archive_stats_[archive];
     s.events -= std::min(s.events, n);
@@ -476,10 +472,9 @@ class RocksStore final : public Store {
   }
 
   Status put_meta(const std::string& key, const std::string& value) override {
-    if (full_) return full_error();
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.sync;
-    return from_rocks(db_->Put(wo, cfs_[kDefault], key, value), "store a record");
+    rocksdb::WriteBatch wb;
+    wb.Put(cfs_[kDefault], key, value);
+    return write(wb, "store a record", options_.sync);
   }
 
   std::vector<std::pair<std::string, std::string>> list_meta(const std::string& prefix) override {
@@ -571,10 +566,17 @@ class RocksStore final : public Store {
   // every 500 ms; ingest also checks before each commit group.
   bool writable() override { return !full_; }
 
-  Status full_error() const {
-    return Status::error("storage is full: under storage.min_free_mb (" +
-                         std::to_string(options_.min_free_bytes >> 20) +
-                         " MB) free; writes resume once space is freed");
+  // Every write but ingest's commit groups (which check the disk themselves
+  // before each group) goes through here, and none reaches RocksDB while
+  // the disk is under the reserve.
+  Status write(rocksdb::WriteBatch& wb, const char* what, bool sync = false) {
+    if (full_)
+      return Status::error(std::string(what) + ": storage is full: under storage.min_free_mb (" +
+                           std::to_string(options_.min_free_bytes >> 20) +
+                           " MB) free; writes resume once space is freed");
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    return from_rocks(db_->Write(wo, &wb), what);
   }
 
   void watch_free_space() {
