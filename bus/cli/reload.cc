@@ -153,9 +153,13 @@ bool Reloader::reload(std::string* report) {
   std::set<std::string> configured;
   for (const auto& d : next.api_destinations) configured.insert(d.name);
   nlohmann::json waiting = nlohmann::json::array();
-  for (const auto& dest : store_.task_destinations()) {
+  const auto stored = store_.task_destinations();
+  if (!stored) core::log::error("reload: cannot list stored deliveries", {{"error", stored.status().message()}});
+  for (const auto& dest : stored.value_or({})) {
     if (configured.count(dest)) continue;
-    const uint64_t n = store_.count_tasks(dest);
+    const auto count = store_.count_tasks(dest);
+    if (!count) core::log::error("reload: cannot count stored deliveries", {{"error", count.status().message()}});
+    const uint64_t n = count.value_or(0);
     waiting.push_back({{"destination", dest}, {"queued", n}});
     core::log::warn("reload: deliveries are kept for a destination that is no longer configured",
                     {{"destination", dest}, {"queued", std::to_string(n)}});

@@ -48,15 +48,16 @@ int run_serve(const ServeArgs& args) {
   signal(SIGPIPE, SIG_IGN);
 
   auto registry = std::make_shared<prometheus::Registry>();
-  sy::storage::Options store_options{config.storage.path, config.storage.sync, config.storage.min_free_mb << 20,
-                                     registry.get()};
-  if (!args.data_dir.empty()) store_options.path = args.data_dir;
-  std::string error;
-  auto store = sy::storage::Store::open(store_options, &error);
-  if (!store) {
-    sy::core::log::error("cannot open the store", {{"error", error}});
+  sy::storage::Options store_options{.path = args.data_dir.empty() ? config.storage.path : args.data_dir,
+                                     .sync = config.storage.sync,
+                                     .min_free_bytes = config.storage.min_free_mb << 20,
+                                     .registry = registry.get()};
+  auto opened = sy::storage::Store::open(store_options);
+  if (!opened) {
+    sy::core::log::error("cannot open the store", {{"error", opened.status().message()}});
     return 1;
   }
+  std::unique_ptr<sy::storage::Store> store = std::move(*opened);
 
   sy::destinations::Dispatcher dispatcher(sy::destinations::Options{}, *store, *registry);
   dispatcher.set_destinations(sy::cli::destinations_of(config));

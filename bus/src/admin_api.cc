@@ -139,19 +139,22 @@ class AdminApi::Impl {
     const std::string name(parts[2]);
     // A destination removed from the config keeps its dead letters; they
     // can still be listed and redriven (to wait for it on disk).
-    if (!known_destination(name) && deps_.store.count_dead_letters(name) == 0) return destination_not_found(req, name);
+    const auto depth = deps_.store.count_dead_letters(name);
+    if (!depth) return store_failure(req, depth.status());
+    if (!known_destination(name) && *depth == 0) return destination_not_found(req, name);
     size_t limit = 100;
     if (!query_limit(req.target(), &limit))
       return error_response(req, http::status::bad_request, "ValidationException",
                             "Parameter limit is not valid: it must be a whole number from 1 to 10000.");
     if (req.method() == http::verb::get) return list_dlq(req, name, limit);
     if (req.method() == http::verb::post) {
-      const uint64_t n = deps_.dispatcher.redrive(name, limit);
-      core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(n)}});
-      return json_response(
-          req, http::status::ok,
-          nlohmann::json{{"destination", name}, {"redriven", n}, {"remaining", deps_.store.count_dead_letters(name)}}
-              .dump());
+      const auto n = deps_.dispatcher.redrive(name, limit);
+      if (!n) return store_failure(req, n.status());
+      core::log::info("dead letters redriven", {{"destination", name}, {"count", std::to_string(*n)}});
+      const auto remaining = deps_.store.count_dead_letters(name);
+      if (!remaining) return store_failure(req, remaining.status());
+      return json_response(req, http::status::ok,
+                           nlohmann::json{{"destination", name}, {"redriven", *n}, {"remaining", *remaining}}.dump());
     }
     uint64_t n = 0;
     const core::Status st = deps_.dispatcher.purge_dead_letters(name, &n);
@@ -159,10 +162,10 @@ class AdminApi::Impl {
       return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
                             st.message() + " (" + std::to_string(n) + " dead letters were deleted)");
     core::log::info("dead letters purged", {{"destination", name}, {"count", std::to_string(n)}});
-    return json_response(
-        req, http::status::ok,
-        nlohmann::json{{"destination", name}, {"purged", n}, {"remaining", deps_.store.count_dead_letters(name)}}
-            .dump());
+    const auto remaining = deps_.store.count_dead_letters(name);
+    if (!remaining) return store_failure(req, remaining.status());
+    return json_response(req, http::status::ok,
+                         nlohmann::json{{"destination", name}, {"purged", n}, {"remaining", *remaining}}.dump());
   }
 
   Response archives_and_replays(const Request& req, const Parts& parts) const { return handle_archives(req, parts); }
@@ -291,9 +294,14 @@ class AdminApi::Impl {
   // attributes; the body is the original event.
   Response list_dlq(const Request& req, const std::string& destination, size_t limit) const {
     nlohmann::json entries = nlohmann::json::array();
-    for (const auto& d : deps_.store.list_dead_letters(destination, limit)) {
+    const auto letters = deps_.store.list_dead_letters(destination, limit);
+    if (!letters) return store_failure(req, letters.status());
+    const auto depth = deps_.store.count_dead_letters(destination);
+    if (!depth) return store_failure(req, depth.status());
+    for (const auto& d : *letters) {
       const auto& t = d.task;
-      const std::string event = deps_.store.event_envelope(t.ingested_ms, t.event_id);
+      // The event may be gone (its record expired): the entry stays, its body null.
+      const std::string event = deps_.store.event_envelope(t.ingested_ms, t.event_id).value_or("");
       std::string target_arn = t.rule_arn;
       if (const auto r = target_arn.find(":rule/"); r != std::string::npos)
         target_arn = target_arn.substr(0, r) + ":api-destination/" + t.destination;
@@ -317,10 +325,8 @@ class AdminApi::Impl {
            {"dead_lettered_at", core::format_time_ms(d.dead_ms)}});
     }
     return json_response(req, http::status::ok,
-                         nlohmann::json{{"destination", destination},
-                                        {"dlq_depth", deps_.store.count_dead_letters(destination)},
-                                        {"entries", entries}}
-                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+                         nlohmann::json{{"destination", destination}, {"dlq_depth", *depth}, {"entries", entries}}.dump(
+                             -1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
   // POST /admin/test-event-pattern: EventBridge's TestEventPattern.

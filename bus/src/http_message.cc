@@ -67,4 +67,10 @@ Response unauthorized(const Request& req, std::string message) {
   return res;
 }
 
+Response store_failure(const Request& req, const core::Status& status) {
+  const bool passes = status.code() == core::Code::kResourceExhausted || status.code() == core::Code::kUnavailable;
+  return error_response(req, passes ? http::status::service_unavailable : http::status::internal_server_error,
+                        passes ? "ServiceUnavailable" : "InternalFailure", status.message());
+}
+
 }  // namespace switchyard::bus

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "switchyard/core/status.h"
+
 namespace switchyard::bus {
 
 namespace http = boost::beast::http;
@@ -25,6 +27,9 @@ Response aws_response(const Request& req, http::status status, std::string body)
 Response no_route(const Request& req);
 // 401 with WWW-Authenticate: Bearer.
 Response unauthorized(const Request& req, std::string message);
+// A failure of the store as an answer: 503 ServiceUnavailable when it may
+// pass (the disk under its reserve, shutting down), else 500 InternalFailure.
+Response store_failure(const Request& req, const core::Status& status);
 
 // The request id: the client's X-Request-Id when it is a sane token
 // (1-128 of [A-Za-z0-9._:-]), else a new UUID. It is answered in

@@ -154,8 +154,10 @@ class Replayer::Impl {
 
   void start() {
     {
+      auto stored = store_.list_meta(kMetaPrefix);
+      if (!stored) core::log::error("cannot read the stored replays", {{"error", stored.status().message()}});
       std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& [key, value] : store_.list_meta(kMetaPrefix)) {
+      for (const auto& [key, value] : stored.value_or({})) {
         if (auto s = decode(value)) {
           if (active(s->state))
             core::log::info(
@@ -328,6 +330,14 @@ class Replayer::Impl {
     if (!reason.empty()) core::log::warn("replay failed", {{"replay", name}, {"reason", reason}});
   }
 
+  // The archive could not be read: the replay waits a second and tries the
+  // same step again (its cursor has not moved).
+  static size_t read_failed(const std::string& name, const core::Status& st) {
+    core::log::warn("replay cannot read its archive; retrying", {{"replay", name}, {"error", st.message()}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    return 0;
+  }
+
   // One step of one replay: count the window (STARTING), replay one chunk
   // (RUNNING), or settle a cancellation.
   // Returns how many events it replayed.
@@ -349,10 +359,11 @@ class Replayer::Impl {
     const BusRoute& bus = routing.buses.at(archive->second.bus);
     const int64_t from_s = ceil_s(s.start_ms), to_s = ceil_s(s.end_ms);
     if (s.state == "STARTING") {
-      const uint64_t total = store_.count_archive(s.archive, from_s, to_s);
+      const auto total = store_.count_archive(s.archive, from_s, to_s);
+      if (!total) return read_failed(name, total.status());
       std::lock_guard<std::mutex> lock(mu_);
       ReplayStatus& live = replays_.at(name);
-      live.events_total = total;
+      live.events_total = *total;
       if (live.state == "STARTING") live.state = "RUNNING";
       persist(live);
       return 0;
@@ -360,7 +371,9 @@ class Replayer::Impl {
     size_t chunk = options_.chunk;
     if (options_.max_events_per_second > 0)  // small steps, so the pace is even
       chunk = std::clamp<size_t>(options_.max_events_per_second / 10, 1, options_.chunk);
-    const auto events = store_.read_archive(s.archive, from_s, to_s, s.cursor, chunk);
+    const auto read = store_.read_archive(s.archive, from_s, to_s, s.cursor, chunk);
+    if (!read) return read_failed(name, read.status());
+    const std::vector<storage::ArchivedEvent>& events = *read;
     if (events.empty()) {
       finish(name, "COMPLETED", "");
       return 0;
@@ -426,9 +439,14 @@ class Replayer::Impl {
         const int64_t cutoff = now - int64_t{a.retention_days} * 86'400'000;
         uint64_t removed = 0;
         std::string cursor;
-        for (uint64_t n; (n = store_.expire_archive(name, cutoff, kChunk, &cursor)) > 0;) {
-          removed += n;
-          if (n < kChunk || stopping_now()) break;
+        for (;;) {
+          const auto n = store_.expire_archive(name, cutoff, kChunk, &cursor);
+          if (!n) {  // tried again at the next interval
+            core::log::warn("cannot expire archived events", {{"archive", name}, {"error", n.status().message()}});
+            break;
+          }
+          removed += *n;
+          if (*n < kChunk || stopping_now()) break;
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         if (removed) {

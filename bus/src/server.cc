@@ -183,13 +183,13 @@ class Server::Impl {
   core::Status bind(tcp::acceptor& acceptor, const std::string& address) {
     tcp::endpoint ep;
     std::string error;
-    if (!parse_endpoint(address, &ep, &error)) return core::Status::error(error);
+    if (!parse_endpoint(address, &ep, &error)) return core::Status::invalid_argument(error);
     boost::system::error_code ec;
     acceptor.open(ep.protocol(), ec);
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(ep, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return core::Status::error("cannot listen on " + address + ": " + ec.message());
+    if (ec) return core::Status::unavailable("cannot listen on " + address + ": " + ec.message());
     (&acceptor == &ingest_acceptor_ ? ingest_address_ : admin_address_) = format_endpoint(acceptor.local_endpoint());
     return core::Status::ok();
   }

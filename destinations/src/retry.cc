@@ -59,12 +59,12 @@ Outcome classify(long status, TransportFailure failure, std::string_view transpo
   return o;
 }
 
-int64_t backoff_delay_ms(uint32_t retry_number, const BackoffOptions& options, std::mt19937_64& rng) {
+int64_t backoff_delay_ms(uint32_t retry_number, const BackoffOptions& options, core::Random& random) {
   int64_t ceiling = options.base_ms;
   for (uint32_t i = 0; i < retry_number && ceiling < options.cap_ms; ++i) ceiling *= 2;
   ceiling = std::min(ceiling, options.cap_ms);
   if (ceiling <= 0) return 0;
-  return std::uniform_int_distribution<int64_t>(0, ceiling)(rng);
+  return static_cast<int64_t>(random.uniform(static_cast<uint64_t>(ceiling)));
 }
 
 RetryDecision decide_retry(const core::DeliveryTask& task, const Outcome& outcome, int64_t now_ms, int64_t backoff_ms) {

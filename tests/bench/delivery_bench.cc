@@ -63,12 +63,12 @@ int main(int argc, char** argv) {
   }
   const std::string mode = argv[1];
   const auto dir = std::filesystem::temp_directory_path() / ("switchyard-bench-" + std::to_string(getpid()));
-  std::string error;
-  auto store = sy::storage::Store::open({dir.string(), false, 0}, &error);
-  if (!store) {
-    std::cerr << error << "\n";
+  auto opened = sy::storage::Store::open({.path = dir.string(), .min_free_bytes = 0});
+  if (!opened) {
+    std::cerr << opened.status().message() << "\n";
     return 1;
   }
+  std::unique_ptr<sy::storage::Store> store = std::move(*opened);
   prometheus::Registry registry;
   sy::destinations::Options options;
   options.max_in_flight_per_destination = 64;
@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     d.stop();
-    if (store->count_tasks() != 0) {
+    if (*store->count_tasks() != 0) {
       std::cerr << "deliveries were counted but are still stored\n";
       return 1;
     }
@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     uint64_t held = 0;
     for (const auto& s : d.stats()) held += s.queued;
     std::printf("backlog=%d stored=%llu held_in_memory=%llu rss_before_start_mb=%.1f rss_with_backlog_mb=%.1f\n", count,
-                static_cast<unsigned long long>(store->count_tasks()), static_cast<unsigned long long>(held),
+                static_cast<unsigned long long>(*store->count_tasks()), static_cast<unsigned long long>(held),
                 before / 1024.0, rss_kb() / 1024.0);
   } else {
     std::cerr << "unknown mode\n";

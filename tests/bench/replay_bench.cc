@@ -28,12 +28,12 @@ using namespace std::chrono_literals;
 int main(int argc, char** argv) {
   const int count = argc > 1 ? std::atoi(argv[1]) : 1000000;
   const auto dir = std::filesystem::temp_directory_path() / ("switchyard-replay-bench-" + std::to_string(getpid()));
-  std::string error;
-  auto store = sy::storage::Store::open({dir.string(), false, 0}, &error);
-  if (!store) {
-    std::cerr << error << "\n";
+  auto opened = sy::storage::Store::open({.path = dir.string(), .min_free_bytes = 0});
+  if (!opened) {
+    std::cerr << opened.status().message() << "\n";
     return 1;
   }
+  std::unique_ptr<sy::storage::Store> store = std::move(*opened);
   sy::config::Config config;
   std::vector<sy::config::ConfigError> errors;
   const char* yaml = R"(
@@ -103,7 +103,7 @@ rules:
       "archived=%d archive_write_seconds=%.2f replay_state=%s events_replayed=%llu deliveries_stored=%llu "
       "seconds=%.3f events_per_second=%.0f\n",
       count, fill_s, s.state.c_str(), static_cast<unsigned long long>(s.events_replayed),
-      static_cast<unsigned long long>(store->count_tasks()), secs, s.events_replayed / secs);
+      static_cast<unsigned long long>(*store->count_tasks()), secs, s.events_replayed / secs);
   store.reset();
   std::filesystem::remove_all(dir);
   return s.state == "COMPLETED" && s.events_replayed == static_cast<uint64_t>(count) ? 0 : 1;

@@ -18,9 +18,9 @@ namespace {
 class AdminApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    store_ = storage::Store::open({dir_.path(), false}, &error);
-    ASSERT_TRUE(store_) << error;
+    auto opened = storage::Store::open({.path = dir_.path()});
+    ASSERT_TRUE(opened) << opened.status().message();
+    store_ = std::move(*opened);
     dispatcher_ = std::make_unique<destinations::Dispatcher>(destinations::Options{}, *store_, registry_);
     config::Config c;
     std::vector<config::ConfigError> errors;

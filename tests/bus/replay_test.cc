@@ -44,9 +44,9 @@ void archive(storage::Store& store, const std::string& name, const std::vector<i
 
 TEST(ReplayerTest, RemovesArchivedEventsPastTheirRetentionAndKeepsTheRest) {
   testing::TempDir dir;
-  std::string error;
-  auto store = storage::Store::open({dir.path(), false}, &error);
-  ASSERT_TRUE(store) << error;
+  auto opened = storage::Store::open({.path = dir.path()});
+  ASSERT_TRUE(opened) << opened.status().message();
+  std::unique_ptr<storage::Store> store = std::move(*opened);
   prometheus::Registry registry;
   const int64_t now = core::now_ms(), day = 86'400'000;
   archive(*store, "month", {now - 40 * day, now - 31 * day, now - 29 * day, now});
@@ -62,7 +62,7 @@ TEST(ReplayerTest, RemovesArchivedEventsPastTheirRetentionAndKeepsTheRest) {
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(store->archive_stats("month").events, 2u);
   EXPECT_EQ(store->archive_stats("forever").events, 2u);  // retention 0 keeps everything
-  const auto left = store->read_archive("month", 0, now / 1000 + 1, "", 10);
+  const auto left = *store->read_archive("month", 0, now / 1000 + 1, "", 10);
   ASSERT_EQ(left.size(), 2u);
   EXPECT_EQ(left[0].ingested_ms, now - 29 * day);
   replayer.stop();
@@ -70,9 +70,9 @@ TEST(ReplayerTest, RemovesArchivedEventsPastTheirRetentionAndKeepsTheRest) {
 
 TEST(ReplayerTest, ReplayIsRefusedForUnknownArchivesAndTooManyActive) {
   testing::TempDir dir;
-  std::string error;
-  auto store = storage::Store::open({dir.path(), false}, &error);
-  ASSERT_TRUE(store) << error;
+  auto opened = storage::Store::open({.path = dir.path()});
+  ASSERT_TRUE(opened) << opened.status().message();
+  std::unique_ptr<storage::Store> store = std::move(*opened);
   prometheus::Registry registry;
   archive(*store, "a", {1000});
   destinations::Dispatcher dispatcher(destinations::Options{}, *store, registry);

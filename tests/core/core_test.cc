@@ -99,38 +99,5 @@ TEST(UuidTest, AForkedChildDoesNotRepeatItsParentsIds) {
   EXPECT_NE(std::string(buf, 36), mine);
 }
 
-TEST(TaskTest, EncodeDecodeRoundTrip) {
-  DeliveryTask t;
-  t.id = "msg_1";
-  t.event_id = "e1";
-  t.bus = "b";
-  t.rule = "r";
-  t.rule_arn = "arn";
-  t.target = "t";
-  t.destination = "d";
-  t.body = "{\"x\":\"\xc3\xa9\"}";
-  t.path_params = {"a", "b/c"};
-  t.retry = {3, 120};
-  t.dead_letter = false;
-  t.ingested_ms = 5;
-  t.due_ms = 7;
-  t.attempts = 2;
-  t.last_status = 503;
-  t.last_error = "HTTP 503";
-  auto back = decode_task(encode_task(t));
-  ASSERT_TRUE(back);
-  EXPECT_EQ(back->id, t.id);
-  EXPECT_EQ(back->body, t.body);
-  EXPECT_EQ(back->path_params, t.path_params);
-  EXPECT_EQ(back->retry.maximum_retry_attempts, 3u);
-  EXPECT_EQ(back->retry.maximum_event_age_seconds, 120u);
-  EXPECT_FALSE(back->dead_letter);
-  EXPECT_EQ(back->due_ms, 7);
-  EXPECT_EQ(back->attempts, 2u);
-  EXPECT_EQ(back->last_status, 503);
-  EXPECT_FALSE(decode_task("not json"));
-  EXPECT_FALSE(decode_task("{}"));
-}
-
 }  // namespace
 }  // namespace switchyard::core

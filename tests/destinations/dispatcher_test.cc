@@ -34,9 +34,9 @@ Destination destination(const std::string& url, const std::string& method, uint3
 class DispatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    store_ = storage::Store::open({dir_.path(), false}, &error);
-    ASSERT_TRUE(store_) << error;
+    auto opened = storage::Store::open({.path = dir_.path()});
+    ASSERT_TRUE(opened) << opened.status().message();
+    store_ = std::move(*opened);
     options_.backoff = {50, 200};
   }
 
@@ -50,28 +50,63 @@ class DispatcherTest : public ::testing::Test {
     d.submit(std::move(tasks));
   }
 
-  static core::DeliveryTask task(const std::string& id, const std::string& dest = "d") {
+  core::DeliveryTask task(const std::string& id, const std::string& dest = "d") const {
     core::DeliveryTask t;
     t.id = id;
     t.event_id = "evt-" + id;
     t.rule = "r";
     t.destination = dest;
     t.body = R"({"id":")" + id + R"("})";
-    t.ingested_ms = core::now_ms();
+    t.ingested_ms = clock_.wall_ms();
     t.due_ms = t.ingested_ms;
     return t;
+  }
+
+  // Waits (in real time, at most `timeout`) until `done()` holds.
+  template <typename F>
+  static bool eventually(F done, std::chrono::milliseconds timeout = 10s) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= until) return false;
+      std::this_thread::sleep_for(2ms);
+    }
+    return true;
+  }
+
+  // Waits until the delivery thread has made two full passes since now: what
+  // the (manual) clock and the inputs allow has been started by then.
+  void settle(const Dispatcher& d) {
+    for (int i = 0; i < 2; ++i) {
+      const uint64_t passes = d.passes();
+      clock_.advance(0);  // wakes the thread
+      ASSERT_TRUE(eventually([&] { return d.passes() > passes; }));
+    }
+  }
+
+  // Moves the manual clock on by `step_ms` at a time until `done()` holds.
+  template <typename F>
+  bool advance_until(F done, int64_t step_ms, int max_steps = 200) {
+    for (int i = 0; i < max_steps; ++i) {
+      if (done()) return true;
+      clock_.advance(step_ms);
+      std::this_thread::sleep_for(2ms);
+    }
+    return done();
   }
 
   // Waits until the store holds no pending task.
   bool drained(std::chrono::milliseconds timeout = 10s) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
-      if (store_->count_tasks() == 0) return true;
+      if (*store_->count_tasks() == 0) return true;
       std::this_thread::sleep_for(20ms);
     }
     return false;
   }
 
+  // Tests that wait for time to pass move this clock instead of sleeping;
+  // those that measure the wire (quotas) run on the system clock.
+  core::ManualClock clock_{core::now_ms()};
   testing::TempDir dir_;
   std::unique_ptr<storage::Store> store_;
   prometheus::Registry registry_;
@@ -112,19 +147,20 @@ TEST_F(DispatcherTest, RetriesServerErrorsWithTheSameWebhookId) {
   ASSERT_EQ(got.size(), 3u);
   for (const auto& r : got) EXPECT_EQ(r.headers.at("webhook-id"), "r1");
   EXPECT_TRUE(drained());
-  EXPECT_EQ(store_->count_dead_letters("d"), 0u);
+  EXPECT_EQ(*store_->count_dead_letters("d"), 0u);
 }
 
 TEST_F(DispatcherTest, ClientErrorGoesStraightToTheDeadLetterQueue) {
   testing::HttpReceiver rx([](const testing::ReceivedRequest&) { return testing::Reply{404, {}, ""}; });
-  Dispatcher d(options_, *store_, registry_);
+  Dispatcher d(options_, *store_, registry_, clock_);
   d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();
   submit(d, {task("gone")});
   ASSERT_TRUE(drained());
-  std::this_thread::sleep_for(300ms);
+  clock_.advance(3600'000);  // an hour later, still no second attempt
+  settle(d);
   EXPECT_EQ(rx.requests().size(), 1u);
-  auto letters = store_->list_dead_letters("d", 10);
+  auto letters = *store_->list_dead_letters("d", 10);
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].error_code, "ERROR_FROM_TARGET");
   EXPECT_EQ(letters[0].exhausted_condition, "");
@@ -142,7 +178,7 @@ TEST_F(DispatcherTest, ExhaustedRetriesAreDeadLettered) {
   submit(d, {t});
   ASSERT_TRUE(drained());
   EXPECT_EQ(rx.requests().size(), 3u);
-  auto letters = store_->list_dead_letters("d", 10);
+  auto letters = *store_->list_dead_letters("d", 10);
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].exhausted_condition, "MaximumRetryAttempts");
   EXPECT_EQ(letters[0].task.attempts, 3u);
@@ -155,17 +191,24 @@ TEST_F(DispatcherTest, ConnectionFailuresAreRetriedUntilTheReceiverIsUp) {
     testing::HttpReceiver probe;
     port = probe.port();
   }
-  Dispatcher d(options_, *store_, registry_);
+  Dispatcher d(options_, *store_, registry_, clock_);
   d.set_destinations({destination("http://127.0.0.1:" + std::to_string(port) + "/", "POST", 100, {})});
   d.start();
   submit(d, {task("later")});
-  std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(store_->count_tasks(), 1u);
-  EXPECT_EQ(store_->count_dead_letters("d"), 0u);
+  auto attempts = [&] {
+    std::string cursor;
+    const auto stored = *store_->load_tasks(
+        "d", 1, [](const std::string&) { return false; }, &cursor);
+    return stored.empty() ? 0u : stored[0].attempts;
+  };
+  ASSERT_TRUE(advance_until([&] { return attempts() >= 3; }, 250)) << "three refused attempts, each retried";
+  EXPECT_EQ(*store_->count_tasks(), 1u);
+  EXPECT_EQ(*store_->count_dead_letters("d"), 0u);
   d.stop();
   testing::HttpReceiver rx;
   d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();  // recovers the stored task
+  ASSERT_TRUE(advance_until([&] { return !rx.requests().empty(); }, 250));
   auto got = rx.wait_for(1);
   ASSERT_GE(got.size(), 1u);
   EXPECT_EQ(got[0].headers["webhook-id"], "later");
@@ -175,12 +218,12 @@ TEST_F(DispatcherTest, ConnectionFailuresAreRetriedUntilTheReceiverIsUp) {
 TEST_F(DispatcherTest, StoredTasksAreDeliveredAfterRestart) {
   testing::HttpReceiver rx;
   {
-    Dispatcher d(options_, *store_, registry_);
+    Dispatcher d(options_, *store_, registry_, clock_);
     // No destination configured yet: tasks are stored and wait.
     d.start();
     submit(d, {task("a"), task("b")});
-    std::this_thread::sleep_for(200ms);
-    EXPECT_EQ(store_->count_tasks(), 2u);
+    settle(d);
+    EXPECT_EQ(*store_->count_tasks(), 2u);
   }
   Dispatcher d(options_, *store_, registry_);
   d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
@@ -205,22 +248,23 @@ TEST_F(DispatcherTest, SignsWithStandardWebhooksWhenASecretIsSet) {
 TEST_F(DispatcherTest, PausedDestinationsKeepTheirQueue) {
   testing::HttpReceiver rx;
   {
-    Dispatcher d(options_, *store_, registry_);
+    Dispatcher d(options_, *store_, registry_, clock_);
     d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
     ASSERT_TRUE(d.pause("d"));
     d.start();
     submit(d, {task("p1"), task("p2")});
-    std::this_thread::sleep_for(300ms);
+    clock_.advance(3600'000);
+    settle(d);
     EXPECT_EQ(rx.requests().size(), 0u);
-    EXPECT_EQ(store_->count_tasks(), 2u);
+    EXPECT_EQ(*store_->count_tasks(), 2u);
     auto stats = d.stats();
     ASSERT_EQ(stats.size(), 1u);
     EXPECT_TRUE(stats[0].paused);
   }
-  Dispatcher d(options_, *store_, registry_);  // paused across a restart
+  Dispatcher d(options_, *store_, registry_, clock_);  // paused across a restart
   d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();
-  std::this_thread::sleep_for(300ms);
+  settle(d);
   EXPECT_EQ(rx.requests().size(), 0u);
   ASSERT_TRUE(d.resume("d"));
   EXPECT_EQ(rx.wait_for(2).size(), 2u);
@@ -260,7 +304,7 @@ TEST_F(DispatcherTest, UnresolvableParameterIsDeadLetteredWithoutAnAttempt) {
   t.render_error_code = "INVALID_PARAMETER";
   submit(d, {t});
   ASSERT_TRUE(drained());
-  auto letters = store_->list_dead_letters("d", 10);
+  auto letters = *store_->list_dead_letters("d", 10);
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].error_code, "INVALID_PARAMETER");
   EXPECT_EQ(rx.requests().size(), 0u);
@@ -296,7 +340,7 @@ TEST_F(DispatcherTest, HeaderValuesWithControlCharactersAreDeadLetteredUnsent) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].headers.at("webhook-id"), "fine");
   EXPECT_EQ(got[0].headers.at("x-order"), "a\tb \xc3\xa9");
-  auto letters = store_->list_dead_letters("d", 100);
+  auto letters = *store_->list_dead_letters("d", 100);
   ASSERT_EQ(letters.size(), tasks.size() - 1);
   for (const auto& l : letters) {
     EXPECT_EQ(l.error_code, "INVALID_PARAMETER") << l.task.id;
@@ -319,21 +363,21 @@ TEST_F(DispatcherTest, RedriveAndPurgeGoThroughTheDispatcher) {
     auto st = d.stats();
     return st.empty() ? uint64_t{0} : st[0].dlq_depth;
   };
-  for (int i = 0; i < 300 && dlq_depth() < 3; ++i) std::this_thread::sleep_for(10ms);
+  eventually([&] { return dlq_depth() >= 3; }, 3s);
   ASSERT_EQ(dlq_depth(), 3u);
   status = 200;
-  EXPECT_EQ(d.redrive("d", 2), 2u);
+  EXPECT_EQ(*d.redrive("d", 2), 2u);
   EXPECT_TRUE(drained());
   EXPECT_EQ(rx.wait_for(5).size(), 5u);  // three refused, two redriven and delivered
-  for (int i = 0; i < 300 && dlq_depth() != 1; ++i) std::this_thread::sleep_for(10ms);
+  eventually([&] { return dlq_depth() == 1; }, 3s);
   EXPECT_EQ(dlq_depth(), 1u);
   uint64_t purged = 0;
   ASSERT_TRUE(d.purge_dead_letters("d", &purged));
   EXPECT_EQ(purged, 1u);
-  EXPECT_EQ(store_->count_dead_letters("d"), 0u);
-  for (int i = 0; i < 300 && dlq_depth() != 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(*store_->count_dead_letters("d"), 0u);
+  eventually([&] { return dlq_depth() == 0; }, 3s);
   EXPECT_EQ(dlq_depth(), 0u);
-  EXPECT_EQ(d.redrive("d", 10), 0u);
+  EXPECT_EQ(*d.redrive("d", 10), 0u);
 }
 
 TEST_F(DispatcherTest, CircuitOpensProbesSlowlyAndClosesOnSuccess) {
@@ -342,24 +386,31 @@ TEST_F(DispatcherTest, CircuitOpensProbesSlowlyAndClosesOnSuccess) {
   options_.circuit_failure_threshold = 3;
   options_.circuit_probe_interval_ms = 400;
   options_.backoff = {1, 5};  // retry at once: only the circuit slows things down
-  Dispatcher d(options_, *store_, registry_);
+  Dispatcher d(options_, *store_, registry_, clock_);
   d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
   d.start();
   std::vector<core::DeliveryTask> tasks;
   for (int i = 0; i < 5; ++i) tasks.push_back(task("c" + std::to_string(i)));
   submit(d, tasks);
   rx.wait_for(3);
-  std::this_thread::sleep_for(100ms);
-  auto stats = d.stats();
-  ASSERT_EQ(stats.size(), 1u);
-  EXPECT_TRUE(stats[0].circuit_open);
+  ASSERT_TRUE(eventually([&] {
+    auto st = d.stats();
+    return !st.empty() && st[0].circuit_open && st[0].in_flight == 0;
+  }));
+  // Every retry is due within 5 ms; the circuit lets one probe through per
+  // 400 ms: two intervals, two probes.
   const size_t at_open = rx.requests().size();
-  std::this_thread::sleep_for(1000ms);
+  for (int interval = 0; interval < 2; ++interval) {
+    clock_.advance(400);
+    settle(d);
+    ASSERT_TRUE(eventually([&] { return d.stats()[0].in_flight == 0; }));
+    settle(d);
+  }
   const size_t probes = rx.requests().size() - at_open;
   EXPECT_GE(probes, 1u);
-  EXPECT_LE(probes, 4u) << "an open circuit sends one probe per interval";
+  EXPECT_LE(probes, 2u) << "an open circuit sends one probe per interval";
   status = 200;
-  EXPECT_TRUE(drained(5s));
+  EXPECT_TRUE(advance_until([&] { return *store_->count_tasks() == 0; }, 400));
   EXPECT_FALSE(d.stats()[0].circuit_open);
 }
 
@@ -373,7 +424,7 @@ TEST_F(DispatcherTest, BacklogBeyondTheMemoryCapIsPagedInFromDisk) {
   for (int i = 0; i < 60; ++i) tasks.push_back(task("b" + std::to_string(i)));
   submit(d, tasks);
   size_t most_held = 0;
-  for (int i = 0; i < 200 && store_->count_tasks() > 0; ++i) {
+  for (int i = 0; i < 200 && *store_->count_tasks() > 0; ++i) {
     for (const auto& st : d.stats()) most_held = std::max<size_t>(most_held, st.queued + st.in_flight);
     std::this_thread::sleep_for(10ms);
   }
@@ -388,7 +439,7 @@ TEST_F(DispatcherTest, BacklogBeyondTheMemoryCapIsPagedInFromDisk) {
 TEST_F(DispatcherTest, MemoryForABacklogIsCappedByBytes) {
   testing::HttpReceiver rx;
   options_.max_in_memory_bytes_per_destination = 256 * 1024;
-  Dispatcher d(options_, *store_, registry_);
+  Dispatcher d(options_, *store_, registry_, clock_);
   d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
   ASSERT_TRUE(d.pause("d"));
   d.start();
@@ -398,7 +449,11 @@ TEST_F(DispatcherTest, MemoryForABacklogIsCappedByBytes) {
     tasks.back().body = R"({"pad":")" + std::string(64 * 1024, 'x') + R"("})";
   }
   submit(d, tasks);
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] {
+    auto st = d.stats();
+    return !st.empty() && st[0].queued >= 1 && st[0].backlog_on_disk;
+  }));
+  settle(d);
   auto stats = d.stats();
   ASSERT_EQ(stats.size(), 1u);
   EXPECT_LE(stats[0].queued * (64 * 1024), 256u * 1024) << stats[0].queued << " held";
@@ -414,7 +469,7 @@ TEST_F(DispatcherTest, MemoryForABacklogIsCappedByBytes) {
 TEST_F(DispatcherTest, BacklogAndOldestPendingAgeAreReported) {
   testing::HttpReceiver rx;
   options_.max_in_memory_per_destination = 5;
-  Dispatcher d(options_, *store_, registry_);
+  Dispatcher d(options_, *store_, registry_, clock_);
   d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
   ASSERT_TRUE(d.pause("d"));
   d.start();
@@ -424,7 +479,9 @@ TEST_F(DispatcherTest, BacklogAndOldestPendingAgeAreReported) {
     tasks.back().ingested_ms -= 5000;  // accepted five seconds ago
   }
   submit(d, tasks);
-  std::this_thread::sleep_for(1500ms);
+  settle(d);
+  clock_.advance(1000);  // the age is refreshed once a second
+  settle(d);
   auto stats = d.stats();
   ASSERT_EQ(stats.size(), 1u);
   EXPECT_EQ(stats[0].backlog, 30u);
@@ -433,7 +490,8 @@ TEST_F(DispatcherTest, BacklogAndOldestPendingAgeAreReported) {
   ASSERT_TRUE(d.resume("d"));
   EXPECT_TRUE(drained());
   EXPECT_EQ(rx.wait_for(30).size(), 30u);
-  std::this_thread::sleep_for(1200ms);
+  clock_.advance(1000);
+  settle(d);
   stats = d.stats();
   EXPECT_EQ(stats[0].backlog, 0u);
   EXPECT_EQ(stats[0].oldest_pending_age_seconds, 0.0);
@@ -624,13 +682,13 @@ TEST_F(DispatcherTest, OAuthTokenRefusedWith401IsRefreshedAndTheDeliveryRetried)
   EXPECT_EQ(got[1].headers.at("authorization"), "Bearer t2");
   EXPECT_EQ(got[0].headers.at("webhook-id"), got[1].headers.at("webhook-id"));
   EXPECT_EQ(auth.issued.load(), 2);
-  EXPECT_EQ(store_->count_dead_letters("d"), 0u);
+  EXPECT_EQ(*store_->count_dead_letters("d"), 0u);
 }
 
 TEST_F(DispatcherTest, OAuthTokenCloseToExpiryIsRefreshedBeforeUse) {
   TokenServer auth(2);  // 2-second tokens: refreshed once half their life is gone
   testing::HttpReceiver rx;
-  Dispatcher d(options_, *store_, registry_);
+  Dispatcher d(options_, *store_, registry_, clock_);
   Destination dest = destination(rx.url("/"), "POST", 100, {});
   dest.oauth = oauth_to(auth.rx.url("/token"));
   d.set_destinations({dest});
@@ -639,7 +697,7 @@ TEST_F(DispatcherTest, OAuthTokenCloseToExpiryIsRefreshedBeforeUse) {
   ASSERT_EQ(rx.wait_for(1).size(), 1u);
   submit(d, {task("b")});
   ASSERT_EQ(rx.wait_for(2).size(), 2u);
-  std::this_thread::sleep_for(1200ms);
+  clock_.advance(1200);
   submit(d, {task("c")});
   const auto got = rx.wait_for(3);
   ASSERT_EQ(got.size(), 3u);
@@ -655,7 +713,7 @@ TEST_F(DispatcherTest, UnreachableAuthorizationEndpointFailsIntoRetriesThenTheDe
     dead_port = probe.port();
   }
   testing::HttpReceiver rx;
-  Dispatcher d(options_, *store_, registry_);
+  Dispatcher d(options_, *store_, registry_, clock_);
   Destination dest = destination(rx.url("/"), "POST", 100, {});
   dest.oauth = oauth_to("http://127.0.0.1:" + std::to_string(dead_port) + "/token");
   d.set_destinations({dest});
@@ -663,9 +721,9 @@ TEST_F(DispatcherTest, UnreachableAuthorizationEndpointFailsIntoRetriesThenTheDe
   auto t = task("a");
   t.retry.maximum_retry_attempts = 1;
   submit(d, {t});
-  ASSERT_TRUE(drained());
+  ASSERT_TRUE(advance_until([&] { return *store_->count_tasks() == 0; }, 250));
   EXPECT_TRUE(rx.requests().empty());
-  const auto letters = store_->list_dead_letters("d", 10);
+  const auto letters = *store_->list_dead_letters("d", 10);
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].error_code, "NO_PERMISSIONS");
   EXPECT_EQ(letters[0].task.attempts, 2u);

@@ -55,7 +55,7 @@ TEST(ClassifyTest, RetryAfterSecondsDateAndNegative) {
 }
 
 TEST(BackoffTest, FullJitterWithinExponentialCeiling) {
-  std::mt19937_64 rng(42);
+  core::SeededRandom rng(42);
   BackoffOptions o{1000, 8000};
   for (uint32_t n = 0; n < 10; ++n) {
     const int64_t ceiling = std::min<int64_t>(8000, 1000LL << n);

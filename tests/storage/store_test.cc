@@ -42,10 +42,9 @@ core::Status append_sync(Store& store, IngestBatch batch) {
 class StoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<Store> open(bool sync = false) {
-    std::string error;
-    auto s = Store::open({dir_.path(), sync}, &error);
-    EXPECT_TRUE(s) << error;
-    return s;
+    auto s = Store::open({.path = dir_.path(), .sync = sync});
+    EXPECT_TRUE(s) << s.status().message();
+    return s ? std::move(*s) : nullptr;
   }
   testing::TempDir dir_;
 };
@@ -62,10 +61,10 @@ TEST_F(StoreTest, AppendedTasksSurviveReopenInDueOrder) {
   std::vector<std::string> ids;
   ASSERT_TRUE(store->scan_tasks([&](core::DeliveryTask&& t) { ids.push_back(t.id); }));
   EXPECT_EQ(ids, (std::vector<std::string>{"early", "mid", "late"}));
-  EXPECT_EQ(store->count_tasks(), 3u);
-  EXPECT_EQ(store->count_tasks("d"), 3u);
-  EXPECT_EQ(store->count_tasks("d2"), 0u);
-  EXPECT_EQ(store->count_tasks(""), 0u);
+  EXPECT_EQ(*store->count_tasks(), 3u);
+  EXPECT_EQ(*store->count_tasks("d"), 3u);
+  EXPECT_EQ(*store->count_tasks("d2"), 0u);
+  EXPECT_EQ(*store->count_tasks(""), 0u);
 }
 
 TEST_F(StoreTest, ConcurrentAppendsAreAllStored) {
@@ -86,7 +85,7 @@ TEST_F(StoreTest, ConcurrentAppendsAreAllStored) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(ok.load(), kThreads * kPerThread);
-  EXPECT_EQ(store->count_tasks(), static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_EQ(*store->count_tasks(), static_cast<uint64_t>(kThreads * kPerThread));
   int events = 0;
   ASSERT_TRUE(store->scan_events(0, INT64_MAX, [&](const std::string&) { return ++events, true; }));
   EXPECT_EQ(events, kThreads * kPerThread);
@@ -118,14 +117,14 @@ TEST_F(StoreTest, FinishRescheduleAndDeadLetter) {
   EXPECT_EQ(left[0].due_ms, 500);
   EXPECT_EQ(left[0].attempts, 1u);
 
-  auto letters = store->list_dead_letters("d", 10);
+  auto letters = *store->list_dead_letters("d", 10);
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].task.id, "c");
   EXPECT_EQ(letters[0].error_code, "ERROR_FROM_TARGET");
   EXPECT_EQ(letters[0].error_message, "HTTP 404 from target");
   EXPECT_EQ(letters[0].task.attempts, 4u);
-  EXPECT_EQ(store->count_dead_letters("d"), 1u);
-  EXPECT_EQ(store->count_dead_letters("other"), 0u);
+  EXPECT_EQ(*store->count_dead_letters("d"), 1u);
+  EXPECT_EQ(*store->count_dead_letters("other"), 0u);
 }
 
 TEST_F(StoreTest, LoadTasksPagesOnFromItsCursor) {
@@ -142,27 +141,27 @@ TEST_F(StoreTest, LoadTasksPagesOnFromItsCursor) {
   };
   const auto none = [](const std::string&) { return false; };
   std::string cursor;
-  EXPECT_EQ(ids(store->load_tasks("d", 3, none, &cursor)), (std::vector<std::string>{"t0@100", "t1@101", "t2@102"}));
+  EXPECT_EQ(ids(*store->load_tasks("d", 3, none, &cursor)), (std::vector<std::string>{"t0@100", "t1@101", "t2@102"}));
   // Delivered ones are deleted; the next page starts after the cursor all the same.
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(store->finish_task(task("t" + std::to_string(i), 100 + i)));
-  EXPECT_EQ(ids(store->load_tasks(
+  EXPECT_EQ(ids(*store->load_tasks(
                 "d", 2, [](const std::string& id) { return id == "t4"; }, &cursor)),
             (std::vector<std::string>{"t3@103", "t5@105"}));
   // Stored behind the cursor: only a pass from the first key finds it.
   IngestBatch late;
   late.tasks.push_back(task("behind", 99));
   ASSERT_TRUE(append_sync(*store, std::move(late)));
-  EXPECT_EQ(ids(store->load_tasks("d", 10, none, &cursor)),
+  EXPECT_EQ(ids(*store->load_tasks("d", 10, none, &cursor)),
             (std::vector<std::string>{"t6@106", "t7@107", "t8@108", "t9@109"}));
-  EXPECT_TRUE(store->load_tasks("d", 10, none, &cursor).empty());  // the end stays the end
+  EXPECT_TRUE(store->load_tasks("d", 10, none, &cursor)->empty());  // the end stays the end
   cursor.clear();
-  EXPECT_EQ(ids(store->load_tasks("d", 2, none, &cursor)), (std::vector<std::string>{"behind@99", "t3@103"}));
+  EXPECT_EQ(ids(*store->load_tasks("d", 2, none, &cursor)), (std::vector<std::string>{"behind@99", "t3@103"}));
   std::string c2;
-  EXPECT_EQ(ids(store->load_tasks("d2", 10, none, &c2)), (std::vector<std::string>{"other@50"}));
+  EXPECT_EQ(ids(*store->load_tasks("d2", 10, none, &c2)), (std::vector<std::string>{"other@50"}));
   // A byte budget ends a page early, after at least one record.
   std::string c3;
-  EXPECT_EQ(store->load_tasks("d", 10, none, &c3, 1).size(), 1u);
-  EXPECT_EQ(store->load_tasks("d", 10, none, &c3, SIZE_MAX).size(), 7u);
+  EXPECT_EQ(store->load_tasks("d", 10, none, &c3, 1)->size(), 1u);
+  EXPECT_EQ(store->load_tasks("d", 10, none, &c3, SIZE_MAX)->size(), 7u);
 }
 
 TEST_F(StoreTest, PurgeDeletesEveryDeadLetterOfOneDestination) {
@@ -173,13 +172,13 @@ TEST_F(StoreTest, PurgeDeletesEveryDeadLetterOfOneDestination) {
     dl.dead_ms = 1000 + i;
     ASSERT_TRUE(store->dead_letter(dl));
   }
-  const uint64_t mine = store->count_dead_letters("d");
-  ASSERT_EQ(mine + store->count_dead_letters("other"), 10005u);
+  const uint64_t mine = *store->count_dead_letters("d");
+  ASSERT_EQ(mine + *store->count_dead_letters("other"), 10005u);
   uint64_t purged = 0;
   ASSERT_TRUE(store->purge_dead_letters("d", &purged));
   EXPECT_EQ(purged, mine);
-  EXPECT_EQ(store->count_dead_letters("d"), 0u);
-  EXPECT_EQ(store->count_dead_letters("other"), 11u);  // another destination keeps its own
+  EXPECT_EQ(*store->count_dead_letters("d"), 0u);
+  EXPECT_EQ(*store->count_dead_letters("other"), 11u);  // another destination keeps its own
   ASSERT_TRUE(store->purge_dead_letters("d", &purged));
   EXPECT_EQ(purged, 0u);
 }
@@ -193,8 +192,8 @@ TEST_F(StoreTest, RedriveRequeuesDeadLetters) {
     dl.dead_ms = 100 + i;
     ASSERT_TRUE(store->dead_letter(dl));
   }
-  EXPECT_EQ(store->redrive("dest", 2, 9999).size(), 2u);
-  EXPECT_EQ(store->count_dead_letters("dest"), 1u);
+  EXPECT_EQ(store->redrive("dest", 2, 9999)->size(), 2u);
+  EXPECT_EQ(*store->count_dead_letters("dest"), 1u);
   std::vector<core::DeliveryTask> tasks;
   ASSERT_TRUE(store->scan_tasks([&](core::DeliveryTask&& t) { tasks.push_back(std::move(t)); }));
   ASSERT_EQ(tasks.size(), 2u);
@@ -217,9 +216,9 @@ TEST_F(StoreTest, PausedDestinationsAndEventLookup) {
     ASSERT_TRUE(append_sync(*store, std::move(b)));
   }
   auto store = open();
-  EXPECT_EQ(store->paused_destinations(), std::vector<std::string>{"b"});
-  EXPECT_NE(store->event_envelope(7000, "e7").find("\"id\":\"e7\""), std::string::npos);
-  EXPECT_EQ(store->event_envelope(7001, "e7"), "");
+  EXPECT_EQ(*store->paused_destinations(), std::vector<std::string>{"b"});
+  EXPECT_NE(store->event_envelope(7000, "e7")->find("\"id\":\"e7\""), std::string::npos);
+  EXPECT_EQ(store->event_envelope(7001, "e7").status().code(), core::Code::kNotFound);
 }
 
 TEST_F(StoreTest, ScanEventsHonoursTheWindow) {
@@ -240,8 +239,9 @@ TEST_F(StoreTest, OpeningAFileInsteadOfADirectoryFailsWithAMessage) {
   FILE* f = fopen(path.c_str(), "w");
   fputs("x", f);
   fclose(f);
-  std::string error;
-  EXPECT_FALSE(Store::open({path, false}, &error));
+  const auto opened = Store::open({.path = path});
+  EXPECT_FALSE(opened);
+  const std::string error = opened.status().message();
   EXPECT_NE(error.find(path), std::string::npos) << error;
 }
 
@@ -253,17 +253,17 @@ namespace {
 
 TEST(StoreSpaceTest, BelowTheFreeSpaceReserveNothingIsStored) {
   testing::TempDir dir;
-  std::string error;
-  Options options{dir.path(), false, 1ull << 62};  // more than any disk has free
-  auto store = Store::open(options, &error);
-  ASSERT_TRUE(store) << error;
+  Options options{.path = dir.path(), .min_free_bytes = 1ull << 62};  // more than any disk has free
+  auto opened = Store::open(options);
+  ASSERT_TRUE(opened) << opened.status().message();
+  std::unique_ptr<Store> store = std::move(*opened);
   IngestBatch b;
   b.events.push_back(event("e1", 1000));
   b.tasks.push_back(task("t1", 1000));
   const core::Status st = append_sync(*store, std::move(b));
   EXPECT_FALSE(st);
   EXPECT_NE(st.message().find("storage is full"), std::string::npos) << st.message();
-  EXPECT_EQ(store->count_tasks(), 0u);
+  EXPECT_EQ(*store->count_tasks(), 0u);
 }
 
 TEST_F(StoreTest, ArchivesKeepEventsInTimeOrderAndExpireByArchiveTime) {
@@ -288,17 +288,17 @@ TEST_F(StoreTest, ArchivesKeepEventsInTimeOrderAndExpireByArchiveTime) {
   EXPECT_EQ(store->archive_stats("none").events, 0u);
 
   // [70, 100): 70, 80, 90 in time order, read two at a time.
-  EXPECT_EQ(store->count_archive("all", 70, 100), 3u);
-  auto first = store->read_archive("all", 70, 100, "", 2);
+  EXPECT_EQ(*store->count_archive("all", 70, 100), 3u);
+  auto first = *store->read_archive("all", 70, 100, "", 2);
   ASSERT_EQ(first.size(), 2u);
   EXPECT_EQ(first[0].id, "e3");
   EXPECT_EQ(first[0].time_s, 70);
   EXPECT_EQ(first[1].id, "e2");
-  auto rest = store->read_archive("all", 70, 100, first.back().key, 10);
+  auto rest = *store->read_archive("all", 70, 100, first.back().key, 10);
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_EQ(rest[0].id, "e1");
-  EXPECT_TRUE(store->read_archive("all", 70, 100, rest.back().key, 10).empty());
-  auto top = store->read_archive("all", 100, 101, "", 10);
+  EXPECT_TRUE(store->read_archive("all", 70, 100, rest.back().key, 10)->empty());
+  auto top = *store->read_archive("all", 100, 101, "", 10);
   ASSERT_EQ(top.size(), 1u);
   EXPECT_EQ(top[0].trace_header, "Root=1");
   EXPECT_EQ(top[0].ingested_ms, 1000000);
@@ -308,22 +308,22 @@ TEST_F(StoreTest, ArchivesKeepEventsInTimeOrderAndExpireByArchiveTime) {
 
   // Retention goes by when events were archived (e0 first), not by their time.
   std::string cursor;
-  EXPECT_EQ(store->expire_archive("all", 1002000, 1, &cursor), 1u);
+  EXPECT_EQ(*store->expire_archive("all", 1002000, 1, &cursor), 1u);
   EXPECT_FALSE(cursor.empty());
-  EXPECT_EQ(store->expire_archive("all", 1002000, 10, &cursor), 1u);
-  EXPECT_EQ(store->expire_archive("all", 1002000, 10, &cursor), 0u);
+  EXPECT_EQ(*store->expire_archive("all", 1002000, 10, &cursor), 1u);
+  EXPECT_EQ(*store->expire_archive("all", 1002000, 10, &cursor), 0u);
   std::string fresh;
-  EXPECT_EQ(store->expire_archive("all", 1002000, 10, &fresh), 0u);  // from the first key: nothing left either
+  EXPECT_EQ(*store->expire_archive("all", 1002000, 10, &fresh), 0u);  // from the first key: nothing left either
   EXPECT_EQ(store->archive_stats("all").events, 3u);
-  EXPECT_EQ(store->count_archive("all", 0, 1000), 3u);
-  EXPECT_TRUE(store->read_archive("all", 90, 101, "", 10).empty());  // e0 (100) and e1 (90) are gone
-  EXPECT_EQ(store->count_archive("even", 0, 1000), 3u);              // other archives keep theirs
+  EXPECT_EQ(*store->count_archive("all", 0, 1000), 3u);
+  EXPECT_TRUE(store->read_archive("all", 90, 101, "", 10)->empty());  // e0 (100) and e1 (90) are gone
+  EXPECT_EQ(*store->count_archive("even", 0, 1000), 3u);              // other archives keep theirs
 
-  const auto meta = store->list_meta("replay/");
+  const auto meta = *store->list_meta("replay/");
   ASSERT_EQ(meta.size(), 1u);
   EXPECT_EQ(meta[0].second, "{\"state\":\"RUNNING\"}");
   ASSERT_TRUE(store->put_meta("replay/y", "{}"));
-  EXPECT_EQ(store->list_meta("replay/").size(), 2u);
+  EXPECT_EQ(store->list_meta("replay/")->size(), 2u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "switchyard/core/clock.h"
 #include "switchyard/core/status.h"
 #include "switchyard/core/task.h"
 #include "switchyard/destinations/destination.h"
@@ -78,7 +79,11 @@ struct DestinationStats {
 // stop() stay in the store and are retried after the next start.
 class Dispatcher {
  public:
-  Dispatcher(Options options, storage::Store& store, prometheus::Registry& registry);
+  // Due times and ages run on `clock`'s wall time, quotas, probes and token
+  // retries on its monotonic time; `random` draws the backoff jitter (a
+  // seeded std::mt19937_64 when null).
+  Dispatcher(Options options, storage::Store& store, prometheus::Registry& registry,
+             core::Clock& clock = core::system_clock(), std::unique_ptr<core::Random> random = nullptr);
   ~Dispatcher();
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -96,6 +101,11 @@ class Dispatcher {
 
   std::vector<DestinationStats> stats() const;
 
+  // Scheduling passes the delivery thread has made. A pass takes what was
+  // handed over, starts what the clock, quotas and circuits allow, and
+  // collects finished attempts; tests wait on this instead of sleeping.
+  uint64_t passes() const;
+
   // Stops / restarts sending to a destination; its queue is kept (on disk
   // and in memory) and the state survives restarts.
   core::Status pause(const std::string& destination);
@@ -104,7 +114,7 @@ class Dispatcher {
   // Puts up to `limit` dead letters of `destination`, oldest first, back on
   // its queue in one write (each keeps its webhook-id; its age counts from
   // now). Returns how many; the DLQ depth gauge follows.
-  uint64_t redrive(const std::string& destination, size_t limit);
+  core::Result<uint64_t> redrive(const std::string& destination, size_t limit);
 
   // Deletes every dead letter of `destination` (SQS's PurgeQueue), in
   // writes of 10,000; `*purged` counts those deleted even when a write

@@ -1,10 +1,10 @@
 #pragma once
 
 #include <cstdint>
-#include <random>
 #include <string>
 #include <string_view>
 
+#include "switchyard/core/clock.h"
 #include "switchyard/core/task.h"
 
 namespace switchyard::destinations {
@@ -44,7 +44,7 @@ struct BackoffOptions {
 };
 
 // Full jitter: a random delay in [0, min(cap, base * 2^retry)].
-int64_t backoff_delay_ms(uint32_t retry_number, const BackoffOptions& options, std::mt19937_64& rng);
+int64_t backoff_delay_ms(uint32_t retry_number, const BackoffOptions& options, core::Random& random);
 
 // What to do with a task after a failed attempt. `attempts` in the task
 // already counts the attempt that just failed.

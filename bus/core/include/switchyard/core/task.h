@@ -14,6 +14,7 @@ namespace switchyard::core {
 struct RetryPolicy {
   uint32_t maximum_retry_attempts = 185;       // 0..185
   uint32_t maximum_event_age_seconds = 86400;  // 60..86400
+  bool operator==(const RetryPolicy&) const = default;
 };
 
 // One delivery of one event to one target, from the moment the event matched
@@ -48,12 +49,12 @@ struct DeliveryTask {
   uint32_t attempts = 0;    // attempts made so far
   int last_status = 0;      // last HTTP status, 0 when none
   std::string last_error;
+
+  bool operator==(const DeliveryTask&) const = default;
 };
 
-std::string encode_task(const DeliveryTask& task);
 // About how many bytes of memory a task held in memory takes: its strings
 // and lists with their bookkeeping. Delivery caps its memory with it.
 size_t task_memory_bytes(const DeliveryTask& task);
-std::optional<DeliveryTask> decode_task(std::string_view data);
 
 }  // namespace switchyard::core

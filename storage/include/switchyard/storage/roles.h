@@ -1,0 +1,166 @@
+#pragma once
+
+// The store's roles. Each part of Switchyard depends on the role it uses:
+// ingest on the IngestLog, delivery on the DeliveryQueue and DeadLetters,
+// replays and retention on Archives, pause state and replay progress on
+// SmallState. A backend (RocksDB today, JetStream in cluster mode, memory
+// in unit tests) implements all of them as one Store (store.h).
+//
+// Every method may be called from any thread. A read that fails returns
+// the failure (a Result), never an empty answer that looks like "none".
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "switchyard/core/event.h"
+#include "switchyard/core/status.h"
+#include "switchyard/core/task.h"
+
+namespace switchyard::storage {
+
+// Everything one ingest request stores, written atomically: the accepted
+// events and the deliveries their matches produced.
+struct IngestBatch {
+  std::vector<core::Event> events;
+  std::vector<core::DeliveryTask> tasks;
+  // (archive name, index into events): events kept in an archive too.
+  std::vector<std::pair<std::string, size_t>> archived;
+  // Small records written in the same atomic write (replay progress).
+  std::vector<std::pair<std::string, std::string>> meta;
+};
+
+// An archived event as a replay reads it.
+struct ArchivedEvent {
+  std::string key;  // position in the archive; a replay resumes after it
+  std::string id;
+  std::string bus;
+  int64_t time_s = 0;       // the event's `time`
+  int64_t ingested_ms = 0;  // when it was first accepted
+  std::string trace_header;
+  std::string envelope;  // the stored envelope, byte for byte
+
+  bool operator==(const ArchivedEvent&) const = default;
+};
+
+struct ArchiveStats {
+  uint64_t events = 0;
+  uint64_t bytes = 0;  // of the stored envelopes
+};
+
+// A dead-lettered delivery with EventBridge's DLQ attributes.
+struct DeadLetter {
+  core::DeliveryTask task;
+  std::string error_code;  // ERROR_FROM_TARGET, TIMEOUT, ...
+  std::string error_message;
+  std::string exhausted_condition;  // MaximumRetryAttempts | MaximumEventAgeInSeconds | ""
+  int64_t dead_ms = 0;
+  std::string key;  // storage key, filled by list_dead_letters
+};
+
+// Whether the store accepts writes. False while its disk has less than
+// Options::min_free_bytes free: every write (ingest, delivery outcomes, DLQ,
+// archives, replays, pause state) is then refused with kResourceExhausted
+// and nothing is written. It turns true again by itself once space is freed.
+class Writability {
+ public:
+  virtual ~Writability() = default;
+  virtual bool writable() = 0;
+};
+
+// Accepted events, stored before they are acknowledged.
+class IngestLog : public virtual Writability {
+ public:
+  // Queues an ingest batch. `done` runs on the committer thread once the
+  // batch is durable (or failed); nothing of a failed batch is stored.
+  virtual void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) = 0;
+  // The stored envelope of one event; kNotFound when it is not (or no
+  // longer) stored.
+  virtual core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) = 0;
+  // Events stored between [from_ms, to_ms) of ingestion time, as
+  // {"bus":..., "ingested_ms":..., "event": <envelope>} JSON text; `fn`
+  // returns false to stop.
+  virtual core::Status scan_events(int64_t from_ms, int64_t to_ms,
+                                   const std::function<bool(const std::string&)>& fn) = 0;
+};
+
+// Pending deliveries, per destination in due-time order. Outcomes are not
+// fsynced: losing one in a machine crash only causes one more attempt,
+// which at-least-once delivery allows.
+class DeliveryQueue : public virtual Writability {
+ public:
+  virtual core::Status finish_task(const core::DeliveryTask& task) = 0;
+  virtual core::Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) = 0;  // one write
+  // `previous_due_ms` is the due time the task is stored under.
+  virtual core::Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) = 0;
+  // Calls fn for every pending delivery in due-time order per destination.
+  virtual core::Status scan_tasks(const std::function<void(core::DeliveryTask&&)>& fn) = 0;
+  virtual core::Result<uint64_t> count_tasks() = 0;
+  virtual core::Result<uint64_t> count_tasks(const std::string& destination) = 0;
+  // Destinations that have stored deliveries.
+  virtual core::Result<std::vector<std::string>> task_destinations() = 0;
+  // Up to `limit` stored deliveries of one destination in due order,
+  // leaving out those whose id `skip` accepts (already in memory). The scan
+  // starts after the key `*cursor` holds (from the first when it is empty)
+  // and leaves `*cursor` at the last key it visited, so paging through a
+  // backlog never walks again over what earlier pages passed, nor over the
+  // deletions that delivering them left behind. A page also ends once the
+  // stored records it took reach `max_bytes` (it always takes at least one).
+  virtual core::Result<std::vector<core::DeliveryTask>> load_tasks(const std::string& destination, size_t limit,
+                                                                   const std::function<bool(const std::string&)>& skip,
+                                                                   std::string* cursor,
+                                                                   size_t max_bytes = SIZE_MAX) = 0;
+};
+
+// The dead-letter queue, per destination in the order deliveries died.
+class DeadLetters : public virtual Writability {
+ public:
+  // Removes the delivery from the queue and, when the task keeps dead
+  // letters, stores it as one: one atomic write.
+  virtual core::Status dead_letter(const DeadLetter& record) = 0;
+  // Dead letters of one destination, oldest first, at most `limit`.
+  virtual core::Result<std::vector<DeadLetter>> list_dead_letters(const std::string& destination, size_t limit) = 0;
+  // Removes up to `limit` dead letters of `destination`, oldest first, and
+  // re-queues their tasks (attempts reset, due now, a fresh age budget) in
+  // one atomic write. Returns the re-queued tasks.
+  virtual core::Result<std::vector<core::DeliveryTask>> redrive(const std::string& destination, size_t limit,
+                                                                int64_t now_ms) = 0;
+  virtual core::Result<uint64_t> count_dead_letters(const std::string& destination) = 0;
+  // Deletes every dead letter of `destination`; `*purged` counts those
+  // deleted, also when a later write fails.
+  virtual core::Status purge_dead_letters(const std::string& destination, uint64_t* purged) = 0;
+};
+
+// Archives: events kept per archive in event-time order (written by ingest,
+// in its batch).
+class Archives : public virtual Writability {
+ public:
+  // Up to `limit` events of `archive` whose time is in [from_s, to_s),
+  // starting after `after_key` ("" for the start).
+  virtual core::Result<std::vector<ArchivedEvent>> read_archive(const std::string& archive, int64_t from_s,
+                                                                int64_t to_s, const std::string& after_key,
+                                                                size_t limit) = 0;
+  virtual core::Result<uint64_t> count_archive(const std::string& archive, int64_t from_s, int64_t to_s) = 0;
+  virtual ArchiveStats archive_stats(const std::string& archive) = 0;
+  // Deletes up to `limit` events of `archive` archived before `cutoff_ms`
+  // and returns how many. `*cursor` works as in load_tasks: chunk after
+  // chunk, each starts where the last ended.
+  virtual core::Result<uint64_t> expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
+                                                std::string* cursor) = 0;
+};
+
+// Small operator state: paused destinations, replay progress.
+class SmallState : public virtual Writability {
+ public:
+  // Destinations an operator paused; kept across restarts.
+  virtual core::Status set_paused(const std::string& destination, bool paused) = 0;
+  virtual core::Result<std::vector<std::string>> paused_destinations() = 0;
+  // Records by key prefix (replays); put_meta is synced when storage.sync is.
+  virtual core::Status put_meta(const std::string& key, const std::string& value) = 0;
+  virtual core::Result<std::vector<std::pair<std::string, std::string>>> list_meta(const std::string& prefix) = 0;
+};
+
+}  // namespace switchyard::storage

@@ -1,0 +1,154 @@
+#include "records.h"
+
+#include <nlohmann/json.hpp>
+
+#include <utility>
+#include <vector>
+
+namespace switchyard::storage {
+namespace {
+
+using nlohmann::json;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+json task_json(const core::DeliveryTask& t) {
+  return {
+      {"id", t.id},
+      {"event_id", t.event_id},
+      {"bus", t.bus},
+      {"rule", t.rule},
+      {"rule_arn", t.rule_arn},
+      {"target", t.target},
+      {"destination", t.destination},
+      {"body", t.body},
+      {"content_type", t.content_type},
+      {"path_params", t.path_params},
+      {"headers", t.headers},
+      {"query", t.query},
+      {"trace_header", t.trace_header},
+      {"request_id", t.request_id},
+      {"render_error", t.render_error},
+      {"render_error_code", t.render_error_code},
+      {"max_retries", t.retry.maximum_retry_attempts},
+      {"max_age_s", t.retry.maximum_event_age_seconds},
+      {"dead_letter", t.dead_letter},
+      {"ingested_ms", t.ingested_ms},
+      {"age_from_ms", t.age_from_ms},
+      {"due_ms", t.due_ms},
+      {"attempts", t.attempts},
+      {"last_status", t.last_status},
+      {"last_error", t.last_error},
+  };
+}
+
+core::Result<core::DeliveryTask> task_from(const json& j) {
+  if (!j.is_object()) return core::Status::corruption("a stored task is not a JSON object");
+  try {
+    core::DeliveryTask t;
+    t.id = j.at("id").get<std::string>();
+    t.event_id = j.at("event_id").get<std::string>();
+    t.bus = j.value("bus", "");
+    t.rule = j.value("rule", "");
+    t.rule_arn = j.value("rule_arn", "");
+    t.target = j.value("target", "");
+    t.destination = j.at("destination").get<std::string>();
+    t.body = j.at("body").get<std::string>();
+    t.content_type = j.value("content_type", t.content_type);
+    t.path_params = j.value("path_params", std::vector<std::string>{});
+    t.headers = j.value("headers", std::vector<std::pair<std::string, std::string>>{});
+    t.query = j.value("query", std::vector<std::pair<std::string, std::string>>{});
+    t.trace_header = j.value("trace_header", "");
+    t.request_id = j.value("request_id", "");
+    t.render_error = j.value("render_error", "");
+    t.render_error_code = j.value("render_error_code", "INVALID_JSON");
+    t.retry.maximum_retry_attempts = j.value("max_retries", t.retry.maximum_retry_attempts);
+    t.retry.maximum_event_age_seconds = j.value("max_age_s", t.retry.maximum_event_age_seconds);
+    t.dead_letter = j.value("dead_letter", true);
+    t.ingested_ms = j.value("ingested_ms", int64_t{0});
+    t.age_from_ms = j.value("age_from_ms", int64_t{0});
+    t.due_ms = j.value("due_ms", int64_t{0});
+    t.attempts = j.value("attempts", uint32_t{0});
+    t.last_status = j.value("last_status", 0);
+    t.last_error = j.value("last_error", "");
+    return t;
+  } catch (const json::exception& e) {
+    return core::Status::corruption(std::string("a stored task is not readable: ") + e.what());
+  }
+}
+
+}  // namespace
+
+std::string encode_task(const core::DeliveryTask& t) { return dump(task_json(t)); }
+
+core::Result<core::DeliveryTask> decode_task(std::string_view data) {
+  return task_from(json::parse(data, nullptr, /*allow_exceptions=*/false));
+}
+
+std::string encode_dead_letter(const DeadLetter& d) {
+  return dump({
+      {"task", task_json(d.task)},
+      {"error_code", d.error_code},
+      {"error_message", d.error_message},
+      {"exhausted_condition", d.exhausted_condition},
+      {"dead_ms", d.dead_ms},
+  });
+}
+
+core::Result<DeadLetter> decode_dead_letter(std::string_view data) {
+  const json j = json::parse(data, nullptr, false);
+  if (!j.is_object() || !j.contains("task")) return core::Status::corruption("a stored dead letter is not readable");
+  auto task = task_from(j["task"]);
+  if (!task) return task.status();
+  try {
+    DeadLetter d;
+    d.task = std::move(*task);
+    d.error_code = j.value("error_code", "");
+    d.error_message = j.value("error_message", "");
+    d.exhausted_condition = j.value("exhausted_condition", "");
+    d.dead_ms = j.value("dead_ms", int64_t{0});
+    return d;
+  } catch (const json::exception& e) {
+    return core::Status::corruption(std::string("a stored dead letter is not readable: ") + e.what());
+  }
+}
+
+std::string encode_event_record(const core::Event& e) {
+  std::string out = R"({"bus":)";
+  out += json(e.bus).dump();
+  out += R"(,"ingested_ms":)";
+  out += std::to_string(e.ingested_ms);
+  if (!e.trace_header.empty()) {
+    out += R"(,"trace_header":)";
+    out += json(e.trace_header).dump();
+  }
+  out += R"(,"event":)";
+  out += core::envelope_json(e);
+  out += '}';
+  return out;
+}
+
+std::string_view envelope_of(std::string_view record) {
+  static constexpr std::string_view kMarker = R"(,"event":)";
+  const auto at = record.find(kMarker);
+  if (at == std::string_view::npos || record.size() < at + kMarker.size() + 1) return {};
+  return record.substr(at + kMarker.size(), record.size() - at - kMarker.size() - 1);
+}
+
+core::Result<EventRecordHeader> decode_event_header(std::string_view record) {
+  const auto at = record.find(R"(,"event":)");
+  if (at == std::string_view::npos) return core::Status::corruption("a stored event record has no envelope");
+  const json j = json::parse(std::string(record.substr(0, at)) + "}", nullptr, false);
+  if (!j.is_object()) return core::Status::corruption("a stored event record's header is not readable");
+  try {
+    EventRecordHeader h;
+    h.bus = j.value("bus", "");
+    h.ingested_ms = j.value("ingested_ms", int64_t{0});
+    h.trace_header = j.value("trace_header", "");
+    return h;
+  } catch (const json::exception& e) {
+    return core::Status::corruption(std::string("a stored event record's header is not readable: ") + e.what());
+  }
+}
+
+}  // namespace switchyard::storage

@@ -1,0 +1,113 @@
+#pragma once
+
+// The RocksDB store: every role in one database, a column family each
+// (keys.h). Its methods are spread by role:
+//   rocks_store.cc       open, lifecycle, the guarded write, events, small state
+//   rocks_deliveries.cc  the delivery queue and the dead letters
+//   rocks_archives.cc    archives and their retention
+//   rocks_commit.cc      the committer: ingest batches grouped into one write
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/write_batch.h>
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "disk_guard.h"
+#include "keys.h"
+#include "store_metrics.h"
+#include "switchyard/storage/store.h"
+
+namespace switchyard::storage {
+
+class RocksStore final : public Store {
+ public:
+  // `owned_env` (an in-memory Env) lives as long as the store.
+  RocksStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> cfs, const Options& options,
+             std::unique_ptr<rocksdb::Env> owned_env);
+  ~RocksStore() override;
+
+  bool writable() override { return guard_.writable(); }
+
+  // IngestLog
+  void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) override;
+  core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) override;
+  core::Status scan_events(int64_t from_ms, int64_t to_ms, const std::function<bool(const std::string&)>& fn) override;
+
+  // DeliveryQueue
+  core::Status finish_task(const core::DeliveryTask& task) override;
+  core::Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) override;
+  core::Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) override;
+  core::Status scan_tasks(const std::function<void(core::DeliveryTask&&)>& fn) override;
+  core::Result<uint64_t> count_tasks() override;
+  core::Result<uint64_t> count_tasks(const std::string& destination) override;
+  core::Result<std::vector<std::string>> task_destinations() override;
+  core::Result<std::vector<core::DeliveryTask>> load_tasks(const std::string& destination, size_t limit,
+                                                           const std::function<bool(const std::string&)>& skip,
+                                                           std::string* cursor, size_t max_bytes) override;
+
+  // DeadLetters
+  core::Status dead_letter(const DeadLetter& record) override;
+  core::Result<std::vector<DeadLetter>> list_dead_letters(const std::string& destination, size_t limit) override;
+  core::Result<std::vector<core::DeliveryTask>> redrive(const std::string& destination, size_t limit,
+                                                        int64_t now_ms) override;
+  core::Result<uint64_t> count_dead_letters(const std::string& destination) override;
+  core::Status purge_dead_letters(const std::string& destination, uint64_t* purged) override;
+
+  // Archives
+  core::Result<std::vector<ArchivedEvent>> read_archive(const std::string& archive, int64_t from_s, int64_t to_s,
+                                                        const std::string& after_key, size_t limit) override;
+  core::Result<uint64_t> count_archive(const std::string& archive, int64_t from_s, int64_t to_s) override;
+  ArchiveStats archive_stats(const std::string& archive) override;
+  core::Result<uint64_t> expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
+                                        std::string* cursor) override;
+
+  // SmallState
+  core::Status set_paused(const std::string& destination, bool paused) override;
+  core::Result<std::vector<std::string>> paused_destinations() override;
+  core::Status put_meta(const std::string& key, const std::string& value) override;
+  core::Result<std::vector<std::pair<std::string, std::string>>> list_meta(const std::string& prefix) override;
+
+ private:
+  struct Pending {
+    std::shared_ptr<const IngestBatch> batch;
+    std::function<void(core::Status)> done;
+  };
+
+  // Every write but ingest's commit groups (which check the disk themselves
+  // before each group) goes through here, and none reaches RocksDB while
+  // the disk is under the reserve.
+  core::Status write(rocksdb::WriteBatch& wb, const char* what, bool sync = false);
+  core::Result<uint64_t> count(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix, const char* what);
+  void load_archive_stats();
+  void commit_loop();
+  void commit_group(std::deque<Pending>& group);
+
+  std::unique_ptr<rocksdb::Env> owned_env_;
+  rocksdb::DB* db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  Options options_;
+  std::unique_ptr<StoreMetrics> metrics_;
+  DiskGuard guard_;
+
+  std::mutex stats_mu_;
+  std::map<std::string, ArchiveStats> archive_stats_;  // guarded by stats_mu_
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;  // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
+  std::thread committer_;
+};
+
+// rocksdb::Status in the error vocabulary, with what was being done.
+core::Status from_rocks(const rocksdb::Status& s, const char* what);
+
+}  // namespace switchyard::storage
