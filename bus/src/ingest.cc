@@ -102,7 +102,7 @@ std::vector<std::string_view> raw_member_values(std::string_view body, std::stri
 
 namespace {
 
-core::Event new_event(const config::BusConfig& bus, int64_t now_ms) {
+core::Event new_event(const BusSettings& bus, int64_t now_ms) {
   core::Event e;
   e.id = core::uuid_v4();
   e.account = bus.account;
@@ -284,7 +284,7 @@ ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const vo
     e.time = now_ms / 1000;
     EntryResult r = parse_put_events_entry(entry, e, &total, &bus_name);
     if (r.ok()) {
-      const config::BusConfig* bus = lookup(ctx, bus_name);
+      const BusSettings* bus = lookup(ctx, bus_name);
       if (!bus) {
         r = invalid("Parameter EventBusName is not valid. Reason: Event bus " + bus_name + " does not exist.");
       } else {
@@ -336,7 +336,7 @@ bool compact_json_object(std::string_view text, std::string* out) {
   return !first;
 }
 
-ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& bus, int64_t now_ms,
+ParsedRequest parse_bus_events(std::string_view body, const BusSettings& bus, int64_t now_ms,
                                size_t max_entries_bytes) {
   ParsedRequest p;
   if (core::json_nesting_depth(body, core::kMaxBodyDepth) > core::kMaxBodyDepth) {
@@ -384,7 +384,7 @@ ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& b
   return within_size_limit(std::move(p), total, max_entries_bytes);
 }
 
-ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& hook, const config::BusConfig& bus,
+ParsedRequest parse_webhook(std::string_view body, const WebhookSettings& hook, const BusSettings& bus,
                             std::string_view detail_type_header_value, int64_t now_ms, size_t max_entries_bytes) {
   ParsedRequest p;
   core::Event e = new_event(bus, now_ms);

@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "pipeline.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
@@ -391,7 +392,8 @@ class Replayer::Impl {
       e.trace_header = a.trace_header;
       e.replay_name = name;
       const size_t first = batch->tasks.size();
-      route_event(bus, e, with_replay_name(a.envelope, name), batch->tasks, s.rules.empty() ? nullptr : &only);
+      Pipeline::route(bus, e, with_replay_name(a.envelope, name), 0, *batch,
+                      {.only_rules = s.rules.empty() ? nullptr : &only, .archive = false});
       for (size_t i = first; i < batch->tasks.size(); ++i) {
         core::DeliveryTask& t = batch->tasks[i];
         t.id += "_" + name;  // a new delivery: its own webhook-id
@@ -410,7 +412,7 @@ class Replayer::Impl {
     progressed.last_replayed_s = std::max(progressed.last_replayed_s, events.back().time_s);
     batch->meta.emplace_back(kMetaPrefix + name, encode(progressed));
     std::promise<core::Status> done;
-    store_.append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+    pipeline_.commit(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
     if (auto st = done.get_future().get(); !st) {
       core::log::warn("replay step not stored; retrying", {{"replay", name}, {"error", st.message()}});
       std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -425,7 +427,6 @@ class Replayer::Impl {
       if (live.state == "CANCELLING") persist(live);
     }
     replayed_.Add({{"archive", s.archive}}).Increment(static_cast<double>(events.size()));
-    if (!batch->tasks.empty()) dispatcher_.submit(std::move(batch->tasks));
     return events.size();
   }
 
@@ -480,6 +481,7 @@ class Replayer::Impl {
   Options options_;
   storage::Store& store_;
   destinations::Dispatcher& dispatcher_;
+  Pipeline pipeline_{store_, dispatcher_};  // route -> store -> deliver, as HTTP ingest does
   prometheus::Family<prometheus::Counter>& replayed_;
   prometheus::Family<prometheus::Counter>& expired_;
   prometheus::Family<prometheus::Gauge>& archive_events_;

@@ -4,12 +4,49 @@
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
 
+#include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
 
 namespace switchyard::bus {
 
-std::string rule_arn(const config::BusConfig& bus, const std::string& rule) {
+namespace {
+
+// The config's types, translated once into the bus's own.
+BusSettings settings_of(const config::BusConfig& b) {
+  BusSettings out{
+      .name = b.name, .account = b.account, .region = b.region, .ingest_tokens = b.ingest_tokens, .access_keys = {}};
+  for (const auto& k : b.access_keys) out.access_keys.push_back({.id = k.id, .secret = k.secret});
+  return out;
+}
+
+WebhookSettings settings_of(const config::WebhookConfig& w) {
+  const config::WebhookVerify& v = w.verify;
+  return {.name = w.name,
+          .bus = w.bus,
+          .source = w.source,
+          .detail_type = w.detail_type,
+          .detail_type_header = w.detail_type_header,
+          .verified = w.verified,
+          .verify = {.scheme = v.scheme,
+                     .secret = v.secret,
+                     .header = v.header,
+                     .encoding = v.encoding,
+                     .prefix = v.prefix,
+                     .tolerance_seconds = v.tolerance_seconds}};
+}
+
+ArchiveSettings settings_of(const config::ArchiveConfig& a) {
+  return {.name = a.name,
+          .bus = a.bus,
+          .event_pattern = a.event_pattern,
+          .retention_days = a.retention_days,
+          .description = a.description};
+}
+
+}  // namespace
+
+std::string rule_arn(const BusSettings& bus, const std::string& rule) {
   std::string arn = "arn:aws:events:" + bus.region + ":" + bus.account + ":rule/";
   if (bus.name != "default") arn += bus.name + "/";
   return arn + rule;
@@ -27,7 +64,7 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
   auto routing = std::make_shared<Routing>();
   for (const auto& b : config.buses) {
     BusRoute& route = routing->buses[b.name];
-    route.bus = b;
+    route.bus = settings_of(b);
     route.ingested = &ingested.Add({{"bus", b.name}});
     rules::MatcherBuilder builder;
     for (const auto& r : config.rules) {
@@ -40,7 +77,7 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
       }
       RuleRoute rr;
       rr.name = r.name;
-      rr.arn = rule_arn(b, r.name);
+      rr.arn = rule_arn(route.bus, r.name);
       rr.matched = &matched.Add({{"bus", b.name}, {"rule", r.name}});
       for (const auto& t : r.targets) {
         std::string why;
@@ -58,7 +95,7 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
     rules::MatcherBuilder archive_builder;
     for (const auto& a : config.archives) {
       if (a.bus != b.name) continue;
-      routing->archives[a.name] = a;
+      routing->archives[a.name] = settings_of(a);
       if (a.event_pattern.empty()) {
         route.archive_everything.push_back(route.archives.size());
       } else {
@@ -68,11 +105,11 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
         if (!archive_builder.add(a.event_pattern, &error))
           core::log::error("archive pattern rejected after validation", {{"archive", a.name}, {"error", error}});
       }
-      route.archives.push_back(a);
+      route.archives.push_back(settings_of(a));
     }
     route.archive_matcher = archive_builder.build();
   }
-  for (const auto& w : config.webhooks) routing->webhooks[w.name] = w;
+  for (const auto& w : config.webhooks) routing->webhooks[w.name] = settings_of(w);
   return routing;
 }
 

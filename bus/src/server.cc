@@ -21,6 +21,7 @@
 #include "fd_limit.h"
 #include "http_framing.h"
 #include "http_message.h"
+#include "ingest_api.h"
 #include "switchyard/bus/auth.h"
 #include "switchyard/bus/ingest.h"
 #include "switchyard/bus/replay.h"
@@ -61,20 +62,6 @@ bool parse_endpoint(const std::string& text, tcp::endpoint* out, std::string* er
 std::string format_endpoint(const tcp::endpoint& ep) {
   const auto a = ep.address();
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
-
-// Awaits Store::append, resuming on the caller's executor.
-template <class Token>
-auto async_append(storage::Store& store, std::shared_ptr<const storage::IngestBatch> batch, Token&& token) {
-  return asio::async_initiate<Token, void(core::Status)>(
-      [&store](auto handler, std::shared_ptr<const storage::IngestBatch> b) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        auto ex = asio::get_associated_executor(*shared);
-        store.append(std::move(b), [shared, ex](core::Status st) {
-          asio::post(ex, [shared, st = std::move(st)]() mutable { (*shared)(std::move(st)); });
-        });
-      },
-      token, std::move(batch));
 }
 
 }  // namespace
@@ -172,8 +159,7 @@ class Server::Impl {
     ioc_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
-    work_.stop();
-    work_.join();
+    cpu_.stop();
   }
 
   std::string ingest_address() const { return ingest_address_; }
@@ -314,11 +300,11 @@ class Server::Impl {
         if (core::json_nesting_depth(req.body(), core::kMaxBodyDepth) > core::kMaxBodyDepth) {
           res = too_deep(req, admin);
         } else if (admin && is_test_event_pattern(req)) {
-          co_await cpu_work([&] { res = admin_api_.handle(req); });
+          co_await cpu_.run([&] { res = admin_api_.handle(req); });
         } else if (admin) {
           res = admin_api_.handle(req);
         } else {
-          res = co_await handle_ingest(req);
+          res = co_await ingest_api_.handle(req);
         }
       } catch (const std::exception& e) {
         failure = e.what();
@@ -347,69 +333,6 @@ class Server::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  asio::awaitable<Response> handle_ingest(const Request& req) {
-    const auto parts = segments(req.target());
-    if (parts.empty() && req.method() == http::verb::post) co_return co_await handle_aws(req);
-    if (parts.empty() || parts[0] == "healthz" || parts[0] == "readyz") {
-      if (req.method() != http::verb::get && req.method() != http::verb::head)
-        co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use GET.");
-      if (!parts.empty() && parts[0] == "readyz" && !routing())
-        co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
-      if (parts.empty()) co_return error_response(req, http::status::not_found, "NotFound", "No route for GET /.");
-      co_return json_response(req, http::status::ok,
-                              parts[0] == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
-    }
-    const bool events_route = parts.size() == 3 && parts[0] == "buses" && parts[2] == "events";
-    const bool webhook_route = parts.size() == 2 && parts[0] == "webhooks";
-    if (!events_route && !webhook_route) co_return no_route(req);
-    if (req.method() != http::verb::post)
-      co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use POST.");
-
-    const auto routing_snapshot = routing();
-    if (!routing_snapshot)
-      co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
-    const int64_t now = core::now_ms();
-    ParsedRequest parsed;
-    if (events_route) {
-      auto it = routing_snapshot->buses.find(std::string(parts[1]));
-      if (it == routing_snapshot->buses.end())
-        co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
-                                 "Event bus " + std::string(parts[1]) + " does not exist.");
-      if (!it->second.bus.ingest_tokens.empty() &&
-          !bearer_allowed(req[http::field::authorization], it->second.bus.ingest_tokens))
-        co_return unauthorized(req, "A valid bearer token for bus " + it->second.bus.name + " is required.");
-      parsed = parse_bus_events(req.body(), it->second.bus, now, options_.max_put_events_bytes);
-    } else {
-      auto it = routing_snapshot->webhooks.find(std::string(parts[1]));
-      if (it == routing_snapshot->webhooks.end())
-        co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
-                                 "Webhook " + std::string(parts[1]) + " does not exist.");
-      const auto& hook = it->second;
-      const auto& hook_bus = routing_snapshot->buses.at(hook.bus).bus;
-      if (!hook_bus.ingest_tokens.empty() && !bearer_allowed(req[http::field::authorization], hook_bus.ingest_tokens))
-        co_return unauthorized(req, "A valid bearer token for bus " + hook_bus.name + " is required.");
-      if (hook.verified) {
-        const std::string why = verify_webhook(
-            hook.verify, [&req](std::string_view name) { return req[name]; }, req.body(), now / 1000);
-        if (!why.empty()) {
-          core::log::warn("webhook signature refused", {{"webhook", hook.name}, {"reason", why}});
-          co_return unauthorized(req, "Signature verification failed: " + why + ".");
-        }
-      }
-      std::string_view header;
-      if (!hook.detail_type_header.empty()) header = req[hook.detail_type_header];
-      parsed = parse_webhook(req.body(), hook, routing_snapshot->buses.at(hook.bus).bus, header, now,
-                             options_.max_put_events_bytes);
-    }
-    if (parsed.error.http_status != 0)
-      co_return error_response(req, static_cast<http::status>(parsed.error.http_status), parsed.error.code,
-                               parsed.error.message);
-    if (std::string why = co_await commit(*routing_snapshot, parsed, req["x-request-id"]); !why.empty())
-      co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
-                               "The events could not be stored (" + why + "); nothing was accepted. Retry later.");
-    co_return json_response(req, http::status::ok, put_events_response(parsed.results));
-  }
-
   static bool is_test_event_pattern(const Request& req) {
     const auto parts = segments(req.target());
     return req.method() == http::verb::post && parts.size() == 2 && parts[0] == "admin" &&
@@ -427,188 +350,15 @@ class Server::Impl {
     return error_response(req, http::status::bad_request, "ValidationException", message);
   }
 
-  // CPU work of a request (matching, rendering, TestEventPattern). /healthz
-  // and /metrics must be answered whatever events cost, so at most
-  // `threads` requests do such work on the I/O threads at once, and there is
-  // one I/O thread more than that: one is always free to read and answer.
-  // Beyond that the work runs on the work pool, and the request resumes on
-  // its connection's strand. Inline is the common case: handing every
-  // request to another thread and back cost a quarter of single-event
-  // ingest throughput.
-  template <class F>
-  asio::awaitable<void> cpu_work(F&& f) {
-    if (inline_cpu_.fetch_add(1) < std::max(1, options_.threads)) {
-      struct Leave {
-        std::atomic<int>& n;
-        ~Leave() { --n; }
-      } leave{inline_cpu_};
-      f();
-      co_return;
-    }
-    --inline_cpu_;
-    const auto home = co_await asio::this_coro::executor;
-    co_await asio::post(asio::bind_executor(work_, asio::use_awaitable));
-    std::exception_ptr failed;
-    try {
-      f();
-    } catch (...) {
-      failed = std::current_exception();
-    }
-    co_await asio::post(home, asio::use_awaitable);
-    if (failed) std::rethrow_exception(failed);
-  }
-
-  // Matches and renders the accepted events, stores them with their
-  // deliveries in one write, then hands the deliveries to the dispatcher.
-  // Returns "" on success, else why nothing was stored.
-  asio::awaitable<std::string> commit(const Routing& routing, ParsedRequest& parsed, std::string_view request) {
-    if (parsed.events.empty()) co_return "";
-    auto batch = std::make_shared<storage::IngestBatch>();
-    co_await cpu_work([&] {  // matching and rendering
-      for (size_t i = 0; i < parsed.events.size(); ++i) {
-        const core::Event& e = parsed.events[i];
-        const BusRoute& bus = routing.buses.at(e.bus);
-        const std::string envelope = core::envelope_json(e);
-        route_event(bus, e, envelope, batch->tasks);
-        for (auto& archive : archives_for(bus, envelope)) batch->archived.emplace_back(std::move(archive), i);
-      }
-    });
-    for (auto& t : batch->tasks) t.request_id = request;
-    batch->events = std::move(parsed.events);
-    const core::Status st = co_await async_append(store_, batch, asio::use_awaitable);
-    if (!st) co_return st.message();
-    for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
-    if (core::log::enabled(core::log::Level::debug)) {
-      std::string ids;
-      for (const auto& e : batch->events) ids += (ids.empty() ? "" : ",") + e.id;
-      core::log::debug("events stored", {{"request_id", std::string(request)},
-                                         {"event_ids", ids},
-                                         {"deliveries", std::to_string(batch->tasks.size())}});
-    }
-    dispatcher_.submit(std::move(batch->tasks));
-    co_return "";
-  }
-
-  // Who may put each entry of a PutEvents request: a bus with access_keys
-  // takes entries signed (SigV4) with one of its keys, a bus with
-  // ingest_tokens entries whose request carries one of its bearer tokens
-  // (either, when it has both), any other bus any entry. Entries refused
-  // fail alone with AccessDeniedException; when every entry is for a
-  // keyed bus and none is allowed, the signature's own error refuses the
-  // request, as AWS does. Returns the request-level error body, if any.
-  static std::optional<std::string> check_signature(const Request& req, const Routing& routing, ParsedRequest& parsed,
-                                                    int64_t now_s) {
-    auto guarded = [&](const core::Event& e) {
-      const auto& bus = routing.buses.at(e.bus).bus;
-      return !bus.access_keys.empty() || !bus.ingest_tokens.empty();
-    };
-    if (std::none_of(parsed.events.begin(), parsed.events.end(), guarded)) return std::nullopt;
-    std::vector<AccessKey> keys;
-    for (const auto& [_, b] : routing.buses)
-      keys.insert(keys.end(), b.bus.access_keys.begin(), b.bus.access_keys.end());
-    const std::string_view target = req.target();
-    const auto q = target.find('?');
-    const SigV4Result sig =
-        keys.empty()
-            ? SigV4Result{}
-            : verify_sigv4(
-                  req.method_string(), target.substr(0, q), q == std::string_view::npos ? "" : target.substr(q + 1),
-                  [&req](std::string_view name) { return req[name]; }, req.body(), keys, now_s);
-    const std::string_view authorization = req[http::field::authorization];
-    auto allowed_on = [&](const config::BusConfig& bus) {
-      if (bus.access_keys.empty() && bus.ingest_tokens.empty()) return true;
-      if (sig.kind == SigV4Result::Kind::kValid &&
-          std::any_of(bus.access_keys.begin(), bus.access_keys.end(),
-                      [&](const AccessKey& k) { return k.id == sig.access_key_id; }))
-        return true;
-      return !bus.ingest_tokens.empty() && bearer_allowed(authorization, bus.ingest_tokens);
-    };
-    if (sig.kind == SigV4Result::Kind::kInvalid &&
-        std::all_of(parsed.events.begin(), parsed.events.end(), [&](const core::Event& e) {
-          const auto& bus = routing.buses.at(e.bus).bus;
-          return !bus.access_keys.empty() && !allowed_on(bus);
-        }))
-      return aws_error_body(sig.error_type, sig.message);
-    std::vector<core::Event> allowed;
-    size_t next = 0;
-    for (auto& r : parsed.results) {
-      if (!r.ok()) continue;
-      core::Event& e = parsed.events[next++];
-      if (allowed_on(routing.buses.at(e.bus).bus)) {
-        allowed.push_back(std::move(e));
-      } else {
-        r = {"", "AccessDeniedException", "User is not authorized to put events on event bus " + e.bus + "."};
-      }
-    }
-    parsed.events = std::move(allowed);
-    return std::nullopt;
-  }
-
-  // POST / : the EventBridge API (AWS JSON 1.1), selected by X-Amz-Target.
-  asio::awaitable<Response> handle_aws(const Request& req) {
-    const std::string_view target = req["X-Amz-Target"];
-    const auto routing_snapshot = routing();
-    if (!routing_snapshot)
-      co_return aws_response(req, http::status::service_unavailable,
-                             aws_error_body("ServiceUnavailableException", "No configuration loaded."));
-    if (target == "AWSEvents.PutEvents") {
-      const Routing* r = routing_snapshot.get();
-      BusLookup lookup = [](const void* ctx, std::string_view name) -> const config::BusConfig* {
-        const auto* routing = static_cast<const Routing*>(ctx);
-        auto it = routing->buses.find(std::string(name));
-        return it == routing->buses.end() ? nullptr : &it->second.bus;
-      };
-      const int64_t now = core::now_ms();
-      ParsedRequest parsed = parse_put_events(req.body(), lookup, r, now, options_.max_put_events_bytes);
-      if (parsed.error.http_status == 0) {
-        if (auto denied = check_signature(req, *r, parsed, now / 1000))
-          co_return aws_response(req, http::status::forbidden, *denied);
-      }
-      if (parsed.error.http_status != 0)
-        co_return aws_response(req, static_cast<http::status>(parsed.error.http_status),
-                               aws_error_body(parsed.error.code, parsed.error.message));
-      if (std::string why = co_await commit(*r, parsed, req["x-request-id"]); !why.empty())
-        co_return aws_response(
-            req, http::status::service_unavailable,
-            aws_error_body("ServiceUnavailableException",
-                           "The events could not be stored (" + why + "); nothing was accepted. Retry later."));
-      co_return aws_response(req, http::status::ok, put_events_response(parsed.results));
-    }
-    if (target == "AWSEvents.TestEventPattern") {
-      const auto body = nlohmann::json::parse(req.body(), nullptr, false);
-      if (!body.is_object() || !body.value("EventPattern", nlohmann::json()).is_string() ||
-          !body.value("Event", nlohmann::json()).is_string())
-        co_return aws_response(req, http::status::bad_request,
-                               aws_error_body("ValidationException", "EventPattern and Event are required strings."));
-      std::string error;
-      int result = 0;
-      co_await cpu_work([&] {
-        result = rules::test_event_pattern(body["EventPattern"].get<std::string>(), body["Event"].get<std::string>(),
-                                           &error);
-      });
-      if (result == -1)
-        co_return aws_response(req, http::status::bad_request, aws_error_body("InvalidEventPatternException", error));
-      if (result == -2)
-        co_return aws_response(req, http::status::bad_request,
-                               aws_error_body("ValidationException", "Parameter Event is not valid."));
-      co_return aws_response(req, http::status::ok, result ? R"({"Result":true})" : R"({"Result":false})");
-    }
-    co_return aws_response(req, http::status::bad_request,
-                           aws_error_body("UnknownOperationException",
-                                          target.empty() ? "The X-Amz-Target header is missing."
-                                                         : "Operation " + std::string(target) + " is not supported."));
-  }
-
   ServerOptions options_;
   storage::Store& store_;
   destinations::Dispatcher& dispatcher_;
   std::shared_ptr<prometheus::Registry> registry_;
 
   asio::io_context ioc_;
-  // Matching, rendering and TestEventPattern beyond what cpu_work lets run
-  // on ioc_'s threads, which must always answer /healthz and /metrics.
-  asio::thread_pool work_{static_cast<size_t>(std::max(1, options_.threads))};
-  std::atomic<int> inline_cpu_{0};  // requests doing CPU work on an I/O thread now
+  // Matching, rendering and TestEventPattern: ioc_'s threads must always
+  // answer /healthz and /metrics.
+  CpuWork cpu_{options_.threads};
   tcp::acceptor ingest_acceptor_;
   tcp::acceptor admin_acceptor_;
   std::string ingest_address_, admin_address_;
@@ -631,6 +381,9 @@ class Server::Impl {
   ReloadHandler reload_;                    // GUARDED_BY(mu_)
   Replayer* replayer_ = nullptr;            // GUARDED_BY(mu_)
 
+  Pipeline pipeline_{store_, dispatcher_};
+  IngestApi ingest_api_{IngestApiDeps{IngestApiOptions{.max_put_events_bytes = options_.max_put_events_bytes},
+                                      [this] { return routing(); }, pipeline_, cpu_}};
   AdminApi admin_api_{AdminApiDeps{options_.admin_token, store_, dispatcher_, *registry_, [this] { return routing(); },
                                    [this] {
                                      std::lock_guard<std::mutex> lock(mu_);

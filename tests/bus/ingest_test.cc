@@ -7,8 +7,8 @@
 namespace switchyard::bus {
 namespace {
 
-const config::BusConfig kBus = [] {
-  config::BusConfig b;
+const BusSettings kBus = [] {
+  BusSettings b;
   b.name = "orders";
   b.account = "111122223333";
   b.region = "eu-west-1";
@@ -107,7 +107,7 @@ TEST(ParseBusEventsTest, SizeLimitCountsAsEventBridgeDoes) {
 }
 
 TEST(ParseWebhookTest, PayloadBecomesDetailAndHeaderGivesDetailType) {
-  config::WebhookConfig hook;
+  WebhookSettings hook;
   hook.name = "github";
   hook.bus = "orders";
   hook.source = "github.com";
@@ -184,13 +184,13 @@ TEST(ParseBusEventsTest, DeepNestingIsRefusedAt400) {
   EXPECT_EQ(over.results[0].error_code, "MalformedDetail");
   auto put = parse_put_events(
       R"({"Entries":[{"Source":"a","Extra":)" + std::string(60000, '[') + std::string(60000, ']') + "}]}",
-      [](const void*, std::string_view) -> const config::BusConfig* { return &kBus; }, nullptr, kNow);
+      [](const void*, std::string_view) -> const BusSettings* { return &kBus; }, nullptr, kNow);
   EXPECT_EQ(put.error.http_status, 400);
 }
 
 // Issue 12.2: a TraceHeader with a control character is refused at ingest.
 TEST(ParsePutEventsTest, TraceHeaderWithControlCharactersIsRefused) {
-  const BusLookup lookup = [](const void*, std::string_view) -> const config::BusConfig* { return &kBus; };
+  const BusLookup lookup = [](const void*, std::string_view) -> const BusSettings* { return &kBus; };
   for (int c = 0; c < 0x20; ++c) {
     if (c == '\t') continue;
     nlohmann::json body = {{"Entries",
@@ -226,7 +226,7 @@ TEST(ParseBusEventsTest, SizeLimitIsOneMegabyteAndConfigurable) {
 // same answer whichever way the entry is written (the two copies' messages
 // had drifted apart).
 TEST(ParseEntriesTest, BothRoutesAnswerTheSameMistakeTheSameWay) {
-  const BusLookup lookup = [](const void*, std::string_view) -> const config::BusConfig* { return &kBus; };
+  const BusLookup lookup = [](const void*, std::string_view) -> const BusSettings* { return &kBus; };
   const std::vector<std::pair<nlohmann::json, nlohmann::json>> cases{
       {{{"source", "s"}, {"detail-type", "t"}, {"detail", "{}"}, {"time", "yesterday"}},
        {{"Source", "s"}, {"DetailType", "t"}, {"Detail", "{}"}, {"Time", "yesterday"}}},

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include "switchyard/config/config.h"
 #include "switchyard/core/event.h"
 
 namespace switchyard::bus {
@@ -83,7 +84,7 @@ TEST(RoutingTest, NonMatchingEventsAndDisabledRulesProduceNothing) {
 }
 
 TEST(RoutingTest, RuleArnOnTheDefaultBusHasNoBusName) {
-  config::BusConfig b;
+  BusSettings b;
   b.name = "default";
   b.account = "123456789012";
   EXPECT_EQ(rule_arn(b, "r"), "arn:aws:events:us-east-1:123456789012:rule/r");

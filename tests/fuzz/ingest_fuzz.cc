@@ -13,18 +13,17 @@
 namespace {
 
 namespace bus = switchyard::bus;
-namespace config = switchyard::config;
 
-const config::BusConfig& default_bus() {
-  static const config::BusConfig b = [] {
-    config::BusConfig c;
+const bus::BusSettings& default_bus() {
+  static const bus::BusSettings b = [] {
+    bus::BusSettings c;
     c.name = "default";
     return c;
   }();
   return b;
 }
 
-const config::BusConfig* lookup(const void*, std::string_view name) {
+const bus::BusSettings* lookup(const void*, std::string_view name) {
   return name == "default" ? &default_bus() : nullptr;
 }
 
@@ -45,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int64_t now = 1767225600000;
   check(bus::parse_put_events(body, lookup, nullptr, now));
   check(bus::parse_bus_events(body, default_bus(), now));
-  config::WebhookConfig hook;
+  bus::WebhookSettings hook;
   hook.name = "hook";
   hook.source = "fuzz";
   hook.detail_type = "t";

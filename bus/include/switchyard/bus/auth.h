@@ -10,15 +10,12 @@
 #include <string_view>
 #include <vector>
 
-#include "switchyard/config/config.h"
+#include "switchyard/bus/settings.h"
 #include "switchyard/core/crypto.h"
 
 namespace switchyard::bus {
 
 using HeaderLookup = std::function<std::string_view(std::string_view name)>;
-
-using WebhookVerify = config::WebhookVerify;
-using AccessKey = config::AccessKey;
 
 // Returns "" when the request carries a valid signature, else why not.
 std::string verify_webhook(const WebhookVerify& verify, const HeaderLookup& header, std::string_view body,

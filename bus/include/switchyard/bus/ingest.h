@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "switchyard/config/config.h"
+#include "switchyard/bus/settings.h"
 #include "switchyard/core/event.h"
 #include "switchyard/core/json_limits.h"
 
@@ -43,11 +43,11 @@ struct ParsedRequest {
 // POST /buses/{bus}/events: one entry object or an array of them, each
 // {"source", "detail-type", "detail" (object, or a string holding one),
 // "resources", "time" (ISO 8601 or epoch seconds)}.
-ParsedRequest parse_bus_events(std::string_view body, const config::BusConfig& bus, int64_t now_ms,
+ParsedRequest parse_bus_events(std::string_view body, const BusSettings& bus, int64_t now_ms,
                                size_t max_entries_bytes = kMaxEntriesSize);
 
 // Resolves a bus name to its config, or null when there is no such bus.
-using BusLookup = const config::BusConfig* (*)(const void* ctx, std::string_view name);
+using BusLookup = const BusSettings* (*)(const void* ctx, std::string_view name);
 
 // POST / with X-Amz-Target: AWSEvents.PutEvents (AWS JSON 1.1). Entries may
 // name different buses (EventBusName: a name, or an ARN ending in
@@ -59,7 +59,7 @@ ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const vo
 std::string aws_error_body(std::string_view type, std::string_view message);
 
 // POST /webhooks/{name}: the raw payload becomes `detail`.
-ParsedRequest parse_webhook(std::string_view body, const config::WebhookConfig& hook, const config::BusConfig& bus,
+ParsedRequest parse_webhook(std::string_view body, const WebhookSettings& hook, const BusSettings& bus,
                             std::string_view detail_type_header_value, int64_t now_ms,
                             size_t max_entries_bytes = kMaxEntriesSize);
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "switchyard/config/config.h"
+#include "switchyard/bus/settings.h"
 #include "switchyard/core/event.h"
 #include "switchyard/core/task.h"
 #include "switchyard/rules/matcher.h"
@@ -17,14 +17,18 @@ class Counter;
 class Registry;
 }  // namespace prometheus
 
+namespace switchyard::config {
+struct Config;
+}
+
 namespace switchyard::bus {
 
 struct TargetRoute {
   std::string id;
   std::string destination;
   std::vector<std::string> path_params;
-  config::Params header_parameters;
-  config::Params query_string_parameters;
+  Params header_parameters;
+  Params query_string_parameters;
   core::RetryPolicy retry;
   bool dead_letter = true;
   std::shared_ptr<const rules::Transformer> input;  // compiled once per config
@@ -38,13 +42,13 @@ struct RuleRoute {
 };
 
 struct BusRoute {
-  config::BusConfig bus;
+  BusSettings bus;
   std::shared_ptr<const rules::Matcher> matcher;  // pattern id i is rules[i]
   std::vector<RuleRoute> rules;
   prometheus::Counter* ingested = nullptr;
   // Archives of this bus: archive_matcher's pattern id i is archives[i];
   // archives without a pattern take every event.
-  std::vector<config::ArchiveConfig> archives;
+  std::vector<ArchiveSettings> archives;
   std::shared_ptr<const rules::Matcher> archive_matcher;
   std::vector<size_t> archive_everything;
 };
@@ -53,8 +57,8 @@ struct BusRoute {
 // afterwards: a reload builds a new Routing and swaps the pointer.
 struct Routing {
   std::map<std::string, BusRoute> buses;
-  std::map<std::string, config::WebhookConfig> webhooks;
-  std::map<std::string, config::ArchiveConfig> archives;
+  std::map<std::string, WebhookSettings> webhooks;
+  std::map<std::string, ArchiveSettings> archives;
 };
 
 // Builds the routing of a validated config; metric series are created in
@@ -63,7 +67,7 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
 
 // EventBridge's rule ARN: .../rule/<name> on the default bus,
 // .../rule/<bus>/<name> on others.
-std::string rule_arn(const config::BusConfig& bus, const std::string& rule);
+std::string rule_arn(const BusSettings& bus, const std::string& rule);
 
 // Matches one event against its bus's rules and appends one rendered delivery
 // task per matching (rule, target). `envelope` is envelope_json(event).

@@ -1,0 +1,240 @@
+#include "ingest_api.h"
+
+#include <prometheus/counter.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <future>
+#include <utility>
+#include <vector>
+
+#include "switchyard/bus/auth.h"
+#include "switchyard/core/log.h"
+#include "switchyard/core/time.h"
+#include "switchyard/rules/matcher.h"
+
+namespace switchyard::bus {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Awaits Pipeline::commit, resuming on the caller's executor.
+template <class Token>
+auto async_commit(Pipeline& pipeline, std::shared_ptr<storage::IngestBatch> batch, Token&& token) {
+  return asio::async_initiate<Token, void(core::Status)>(
+      [&pipeline](auto handler, std::shared_ptr<storage::IngestBatch> b) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto ex = asio::get_associated_executor(*shared);
+        pipeline.commit(std::move(b), [shared, ex](core::Status st) {
+          asio::post(ex, [shared, st = std::move(st)]() mutable { (*shared)(std::move(st)); });
+        });
+      },
+      token, std::move(batch));
+}
+
+}  // namespace
+
+asio::awaitable<Response> IngestApi::handle(const Request& req) {
+  const auto parts = segments(req.target());
+  if (parts.empty() && req.method() == http::verb::post) co_return co_await handle_aws(req);
+  if (parts.empty() || parts[0] == "healthz" || parts[0] == "readyz") {
+    if (req.method() != http::verb::get && req.method() != http::verb::head)
+      co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use GET.");
+    if (!parts.empty() && parts[0] == "readyz" && !deps_.routing())
+      co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
+    if (parts.empty()) co_return error_response(req, http::status::not_found, "NotFound", "No route for GET /.");
+    co_return json_response(req, http::status::ok,
+                            parts[0] == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
+  }
+  const bool events_route = parts.size() == 3 && parts[0] == "buses" && parts[2] == "events";
+  const bool webhook_route = parts.size() == 2 && parts[0] == "webhooks";
+  if (!events_route && !webhook_route) co_return no_route(req);
+  if (req.method() != http::verb::post)
+    co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use POST.");
+
+  const auto routing_snapshot = deps_.routing();
+  if (!routing_snapshot)
+    co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
+  const int64_t now = core::now_ms();
+  ParsedRequest parsed;
+  if (events_route) {
+    auto it = routing_snapshot->buses.find(std::string(parts[1]));
+    if (it == routing_snapshot->buses.end())
+      co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
+                               "Event bus " + std::string(parts[1]) + " does not exist.");
+    if (!it->second.bus.ingest_tokens.empty() &&
+        !bearer_allowed(req[http::field::authorization], it->second.bus.ingest_tokens))
+      co_return unauthorized(req, "A valid bearer token for bus " + it->second.bus.name + " is required.");
+    parsed = parse_bus_events(req.body(), it->second.bus, now, deps_.options.max_put_events_bytes);
+  } else {
+    auto it = routing_snapshot->webhooks.find(std::string(parts[1]));
+    if (it == routing_snapshot->webhooks.end())
+      co_return error_response(req, http::status::not_found, "ResourceNotFoundException",
+                               "Webhook " + std::string(parts[1]) + " does not exist.");
+    const auto& hook = it->second;
+    const auto& hook_bus = routing_snapshot->buses.at(hook.bus).bus;
+    if (!hook_bus.ingest_tokens.empty() && !bearer_allowed(req[http::field::authorization], hook_bus.ingest_tokens))
+      co_return unauthorized(req, "A valid bearer token for bus " + hook_bus.name + " is required.");
+    if (hook.verified) {
+      const std::string why = verify_webhook(
+          hook.verify, [&req](std::string_view name) { return req[name]; }, req.body(), now / 1000);
+      if (!why.empty()) {
+        core::log::warn("webhook signature refused", {{"webhook", hook.name}, {"reason", why}});
+        co_return unauthorized(req, "Signature verification failed: " + why + ".");
+      }
+    }
+    std::string_view header;
+    if (!hook.detail_type_header.empty()) header = req[hook.detail_type_header];
+    parsed = parse_webhook(req.body(), hook, routing_snapshot->buses.at(hook.bus).bus, header, now,
+                           deps_.options.max_put_events_bytes);
+  }
+  if (parsed.error.http_status != 0)
+    co_return error_response(req, static_cast<http::status>(parsed.error.http_status), parsed.error.code,
+                             parsed.error.message);
+  if (std::string why = co_await commit(*routing_snapshot, parsed, req["x-request-id"]); !why.empty())
+    co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
+                             "The events could not be stored (" + why + "); nothing was accepted. Retry later.");
+  co_return json_response(req, http::status::ok, put_events_response(parsed.results));
+}
+
+// Matches and renders the accepted events, stores them with their
+// deliveries in one write, then hands the deliveries to the dispatcher.
+// Returns "" on success, else why nothing was stored.
+asio::awaitable<std::string> IngestApi::commit(const Routing& routing, ParsedRequest& parsed,
+                                               std::string_view request) {
+  if (parsed.events.empty()) co_return "";
+  auto batch = std::make_shared<storage::IngestBatch>();
+  co_await deps_.cpu.run([&] {  // matching and rendering
+    for (size_t i = 0; i < parsed.events.size(); ++i) {
+      const core::Event& e = parsed.events[i];
+      Pipeline::route(routing.buses.at(e.bus), e, core::envelope_json(e), i, *batch);
+    }
+  });
+  for (auto& t : batch->tasks) t.request_id = request;
+  batch->events = std::move(parsed.events);
+  const size_t deliveries = batch->tasks.size();
+  const core::Status st = co_await async_commit(deps_.pipeline, batch, asio::use_awaitable);
+  if (!st) co_return st.message();
+  for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
+  if (core::log::enabled(core::log::Level::debug)) {
+    std::string ids;
+    for (const auto& e : batch->events) ids += (ids.empty() ? "" : ",") + e.id;
+    core::log::debug(
+        "events stored",
+        {{"request_id", std::string(request)}, {"event_ids", ids}, {"deliveries", std::to_string(deliveries)}});
+  }
+  co_return "";
+}
+
+// Who may put each entry of a PutEvents request: a bus with access_keys
+// takes entries signed (SigV4) with one of its keys, a bus with
+// ingest_tokens entries whose request carries one of its bearer tokens
+// (either, when it has both), any other bus any entry. Entries refused
+// fail alone with AccessDeniedException; when every entry is for a
+// keyed bus and none is allowed, the signature's own error refuses the
+// request, as AWS does. Returns the request-level error body, if any.
+std::optional<std::string> IngestApi::check_signature(const Request& req, const Routing& routing, ParsedRequest& parsed,
+                                                      int64_t now_s) {
+  auto guarded = [&](const core::Event& e) {
+    const auto& bus = routing.buses.at(e.bus).bus;
+    return !bus.access_keys.empty() || !bus.ingest_tokens.empty();
+  };
+  if (std::none_of(parsed.events.begin(), parsed.events.end(), guarded)) return std::nullopt;
+  std::vector<AccessKey> keys;
+  for (const auto& [_, b] : routing.buses) keys.insert(keys.end(), b.bus.access_keys.begin(), b.bus.access_keys.end());
+  const std::string_view target = req.target();
+  const auto q = target.find('?');
+  const SigV4Result sig =
+      keys.empty()
+          ? SigV4Result{}
+          : verify_sigv4(
+                req.method_string(), target.substr(0, q), q == std::string_view::npos ? "" : target.substr(q + 1),
+                [&req](std::string_view name) { return req[name]; }, req.body(), keys, now_s);
+  const std::string_view authorization = req[http::field::authorization];
+  auto allowed_on = [&](const BusSettings& bus) {
+    if (bus.access_keys.empty() && bus.ingest_tokens.empty()) return true;
+    if (sig.kind == SigV4Result::Kind::kValid &&
+        std::any_of(bus.access_keys.begin(), bus.access_keys.end(),
+                    [&](const AccessKey& k) { return k.id == sig.access_key_id; }))
+      return true;
+    return !bus.ingest_tokens.empty() && bearer_allowed(authorization, bus.ingest_tokens);
+  };
+  if (sig.kind == SigV4Result::Kind::kInvalid &&
+      std::all_of(parsed.events.begin(), parsed.events.end(), [&](const core::Event& e) {
+        const auto& bus = routing.buses.at(e.bus).bus;
+        return !bus.access_keys.empty() && !allowed_on(bus);
+      }))
+    return aws_error_body(sig.error_type, sig.message);
+  std::vector<core::Event> allowed;
+  size_t next = 0;
+  for (auto& r : parsed.results) {
+    if (!r.ok()) continue;
+    core::Event& e = parsed.events[next++];
+    if (allowed_on(routing.buses.at(e.bus).bus)) {
+      allowed.push_back(std::move(e));
+    } else {
+      r = {"", "AccessDeniedException", "User is not authorized to put events on event bus " + e.bus + "."};
+    }
+  }
+  parsed.events = std::move(allowed);
+  return std::nullopt;
+}
+
+// POST / : the EventBridge API (AWS JSON 1.1), selected by X-Amz-Target.
+asio::awaitable<Response> IngestApi::handle_aws(const Request& req) {
+  const std::string_view target = req["X-Amz-Target"];
+  const auto routing_snapshot = deps_.routing();
+  if (!routing_snapshot)
+    co_return aws_response(req, http::status::service_unavailable,
+                           aws_error_body("ServiceUnavailableException", "No configuration loaded."));
+  if (target == "AWSEvents.PutEvents") {
+    const Routing* r = routing_snapshot.get();
+    BusLookup lookup = [](const void* ctx, std::string_view name) -> const BusSettings* {
+      const auto* routing = static_cast<const Routing*>(ctx);
+      auto it = routing->buses.find(std::string(name));
+      return it == routing->buses.end() ? nullptr : &it->second.bus;
+    };
+    const int64_t now = core::now_ms();
+    ParsedRequest parsed = parse_put_events(req.body(), lookup, r, now, deps_.options.max_put_events_bytes);
+    if (parsed.error.http_status == 0) {
+      if (auto denied = check_signature(req, *r, parsed, now / 1000))
+        co_return aws_response(req, http::status::forbidden, *denied);
+    }
+    if (parsed.error.http_status != 0)
+      co_return aws_response(req, static_cast<http::status>(parsed.error.http_status),
+                             aws_error_body(parsed.error.code, parsed.error.message));
+    if (std::string why = co_await commit(*r, parsed, req["x-request-id"]); !why.empty())
+      co_return aws_response(
+          req, http::status::service_unavailable,
+          aws_error_body("ServiceUnavailableException",
+                         "The events could not be stored (" + why + "); nothing was accepted. Retry later."));
+    co_return aws_response(req, http::status::ok, put_events_response(parsed.results));
+  }
+  if (target == "AWSEvents.TestEventPattern") {
+    const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+    if (!body.is_object() || !body.value("EventPattern", nlohmann::json()).is_string() ||
+        !body.value("Event", nlohmann::json()).is_string())
+      co_return aws_response(req, http::status::bad_request,
+                             aws_error_body("ValidationException", "EventPattern and Event are required strings."));
+    std::string error;
+    int result = 0;
+    co_await deps_.cpu.run([&] {
+      result =
+          rules::test_event_pattern(body["EventPattern"].get<std::string>(), body["Event"].get<std::string>(), &error);
+    });
+    if (result == -1)
+      co_return aws_response(req, http::status::bad_request, aws_error_body("InvalidEventPatternException", error));
+    if (result == -2)
+      co_return aws_response(req, http::status::bad_request,
+                             aws_error_body("ValidationException", "Parameter Event is not valid."));
+    co_return aws_response(req, http::status::ok, result ? R"({"Result":true})" : R"({"Result":false})");
+  }
+  co_return aws_response(req, http::status::bad_request,
+                         aws_error_body("UnknownOperationException",
+                                        target.empty() ? "The X-Amz-Target header is missing."
+                                                       : "Operation " + std::string(target) + " is not supported."));
+}
+
+}  // namespace switchyard::bus
