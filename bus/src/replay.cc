@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "pipeline.h"
+#include "replay_record.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
@@ -35,90 +36,7 @@ bool active(const std::string& state) { return state == "STARTING" || state == "
 // Whole seconds t with start_ms <= t*1000 < end_ms are [ceil(start/1000), ceil(end/1000)).
 int64_t ceil_s(int64_t ms) { return ms >= 0 ? (ms + 999) / 1000 : -((-ms) / 1000); }
 
-std::string from_hex(const std::string& hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1]));
-  return out;
-}
-
-std::string encode(const ReplayStatus& s) {
-  return nlohmann::json{{"name", s.name},
-                        {"archive", s.archive},
-                        {"bus", s.bus},
-                        {"description", s.description},
-                        {"start_ms", s.start_ms},
-                        {"end_ms", s.end_ms},
-                        {"rules", s.rules},
-                        {"state", s.state},
-                        {"state_reason", s.state_reason},
-                        {"events_total", s.events_total},
-                        {"events_replayed", s.events_replayed},
-                        {"last_replayed_s", s.last_replayed_s},
-                        {"started_ms", s.started_ms},
-                        {"ended_ms", s.ended_ms},
-                        {"cursor", core::to_hex(s.cursor)}}  // binary (be64 time): hex keeps it intact
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::optional<ReplayStatus> decode(const std::string& text) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  try {
-    ReplayStatus s;
-    s.name = j.at("name").get<std::string>();
-    s.archive = j.value("archive", "");
-    s.bus = j.value("bus", "");
-    s.description = j.value("description", "");
-    s.start_ms = j.value("start_ms", int64_t{0});
-    s.end_ms = j.value("end_ms", int64_t{0});
-    s.rules = j.value("rules", std::vector<std::string>{});
-    s.state = j.value("state", "FAILED");
-    s.state_reason = j.value("state_reason", "");
-    s.events_total = j.value("events_total", uint64_t{0});
-    s.events_replayed = j.value("events_replayed", uint64_t{0});
-    s.last_replayed_s = j.value("last_replayed_s", int64_t{0});
-    s.started_ms = j.value("started_ms", int64_t{0});
-    s.ended_ms = j.value("ended_ms", int64_t{0});
-    s.cursor = from_hex(j.value("cursor", ""));
-    return s;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-}
-
-// The replayed envelope: the stored one with "replay-name" inserted between
-// region and resources, where EventBridge puts it. envelope_json() always
-// writes those members in that order, and the marker cannot occur inside
-// the (escaped) string values before it.
-std::string with_replay_name(const std::string& envelope, const std::string& replay) {
-  static constexpr std::string_view kResources = R"(,"resources":)";
-  const auto at = envelope.find(kResources);
-  if (at == std::string::npos) return envelope;
-  return envelope.substr(0, at) + R"(,"replay-name":)" + nlohmann::json(replay).dump() + envelope.substr(at);
-}
-
 }  // namespace
-
-std::string replay_json(const ReplayStatus& s) {
-  nlohmann::json j{
-      {"name", s.name},
-      {"archive", s.archive},
-      {"bus", s.bus},
-      {"state", s.state},
-      {"start_time", core::format_time_ms(s.start_ms)},
-      {"end_time", core::format_time_ms(s.end_ms)},
-      {"rules", s.rules},
-      {"events_total", s.events_total},
-      {"events_replayed", s.events_replayed},
-      {"last_replayed_time",
-       s.last_replayed_s ? nlohmann::json(core::format_time(s.last_replayed_s)) : nlohmann::json(nullptr)},
-      {"replay_start_time", core::format_time_ms(s.started_ms)},
-      {"replay_end_time", s.ended_ms ? nlohmann::json(core::format_time_ms(s.ended_ms)) : nlohmann::json(nullptr)}};
-  if (!s.description.empty()) j["description"] = s.description;
-  if (!s.state_reason.empty()) j["state_reason"] = s.state_reason;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 class Replayer::Impl {
  public:
@@ -159,7 +77,7 @@ class Replayer::Impl {
       if (!stored) core::log::error("cannot read the stored replays", {{"error", stored.status().message()}});
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [key, value] : stored.value_or({})) {
-        if (auto s = decode(value)) {
+        if (auto s = decode_replay(value)) {
           if (active(s->state))
             core::log::info(
                 "replay resumes",
@@ -225,7 +143,7 @@ class Replayer::Impl {
     s.rules = r.rules;
     s.state = "STARTING";
     s.started_ms = core::now_ms();
-    if (auto st = store_.put_meta(kMetaPrefix + s.name, encode(s)); !st)
+    if (auto st = store_.put_meta(kMetaPrefix + s.name, encode_replay(s)); !st)
       return fail(503, "ServiceUnavailable", "The replay could not be stored: " + st.message());
     replays_[s.name] = s;
     core::log::info("replay started", {{"replay", s.name},
@@ -410,7 +328,7 @@ class Replayer::Impl {
     progressed.cursor = events.back().key;
     progressed.events_replayed += events.size();
     progressed.last_replayed_s = std::max(progressed.last_replayed_s, events.back().time_s);
-    batch->meta.emplace_back(kMetaPrefix + name, encode(progressed));
+    batch->meta.emplace_back(kMetaPrefix + name, encode_replay(progressed));
     std::promise<core::Status> done;
     pipeline_.commit(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
     if (auto st = done.get_future().get(); !st) {
@@ -469,7 +387,7 @@ class Replayer::Impl {
   }
 
   void persist(const ReplayStatus& s) {
-    if (auto st = store_.put_meta(kMetaPrefix + s.name, encode(s)); !st)
+    if (auto st = store_.put_meta(kMetaPrefix + s.name, encode_replay(s)); !st)
       core::log::error("cannot store a replay's state", {{"replay", s.name}, {"error", st.message()}});
   }
 
