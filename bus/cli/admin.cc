@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "switchyard/core/crypto.h"
+
 namespace switchyard::cli {
 
 namespace {
@@ -61,13 +63,6 @@ Reply call(const std::string& method, const std::string& url, const std::string&
   curl_slist_free_all(headers);
   curl_easy_cleanup(easy);
   return r;
-}
-
-std::string url_escape(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
-  return out;
 }
 
 // Left-aligned columns, two spaces apart.
@@ -142,7 +137,7 @@ int replay_command(const std::string& base, const std::string& token, bool raw, 
                    const std::vector<std::string>& words, const std::map<std::string, std::string>& args) {
   if (words.size() != 3) return usage("replay needs a subcommand (start, status, cancel) and a replay name");
   const std::string& sub = words[1];
-  const std::string path = "/admin/replays/" + url_escape(words[2]);
+  const std::string path = "/admin/replays/" + core::percent_encode(words[2]);
   Reply r;
   if (sub == "start") {
     for (const char* key : {"archive", "from", "to"})
@@ -308,15 +303,15 @@ int run_admin(const AdminArgs& args) {
     path = "/admin/destinations";
   } else if (cmd == "pause" || cmd == "resume") {
     method = "POST";
-    path = "/admin/destinations/" + url_escape(words[1]) + "/" + cmd;
+    path = "/admin/destinations/" + core::percent_encode(words[1]) + "/" + cmd;
   } else if (cmd == "dlq") {
-    path = "/admin/dlq/" + url_escape(words[1]) + q;
+    path = "/admin/dlq/" + core::percent_encode(words[1]) + q;
   } else if (cmd == "redrive") {
     method = "POST";
-    path = "/admin/dlq/" + url_escape(words[1]) + "/redrive" + q;
+    path = "/admin/dlq/" + core::percent_encode(words[1]) + "/redrive" + q;
   } else if (cmd == "purge-dlq") {
     method = "DELETE";
-    path = "/admin/dlq/" + url_escape(words[1]);
+    path = "/admin/dlq/" + core::percent_encode(words[1]);
   } else if (cmd == "reload") {
     method = "POST";
     path = "/admin/reload";

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <map>
 
+#include "switchyard/core/ascii.h"
+
 namespace switchyard::bus {
 
 using core::base64_decode;
@@ -116,9 +118,7 @@ std::string verify_webhook(const WebhookVerify& v, const HeaderLookup& header, s
 bool bearer_allowed(std::string_view authorization, const std::vector<std::string>& tokens) {
   authorization = trim(authorization);
   if (authorization.size() < 7) return false;
-  std::string scheme(authorization.substr(0, 7));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), ::tolower);
-  if (scheme != "bearer ") return false;
+  if (!core::iequals(authorization.substr(0, 7), "bearer ")) return false;
   const std::string_view token = trim(authorization.substr(7));
   bool ok = false;
   for (const auto& t : tokens) ok |= constant_time_equal(token, t);  // no early exit

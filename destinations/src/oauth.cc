@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "switchyard/core/ascii.h"
 #include "switchyard/core/crypto.h"
 
 namespace switchyard::destinations {
@@ -73,9 +74,7 @@ bool parse_token_response(long http_status, const std::string& body, int64_t now
   if (j.contains("token_type") && j["token_type"].is_string() && !j["token_type"].get<std::string>().empty()) {
     type = j["token_type"].get<std::string>();
     // RFC 6750 names the scheme "Bearer"; servers often answer "bearer".
-    if (type.size() == 6 && std::equal(type.begin(), type.end(), "bearer",
-                                       [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-      type = "Bearer";
+    if (core::iequals(type, "bearer")) type = "Bearer";
   }
   double expires_in = 0;
   if (j.contains("expires_in")) {

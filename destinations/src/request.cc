@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "switchyard/core/ascii.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/http_header.h"
 
@@ -55,19 +56,12 @@ std::string invalid_header(const Params& params, const Destination& d, const cor
 
 }  // namespace
 
-bool same_header_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 Params merge_parameters(const Params& target, const Params& connection, bool case_insensitive) {
   Params out = target;
   for (const auto& param : connection) {
     const std::string& k = param.first;  // not a structured binding: clang 14 cannot capture those
-    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) {
-      return case_insensitive ? same_header_name(p.first, k) : p.first == k;
-    });
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const auto& p) { return case_insensitive ? core::iequals(p.first, k) : p.first == k; });
     if (it != out.end())
       it->second = param.second;
     else
@@ -93,11 +87,11 @@ bool build_request(const Destination& d, const core::DeliveryTask& task, int64_t
     return false;
   }
   auto& h = out->headers;
-  const auto content_type = std::find_if(params.begin(), params.end(),
-                                         [](const auto& p) { return same_header_name(p.first, "Content-Type"); });
+  const auto content_type =
+      std::find_if(params.begin(), params.end(), [](const auto& p) { return core::iequals(p.first, "Content-Type"); });
   h.push_back("Content-Type: " + (content_type != params.end() ? content_type->second : task.content_type));
   for (const auto& [k, v] : params)
-    if (!same_header_name(k, "Content-Type")) h.push_back(k + ": " + v);
+    if (!core::iequals(k, "Content-Type")) h.push_back(k + ": " + v);
   h.push_back("User-Agent: Amazon/EventBridge/ApiDestinations");
   h.push_back("Range: bytes=0-1048575");
   const std::string timestamp = std::to_string(now_ms / 1000);

@@ -44,7 +44,4 @@ bool build_request(const Destination& d, const core::DeliveryTask& task, int64_t
 // (compared without case for headers).
 Params merge_parameters(const Params& target, const Params& connection, bool case_insensitive);
 
-// ASCII case-insensitive equality, for header names.
-bool same_header_name(std::string_view a, std::string_view b);
-
 }  // namespace switchyard::destinations

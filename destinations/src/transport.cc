@@ -5,7 +5,7 @@
 #include <string_view>
 #include <utility>
 
-#include "request.h"
+#include "switchyard/core/ascii.h"
 
 namespace switchyard::destinations {
 namespace {
@@ -44,7 +44,7 @@ struct CurlTransport::Transfer {
     const size_t len = size * n;
     std::string_view line(data, len);
     constexpr std::string_view kName = "retry-after:";
-    if (line.size() > kName.size() && same_header_name(line.substr(0, kName.size()), kName)) {
+    if (line.size() > kName.size() && core::iequals(line.substr(0, kName.size()), kName)) {
       line.remove_prefix(kName.size());
       while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
       t->retry_after = std::string(line);

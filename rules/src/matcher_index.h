@@ -19,6 +19,7 @@
 
 #include "json_tree.h"
 #include "pattern.h"
+#include "switchyard/core/ascii.h"
 
 namespace switchyard::rules {
 
@@ -115,7 +116,7 @@ struct Scratch {
 };
 
 inline bool ascii_lower_needed(std::string_view s, std::string* out) {
-  internal::ascii_lower(s, out);
+  core::ascii_lower(s, out);
   return true;
 }
 

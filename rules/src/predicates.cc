@@ -1,5 +1,7 @@
 #include "predicates.h"
 
+#include "switchyard/core/ascii.h"
+
 #include <arpa/inet.h>
 #include <locale.h>
 #include <wctype.h>
@@ -291,19 +293,11 @@ bool is_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-void ascii_lower(std::string_view in, std::string* out) {
-  out->resize(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    (*out)[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-  }
-}
-
 void IgnoreCase::compile(std::string_view pattern) {
   chars_.clear();
   ascii_ = is_ascii(pattern);
   if (ascii_) {
-    ascii_lower(pattern, &folded_);
+    core::ascii_lower(pattern, &folded_);
     return;
   }
   for (size_t i = 0; i < pattern.size();) {

@@ -69,7 +69,6 @@ class IgnoreCase {
   std::string folded_;
 };
 
-void ascii_lower(std::string_view in, std::string* out);
 bool is_ascii(std::string_view s);
 
 // An IPv4 or IPv6 block.

@@ -2,6 +2,8 @@
 // and time, checked line by line.
 #include <gtest/gtest.h>
 
+#include "switchyard/core/ascii.h"
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -141,8 +143,8 @@ TEST(RequestTest, EveryControlCharacterInAnyHeaderValueIsRefusedUnsent) {
 }
 
 TEST(RequestTest, HeaderNamesCompareWithoutCase) {
-  EXPECT_TRUE(same_header_name("Content-Type", "content-TYPE"));
-  EXPECT_FALSE(same_header_name("Content-Type", "Content-Typ"));
+  EXPECT_TRUE(core::iequals("Content-Type", "content-TYPE"));
+  EXPECT_FALSE(core::iequals("Content-Type", "Content-Typ"));
   EXPECT_EQ(merge_parameters({{"A", "1"}}, {{"a", "2"}}, true), (Params{{"A", "2"}}));
   EXPECT_EQ(merge_parameters({{"A", "1"}}, {{"a", "2"}}, false), (Params{{"A", "1"}, {"a", "2"}}));
 }

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "loader.h"
+#include "switchyard/core/ascii.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/http_header.h"
 #include "switchyard/core/log.h"
@@ -229,8 +230,7 @@ bool Loader::reserved_header(std::string name) {
                                                   "upgrade",
                                                   "via",
                                                   "warning"};
-  std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-  return kReserved.count(name) != 0;
+  return kReserved.count(core::ascii_lower(name)) != 0;
 }
 
 // An event pattern given as YAML (strict JSON typing) or as a JSON string,
