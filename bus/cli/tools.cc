@@ -75,13 +75,13 @@ int run_test_pattern(const TestPatternArgs& args) {
     std::cerr << "test-pattern: " << error << "\n";
     return 2;
   }
-  const int result = sy::rules::test_event_pattern(pattern, event, &error);
-  if (result < 0) {
-    std::cerr << error << "\n";
+  const auto result = sy::rules::test_event_pattern(pattern, event);
+  if (!result) {
+    std::cerr << result.status().message() << "\n";
     return 2;
   }
-  std::cout << (result ? "match" : "no match") << "\n";
-  return result ? 0 : 1;
+  std::cout << (*result ? "match" : "no match") << "\n";
+  return *result ? 0 : 1;
 }
 
 int run_match(const MatchArgs& args) {
@@ -97,17 +97,16 @@ int run_match(const MatchArgs& args) {
   std::vector<std::string> names;
   for (size_t i = 0; i < pattern_lines.size(); ++i) {
     if (pattern_lines[i].find_first_not_of(" \t") == std::string::npos) continue;
-    std::string name, pattern;
-    sy::rules::PatternError pe;
-    if (!sy::rules::parse_named_pattern(pattern_lines[i], &name, &pattern, &error)) {
-      std::cerr << args.patterns << ":" << i + 1 << ": " << error << "\n";
+    const auto named = sy::rules::parse_named_pattern(pattern_lines[i]);
+    if (!named) {
+      std::cerr << args.patterns << ":" << i + 1 << ": " << named.status().message() << "\n";
       return 2;
     }
-    if (!builder.add(pattern, &pe)) {
-      std::cerr << args.patterns << ":" << i + 1 << ": " << pe.describe() << "\n";
+    if (const auto st = builder.add(named->pattern_json); !st) {
+      std::cerr << args.patterns << ":" << i + 1 << ": " << st.message() << "\n";
       return 2;
     }
-    names.push_back(name);
+    names.push_back(named->name);
   }
   auto matcher = builder.build();
   if (!read_lines(args.events, &events, &error)) {
@@ -123,8 +122,10 @@ int run_match(const MatchArgs& args) {
   for (long pass = 0; pass < repeat; ++pass) {
     const bool keep = pass == repeat - 1;
     for (size_t i = 0; i < events.size(); ++i) {
-      std::string* err = keep ? &errors[i] : nullptr;
-      if (!matcher->match(events[i], ids, err)) continue;
+      if (const auto st = matcher->match(events[i], ids); !st) {
+        if (keep) errors[i] = st.message();
+        continue;
+      }
       ++processed;
       matched += ids.size();
       if (keep) last[i] = ids;
@@ -168,16 +169,17 @@ int run_transform(const TransformArgs& args) {
     std::cerr << "transform: " << error << "\n";
     return 2;
   }
-  sy::rules::TargetInput input;
-  if (!sy::rules::parse_target_input(transformer_text, &input, &error)) {
-    std::cerr << "invalid transformer: " << error << "\n";
+  const auto input = sy::rules::parse_target_input(transformer_text);
+  if (!input) {
+    std::cerr << "invalid transformer: " << input.status().message() << "\n";
     return 2;
   }
-  auto transformer = sy::rules::Transformer::compile(input, "target", &error);
-  if (!transformer) {
-    std::cerr << "invalid transformer: " << error << "\n";
+  const auto compiled = sy::rules::Transformer::compile(*input, "target");
+  if (!compiled) {
+    std::cerr << "invalid transformer: " << compiled.status().message() << "\n";
     return 2;
   }
+  const std::shared_ptr<const sy::rules::Transformer>& transformer = *compiled;
   const auto envelope = nlohmann::json::parse(event, nullptr, false);
   if (!envelope.is_object()) {
     std::cerr << "transform: the event is not a JSON object\n";
@@ -193,12 +195,12 @@ int run_transform(const TransformArgs& args) {
                                         : "arn:aws:events:" + field("region", "us-east-1") + ":" +
                                               field("account", "000000000000") + ":rule/" + ctx.rule_name;
   ctx.ingestion_time = !args.ingestion_time.empty() ? args.ingestion_time : field("time", "");
-  sy::rules::Rendered out;
-  if (!transformer->render(event, ctx, &out, &error)) {
-    std::cerr << "not delivered (INVALID_JSON): " << error << "\n";
+  const auto out = transformer->render(event, ctx);
+  if (!out) {
+    std::cerr << "not delivered (INVALID_JSON): " << out.status().message() << "\n";
     return 3;
   }
-  std::cout << out.body;
+  std::cout << out->body;
   std::cout.flush();
   return 0;
 }

@@ -338,11 +338,13 @@ class AdminApi::Impl {
                             "The body must be {\"EventPattern\": \"<pattern JSON>\", \"Event\": \"<event JSON>\"}.");
     const auto& pattern = body["EventPattern"].get_ref<const std::string&>();
     const auto& event = body["Event"].get_ref<const std::string&>();
-    std::string error;
-    const int result = rules::test_event_pattern(pattern, event, &error);
-    if (result == -1) return error_response(req, http::status::bad_request, "InvalidEventPatternException", error);
-    if (result == -2) return error_response(req, http::status::bad_request, "ValidationException", error);
-    return json_response(req, http::status::ok, result ? R"({"Result":true})" : R"({"Result":false})");
+    rules::PatternError invalid;
+    if (!rules::validate_pattern(pattern, &invalid))
+      return error_response(req, http::status::bad_request, "InvalidEventPatternException", invalid.describe());
+    const auto result = rules::test_event_pattern(pattern, event);
+    if (!result)
+      return error_response(req, http::status::bad_request, "ValidationException", result.status().message());
+    return json_response(req, http::status::ok, *result ? R"({"Result":true})" : R"({"Result":false})");
   }
 
   AdminApiDeps deps_;

@@ -107,12 +107,22 @@ std::string verify_hmac(const WebhookVerify& v, const HeaderLookup& header, std:
 
 }  // namespace
 
-std::string verify_webhook(const WebhookVerify& v, const HeaderLookup& header, std::string_view body, int64_t now) {
+namespace {
+
+std::string why_not(const WebhookVerify& v, const HeaderLookup& header, std::string_view body, int64_t now) {
   if (v.scheme == "github-sha256") return verify_github(v, header, body);
   if (v.scheme == "stripe") return verify_stripe(v, header, body, now);
   if (v.scheme == "standard-webhooks") return verify_standard(v, header, body, now);
   if (v.scheme == "hmac-sha256") return verify_hmac(v, header, body);
   return "unknown verification scheme";
+}
+
+}  // namespace
+
+core::Status verify_webhook(const WebhookVerify& v, const HeaderLookup& header, std::string_view body, int64_t now) {
+  std::string why = why_not(v, header, body, now);
+  if (why.empty()) return core::Status::ok();
+  return core::Status::unauthenticated(std::move(why));
 }
 
 bool bearer_allowed(std::string_view authorization, const std::vector<std::string>& tokens) {

@@ -78,11 +78,11 @@ asio::awaitable<Response> IngestApi::handle(const Request& req) {
     if (!hook_bus.ingest_tokens.empty() && !bearer_allowed(req[http::field::authorization], hook_bus.ingest_tokens))
       co_return unauthorized(req, "A valid bearer token for bus " + hook_bus.name + " is required.");
     if (hook.verified) {
-      const std::string why = verify_webhook(
+      const core::Status verified = verify_webhook(
           hook.verify, [&req](std::string_view name) { return req[name]; }, req.body(), now / 1000);
-      if (!why.empty()) {
-        core::log::warn("webhook signature refused", {{"webhook", hook.name}, {"reason", why}});
-        co_return unauthorized(req, "Signature verification failed: " + why + ".");
+      if (!verified) {
+        core::log::warn("webhook signature refused", {{"webhook", hook.name}, {"reason", verified.message()}});
+        co_return unauthorized(req, "Signature verification failed: " + verified.message() + ".");
       }
     }
     std::string_view header;
@@ -93,18 +93,18 @@ asio::awaitable<Response> IngestApi::handle(const Request& req) {
   if (parsed.error.http_status != 0)
     co_return error_response(req, static_cast<http::status>(parsed.error.http_status), parsed.error.code,
                              parsed.error.message);
-  if (std::string why = co_await commit(*routing_snapshot, parsed, req["x-request-id"]); !why.empty())
-    co_return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
-                             "The events could not be stored (" + why + "); nothing was accepted. Retry later.");
+  if (const core::Status stored = co_await commit(*routing_snapshot, parsed, req["x-request-id"]); !stored)
+    co_return error_response(
+        req, http::status::service_unavailable, "ServiceUnavailable",
+        "The events could not be stored (" + stored.message() + "); nothing was accepted. Retry later.");
   co_return json_response(req, http::status::ok, put_events_response(parsed.results));
 }
 
 // Matches and renders the accepted events, stores them with their
 // deliveries in one write, then hands the deliveries to the dispatcher.
-// Returns "" on success, else why nothing was stored.
-asio::awaitable<std::string> IngestApi::commit(const Routing& routing, ParsedRequest& parsed,
-                                               std::string_view request) {
-  if (parsed.events.empty()) co_return "";
+asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRequest& parsed,
+                                                std::string_view request) {
+  if (parsed.events.empty()) co_return core::Status::ok();
   auto batch = std::make_shared<storage::IngestBatch>();
   co_await deps_.cpu.run([&] {  // matching and rendering
     for (size_t i = 0; i < parsed.events.size(); ++i) {
@@ -116,7 +116,7 @@ asio::awaitable<std::string> IngestApi::commit(const Routing& routing, ParsedReq
   batch->events = std::move(parsed.events);
   const size_t deliveries = batch->tasks.size();
   const core::Status st = co_await async_commit(deps_.pipeline, batch, asio::use_awaitable);
-  if (!st) co_return st.message();
+  if (!st) co_return st;
   for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
   if (core::log::enabled(core::log::Level::debug)) {
     std::string ids;
@@ -125,7 +125,7 @@ asio::awaitable<std::string> IngestApi::commit(const Routing& routing, ParsedReq
         "events stored",
         {{"request_id", std::string(request)}, {"event_ids", ids}, {"deliveries", std::to_string(deliveries)}});
   }
-  co_return "";
+  co_return core::Status::ok();
 }
 
 // Who may put each entry of a PutEvents request: a bus with access_keys
@@ -205,11 +205,11 @@ asio::awaitable<Response> IngestApi::handle_aws(const Request& req) {
     if (parsed.error.http_status != 0)
       co_return aws_response(req, static_cast<http::status>(parsed.error.http_status),
                              aws_error_body(parsed.error.code, parsed.error.message));
-    if (std::string why = co_await commit(*r, parsed, req["x-request-id"]); !why.empty())
+    if (const core::Status stored = co_await commit(*r, parsed, req["x-request-id"]); !stored)
       co_return aws_response(
           req, http::status::service_unavailable,
-          aws_error_body("ServiceUnavailableException",
-                         "The events could not be stored (" + why + "); nothing was accepted. Retry later."));
+          aws_error_body("ServiceUnavailableException", "The events could not be stored (" + stored.message() +
+                                                            "); nothing was accepted. Retry later."));
     co_return aws_response(req, http::status::ok, put_events_response(parsed.results));
   }
   if (target == "AWSEvents.TestEventPattern") {
@@ -218,18 +218,21 @@ asio::awaitable<Response> IngestApi::handle_aws(const Request& req) {
         !body.value("Event", nlohmann::json()).is_string())
       co_return aws_response(req, http::status::bad_request,
                              aws_error_body("ValidationException", "EventPattern and Event are required strings."));
-    std::string error;
-    int result = 0;
+    const std::string pattern = body["EventPattern"].get<std::string>(), event = body["Event"].get<std::string>();
+    rules::PatternError invalid;
+    core::Status pattern_ok;
+    core::Result<bool> result = false;
     co_await deps_.cpu.run([&] {
-      result =
-          rules::test_event_pattern(body["EventPattern"].get<std::string>(), body["Event"].get<std::string>(), &error);
+      pattern_ok = rules::validate_pattern(pattern, &invalid);
+      if (pattern_ok) result = rules::test_event_pattern(pattern, event);
     });
-    if (result == -1)
-      co_return aws_response(req, http::status::bad_request, aws_error_body("InvalidEventPatternException", error));
-    if (result == -2)
+    if (!pattern_ok)
+      co_return aws_response(req, http::status::bad_request,
+                             aws_error_body("InvalidEventPatternException", invalid.describe()));
+    if (!result)
       co_return aws_response(req, http::status::bad_request,
                              aws_error_body("ValidationException", "Parameter Event is not valid."));
-    co_return aws_response(req, http::status::ok, result ? R"({"Result":true})" : R"({"Result":false})");
+    co_return aws_response(req, http::status::ok, *result ? R"({"Result":true})" : R"({"Result":false})");
   }
   co_return aws_response(req, http::status::bad_request,
                          aws_error_body("UnknownOperationException",

@@ -41,9 +41,9 @@ class IngestApi {
 
  private:
   boost::asio::awaitable<Response> handle_aws(const Request& req);
-  // Routes, stores and hands over the accepted events; "" when stored,
-  // else why nothing was.
-  boost::asio::awaitable<std::string> commit(const Routing& routing, ParsedRequest& parsed, std::string_view request);
+  // Routes, stores and hands over the accepted events; the failure says why
+  // nothing was stored.
+  boost::asio::awaitable<core::Status> commit(const Routing& routing, ParsedRequest& parsed, std::string_view request);
   static std::optional<std::string> check_signature(const Request& req, const Routing& routing, ParsedRequest& parsed,
                                                     int64_t now_s);
 

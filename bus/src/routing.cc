@@ -69,10 +69,9 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
     rules::MatcherBuilder builder;
     for (const auto& r : config.rules) {
       if (r.bus != b.name || !r.enabled) continue;
-      std::string error;
-      if (!builder.add(r.event_pattern, &error)) {
+      if (const core::Status st = builder.add(r.event_pattern); !st) {
         // The config was validated; this only happens on a programming error.
-        core::log::error("rule pattern rejected after validation", {{"rule", r.name}, {"error", error}});
+        core::log::error("rule pattern rejected after validation", {{"rule", r.name}, {"error", st.message()}});
         continue;
       }
       RuleRoute rr;
@@ -80,14 +79,20 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
       rr.arn = rule_arn(route.bus, r.name);
       rr.matched = &matched.Add({{"bus", b.name}, {"rule", r.name}});
       for (const auto& t : r.targets) {
-        std::string why;
-        auto input = rules::Transformer::compile(t.input, t.id, &why);
+        auto input = rules::Transformer::compile(t.input, t.id);
         if (!input) {  // validated with the config; only a programming error gets here
-          core::log::error("target input rejected after validation", {{"rule", r.name}, {"error", why}});
+          core::log::error("target input rejected after validation",
+                           {{"rule", r.name}, {"error", input.status().message()}});
           continue;
         }
-        rr.targets.push_back({t.id, t.destination, t.path_parameter_values, t.header_parameters,
-                              t.query_string_parameters, t.retry_policy, t.dead_letter, input});
+        rr.targets.push_back({.id = t.id,
+                              .destination = t.destination,
+                              .path_params = t.path_parameter_values,
+                              .header_parameters = t.header_parameters,
+                              .query_string_parameters = t.query_string_parameters,
+                              .retry = t.retry_policy,
+                              .dead_letter = t.dead_letter,
+                              .input = *input});
       }
       route.rules.push_back(std::move(rr));
     }
@@ -99,11 +104,10 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
       if (a.event_pattern.empty()) {
         route.archive_everything.push_back(route.archives.size());
       } else {
-        std::string error;
         // Pattern ids must stay aligned with `archives`: a pattern that does
         // not compile (never, after validation) archives nothing.
-        if (!archive_builder.add(a.event_pattern, &error))
-          core::log::error("archive pattern rejected after validation", {{"archive", a.name}, {"error", error}});
+        if (const core::Status st = archive_builder.add(a.event_pattern); !st)
+          core::log::error("archive pattern rejected after validation", {{"archive", a.name}, {"error", st.message()}});
       }
       route.archives.push_back(settings_of(a));
     }
@@ -134,6 +138,9 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
                    std::vector<core::DeliveryTask>& out, const std::set<std::string>* only_rules) {
   std::vector<uint32_t> ids;
   if (!bus.matcher->match(envelope, ids)) return 0;
+  // Parsed at most once, on first need, for every target's input paths,
+  // templates and dynamic parameters.
+  const rules::EventDocument document(envelope);
   size_t matched = 0;
   for (uint32_t id : ids) {
     const RuleRoute& rule = bus.rules[id];
@@ -152,22 +159,20 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
       // Dynamic parameters ("$.detail.id") read the original event.
       std::string bad;
       auto resolve = [&](const std::string& v) {
-        std::string out;
-        if (!rules::resolve_dynamic_value(envelope, v, &out) && bad.empty()) bad = v;
-        return out;
+        auto value = rules::resolve_dynamic_value(document, v);
+        if (!value && bad.empty()) bad = v;
+        return value.value_or("");
       };
       for (const auto& v : t.path_params) task.path_params.push_back(resolve(v));
       for (const auto& [k, v] : t.header_parameters) task.headers.emplace_back(k, resolve(v));
       for (const auto& [k, v] : t.query_string_parameters) task.query.emplace_back(resolve(k), resolve(v));
-      rules::Rendered rendered;
-      std::string why;
-      if (t.input->render(envelope, {rule.name, rule.arn, core::format_time(event.ingested_ms / 1000)}, &rendered,
-                          &why)) {
-        task.body = std::move(rendered.body);
-        task.content_type = std::move(rendered.content_type);
+      auto rendered = t.input->render(document, {rule.name, rule.arn, core::format_time(event.ingested_ms / 1000)});
+      if (rendered) {
+        task.body = std::move(rendered->body);
+        task.content_type = std::move(rendered->content_type);
       } else {
         task.body = envelope;  // kept for the dead-letter record
-        task.render_error = why;
+        task.render_error = rendered.status().message();
       }
       if (!bad.empty() && task.render_error.empty()) {
         task.render_error = "the dynamic parameter " + bad + " selects nothing in the event";

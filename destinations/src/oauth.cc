@@ -50,26 +50,21 @@ TokenRequest build_token_request(const OAuthClientCredentials& c) {
   return r;
 }
 
-bool parse_token_response(long http_status, const std::string& body, int64_t now_ms, Token* token, std::string* error) {
+core::Result<Token> parse_token_response(long http_status, const std::string& body, int64_t now_ms) {
   const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (http_status < 200 || http_status > 299) {
-    *error = "the authorization endpoint answered " + std::to_string(http_status);
+    std::string error = "the authorization endpoint answered " + std::to_string(http_status);
     if (j.is_object() && j.contains("error") && j["error"].is_string()) {
-      *error += " (" + j["error"].get<std::string>();
+      error += " (" + j["error"].get<std::string>();
       if (j.contains("error_description") && j["error_description"].is_string())
-        *error += ": " + j["error_description"].get<std::string>().substr(0, 200);
-      *error += ")";
+        error += ": " + j["error_description"].get<std::string>().substr(0, 200);
+      error += ")";
     }
-    return false;
+    return core::Status::unauthenticated(std::move(error));
   }
-  if (!j.is_object()) {
-    *error = "the authorization endpoint's answer is not a JSON object";
-    return false;
-  }
-  if (!j.contains("access_token") || !j["access_token"].is_string() || j["access_token"].get<std::string>().empty()) {
-    *error = "the authorization endpoint's answer has no access_token";
-    return false;
-  }
+  if (!j.is_object()) return core::Status::invalid_argument("the authorization endpoint's answer is not a JSON object");
+  if (!j.contains("access_token") || !j["access_token"].is_string() || j["access_token"].get<std::string>().empty())
+    return core::Status::invalid_argument("the authorization endpoint's answer has no access_token");
   std::string type = "Bearer";
   if (j.contains("token_type") && j["token_type"].is_string() && !j["token_type"].get<std::string>().empty()) {
     type = j["token_type"].get<std::string>();
@@ -89,12 +84,13 @@ bool parse_token_response(long http_status, const std::string& body, int64_t now
       }
     }
   }
-  token->authorization = type + " " + j["access_token"].get<std::string>();
-  token->obtained_ms = now_ms;
-  token->expires_at_ms = expires_in > 0 && std::isfinite(expires_in)
-                             ? now_ms + static_cast<int64_t>(std::min(expires_in, 1e10) * 1000)
-                             : 0;
-  return true;
+  Token token;
+  token.authorization = type + " " + j["access_token"].get<std::string>();
+  token.obtained_ms = now_ms;
+  token.expires_at_ms = expires_in > 0 && std::isfinite(expires_in)
+                            ? now_ms + static_cast<int64_t>(std::min(expires_in, 1e10) * 1000)
+                            : 0;
+  return token;
 }
 
 bool token_needs_refresh(const Token& token, int64_t now_ms) {

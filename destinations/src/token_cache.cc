@@ -50,11 +50,13 @@ void TokenCache::answered(const std::string& connection, long http_status, const
   e.fetching = false;
   const int64_t now = clock_.wall_ms();
   std::string error;
-  Token token;
+  core::Result<Token> token = core::Status::unavailable("no answer");
   if (!transport_error.empty()) {
     error = "the authorization endpoint could not be reached: " + transport_error;
-  } else if (parse_token_response(http_status, body, now, &token, &error)) {
-    e.token = std::move(token);
+  } else if (token = parse_token_response(http_status, body, now); !token) {
+    error = token.status().message();
+  } else {
+    e.token = std::move(*token);
     ++e.generation;
     e.failures = 0;
     e.retry_at_ms = 0;

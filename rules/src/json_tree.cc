@@ -267,9 +267,11 @@ class Parser {
 
 }  // namespace
 
-bool parse_json(std::string_view text, JsonNode* out, std::string* error) {
-  *out = JsonNode();
-  return Parser(text).parse(out, error);
+core::Result<JsonNode> parse_json(std::string_view text) {
+  JsonNode out;
+  std::string error;
+  if (!Parser(text).parse(&out, &error)) return core::Status::invalid_argument(std::move(error));
+  return out;
 }
 
 namespace {

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "switchyard/core/status.h"
+
 namespace switchyard::rules::internal {
 
 // Appends code point `cp` to `out` as UTF-8.
@@ -37,9 +39,9 @@ struct JsonMember {
   JsonNode second;    // value
 };
 
-// Parses JSON text. On error returns false and sets *error to a message in
-// the style of the Jackson parser EventBridge uses.
-bool parse_json(std::string_view text, JsonNode* out, std::string* error);
+// Parses JSON text. The failure (kInvalidArgument) says why in the style of
+// the Jackson parser EventBridge uses.
+core::Result<JsonNode> parse_json(std::string_view text);
 
 // Compact JSON text of a tree; number literals keep their text.
 std::string to_json(const JsonNode& node);

@@ -20,29 +20,25 @@ std::string PatternError::describe() const {
 Matcher::Matcher(std::unique_ptr<MatcherIndex> index) : index_(std::move(index)) {}
 Matcher::~Matcher() = default;
 size_t Matcher::size() const { return index_->size(); }
-bool Matcher::match(std::string_view event_json, std::vector<uint32_t>& out, std::string* error) const {
-  return index_->match(event_json, out, error);
+core::Status Matcher::match(std::string_view event_json, std::vector<uint32_t>& out) const {
+  std::string error;
+  if (index_->match(event_json, out, &error)) return core::Status::ok();
+  return core::Status::invalid_argument(std::move(error));
 }
 
 MatcherBuilder::MatcherBuilder() : parts_(std::make_unique<MatcherParts>()) {}
 MatcherBuilder::~MatcherBuilder() = default;
 
-bool MatcherBuilder::add(std::string_view pattern_json, PatternError* error) {
+core::Status MatcherBuilder::add(std::string_view pattern_json, PatternError* detail) {
   std::vector<Alternative> alternatives;
   internal::PatternError e;
   if (!internal::compile_pattern(pattern_json, internal::CompileOptions{}, &alternatives, &e)) {
-    *error = {e.reason, e.path};
-    return false;
+    const PatternError out{e.reason, e.path};
+    if (detail) *detail = out;
+    return core::Status::invalid_argument(out.describe());
   }
   parts_->patterns.push_back(std::move(alternatives));
-  return true;
-}
-
-bool MatcherBuilder::add(std::string_view pattern_json, std::string* reason) {
-  PatternError e;
-  if (add(pattern_json, &e)) return true;
-  *reason = e.reason;
-  return false;
+  return core::Status::ok();
 }
 
 std::shared_ptr<const Matcher> MatcherBuilder::build() {
@@ -51,66 +47,52 @@ std::shared_ptr<const Matcher> MatcherBuilder::build() {
   return std::shared_ptr<const Matcher>(new Matcher(std::move(index)));
 }
 
-std::string validate_pattern(std::string_view pattern_json) {
+core::Status validate_pattern(std::string_view pattern_json, PatternError* detail) {
   std::vector<Alternative> alternatives;
   internal::PatternError e;
-  return internal::compile_pattern(pattern_json, internal::CompileOptions{}, &alternatives, &e) ? std::string()
-                                                                                                : e.reason;
+  if (internal::compile_pattern(pattern_json, internal::CompileOptions{}, &alternatives, &e)) return core::Status::ok();
+  if (detail) *detail = {e.reason, e.path};
+  return core::Status::invalid_argument(e.reason);
 }
 
-std::string validate_test_event(std::string_view event_json) {
-  internal::JsonNode root;
-  std::string error;
-  if (!internal::parse_json(event_json, &root, &error)) return "Parameter Event is not valid. " + error;
-  if (!root.is_object()) return "Parameter Event is not valid. The event is not a JSON object.";
+core::Status validate_test_event(std::string_view event_json) {
+  auto root = internal::parse_json(event_json);
+  if (!root) return core::Status::invalid_argument("Parameter Event is not valid. " + root.status().message());
+  if (!root->is_object())
+    return core::Status::invalid_argument("Parameter Event is not valid. The event is not a JSON object.");
   for (const char* required : {"id", "account", "source", "time", "region", "detail-type"}) {
     const bool present =
-        std::any_of(root.members.begin(), root.members.end(), [&](const auto& m) { return m.first == required; });
-    if (!present) return std::string("Parameter Event is not valid. The event has no \"") + required + "\".";
+        std::any_of(root->members.begin(), root->members.end(), [&](const auto& m) { return m.first == required; });
+    if (!present)
+      return core::Status::invalid_argument(std::string("Parameter Event is not valid. The event has no \"") +
+                                            required + "\".");
   }
-  return "";
+  return core::Status::ok();
 }
 
-bool parse_named_pattern(std::string_view line, std::string* name, std::string* pattern_json, std::string* error) {
-  internal::JsonNode root;
-  if (!internal::parse_json(line, &root, error)) return false;
-  if (!root.is_object()) {
-    *error = "the line is not a JSON object";
-    return false;
-  }
+core::Result<NamedPattern> parse_named_pattern(std::string_view line) {
+  auto root = internal::parse_json(line);
+  if (!root) return root.status();
+  if (!root->is_object()) return core::Status::invalid_argument("the line is not a JSON object");
   const internal::JsonNode* n = nullptr;
   const internal::JsonNode* p = nullptr;
-  for (const auto& [k, v] : root.members) {
+  for (const auto& [k, v] : root->members) {
     if (k == "name") n = &v;
     if (k == "pattern") p = &v;
   }
-  if (!n || !n->is_string() || n->text.empty()) {
-    *error = "the line has no \"name\" string";
-    return false;
-  }
-  if (!p) {
-    *error = "the line has no \"pattern\"";
-    return false;
-  }
-  *name = n->text;
-  *pattern_json = p->is_string() ? p->text : internal::to_json(*p);
-  return true;
+  if (!n || !n->is_string() || n->text.empty())
+    return core::Status::invalid_argument("the line has no \"name\" string");
+  if (!p) return core::Status::invalid_argument("the line has no \"pattern\"");
+  return NamedPattern{n->text, p->is_string() ? p->text : internal::to_json(*p)};
 }
 
-int test_event_pattern(std::string_view pattern_json, std::string_view event_json, std::string* error) {
+core::Result<bool> test_event_pattern(std::string_view pattern_json, std::string_view event_json) {
   MatcherBuilder builder;
-  PatternError pe;
-  if (!builder.add(pattern_json, &pe)) {
-    *error = pe.describe();
-    return -1;
-  }
-  if (std::string e = validate_test_event(event_json); !e.empty()) {
-    *error = e;
-    return -2;
-  }
+  if (core::Status st = builder.add(pattern_json); !st) return st;
+  if (core::Status st = validate_test_event(event_json); !st) return st;
   std::vector<uint32_t> ids;
-  if (!builder.build()->match(event_json, ids, error)) return -2;
-  return ids.empty() ? 0 : 1;
+  if (core::Status st = builder.build()->match(event_json, ids); !st) return st;
+  return !ids.empty();
 }
 
 }  // namespace switchyard::rules

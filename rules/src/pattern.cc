@@ -390,12 +390,12 @@ bool compile_pattern(std::string_view text, const CompileOptions& options, std::
     *error = {"Event pattern is longer than " + std::to_string(options.max_pattern_length) + " characters", ""};
     return false;
   }
-  JsonNode root;
-  std::string parse_error;
-  if (!parse_json(text, &root, &parse_error)) {
-    *error = {parse_error, ""};
+  auto parsed = parse_json(text);
+  if (!parsed) {
+    *error = {parsed.status().message(), ""};
     return false;
   }
+  const JsonNode root = std::move(*parsed);
   Compiler compiler(options);
   try {
     compiler.compile(root, out);

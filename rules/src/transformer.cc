@@ -156,63 +156,56 @@ Transformer::Transformer(std::unique_ptr<TransformerImpl> impl) : impl_(std::mov
 Transformer::~Transformer() = default;
 bool Transformer::is_whole_event() const { return impl_->kind == TargetInput::Kind::kWholeEvent; }
 
-std::shared_ptr<const Transformer> Transformer::compile(const TargetInput& input, const std::string& id,
-                                                        std::string* error) {
+core::Result<std::shared_ptr<const Transformer>> Transformer::compile(const TargetInput& input, const std::string& id) {
   auto impl = std::make_unique<TransformerImpl>();
   impl->kind = input.kind;
   const std::string target = "target " + id;
   switch (input.kind) {
     case TargetInput::Kind::kWholeEvent: break;
     case TargetInput::Kind::kConstant: {
-      JsonNode parsed;
-      std::string why;
       if (input.input.empty() || input.input.size() > kMaxInputLength) {
-        *error = "Input for " + target + " must be 1 to 8192 characters of JSON text";
-        return nullptr;
+        return core::Status::invalid_argument("Input for " + target + " must be 1 to 8192 characters of JSON text");
       }
-      if (!internal::parse_json(input.input, &parsed, &why)) {
-        *error = "Input for " + target + " is not valid JSON: " + why;
-        return nullptr;
-      }
+      if (auto parsed = internal::parse_json(input.input); !parsed)
+        return core::Status::invalid_argument("Input for " + target +
+                                              " is not valid JSON: " + parsed.status().message());
       impl->constant = input.input;
       break;
     }
     case TargetInput::Kind::kInputPath:
       if (!parse_path(input.input_path, &impl->input_path)) {
-        *error = "InputPath for " + target + " is not a valid JSONPath: '" + input.input_path + "'";
-        return nullptr;
+        return core::Status::invalid_argument("InputPath for " + target + " is not a valid JSONPath: '" +
+                                              input.input_path + "'");
       }
       break;
     case TargetInput::Kind::kTransformer: {
       if (input.paths_map.size() > kMaxPaths) {
-        *error = "InputPathsMap for " + target + " has " + std::to_string(input.paths_map.size()) +
-                 " entries; at most 100 are allowed";
-        return nullptr;
+        return core::Status::invalid_argument("InputPathsMap for " + target + " has " +
+                                              std::to_string(input.paths_map.size()) +
+                                              " entries; at most 100 are allowed");
       }
       static const std::regex kVar("[A-Za-z0-9_-]{1,256}");
       std::map<std::string, size_t> vars;
       for (const auto& [name, path] : input.paths_map) {
         if (predefined(name) != Predefined::kNone) {
-          *error = "InputPathsMap for " + target + ": " + name + " is a predefined variable and cannot be redefined";
-          return nullptr;
+          return core::Status::invalid_argument("InputPathsMap for " + target + ": " + name +
+                                                " is a predefined variable and cannot be redefined");
         }
         if (!std::regex_match(name, kVar) || name.rfind("AWS", 0) == 0) {
-          *error = "InputPathsMap for " + target + ": invalid variable name '" + name +
-                   "' (1 to 256 letters, digits, '_' or '-', not starting with AWS)";
-          return nullptr;
+          return core::Status::invalid_argument("InputPathsMap for " + target + ": invalid variable name '" + name +
+                                                "' (1 to 256 letters, digits, '_' or '-', not starting with AWS)");
         }
         Path p;
         if (!parse_path(path, &p)) {
-          *error = "InputPathsMap for " + target + ": '" + path + "' of variable " + name + " is not a valid JSONPath";
-          return nullptr;
+          return core::Status::invalid_argument("InputPathsMap for " + target + ": '" + path + "' of variable " + name +
+                                                " is not a valid JSONPath");
         }
         vars[name] = impl->paths.size();
         impl->paths.push_back(std::move(p));
       }
       const std::string& t = input.input_template;
       if (t.empty() || t.size() > kMaxTemplateLength) {
-        *error = "InputTemplate for " + target + " must be 1 to 8192 characters";
-        return nullptr;
+        return core::Status::invalid_argument("InputTemplate for " + target + " must be 1 to 8192 characters");
       }
       const size_t first = t.find_first_not_of(" \t\r\n");
       impl->json_template = first != std::string::npos && t[first] == '{';
@@ -237,14 +230,13 @@ std::shared_ptr<const Transformer> Transformer::compile(const TargetInput& input
             if (p.predefined == Predefined::kNone) {
               auto it = vars.find(name);
               if (it == vars.end()) {
-                *error = "InputTemplate for " + target + " contains invalid placeholder " + name + ".";
-                return nullptr;
+                return core::Status::invalid_argument("InputTemplate for " + target + " contains invalid placeholder " +
+                                                      name + ".");
               }
               p.variable = it->second;
             } else if ((p.predefined == Predefined::kEvent || p.predefined == Predefined::kEventJson) && in_string) {
-              *error = "InputTemplate for " + target + ": <" + name +
-                       "> can only be used as a JSON value, not inside a string";
-              return nullptr;
+              return core::Status::invalid_argument("InputTemplate for " + target + ": <" + name +
+                                                    "> can only be used as a JSON value, not inside a string");
             }
             impl->pieces.push_back(std::move(p));
             i += m.length(0);
@@ -269,12 +261,9 @@ std::shared_ptr<const Transformer> Transformer::compile(const TargetInput& input
           probe += p.literal;
           if (p.has_var) probe += p.in_string ? "x" : "null";
         }
-        JsonNode parsed;
-        std::string why;
-        if (!internal::parse_json(probe, &parsed, &why)) {
-          *error = "InputTemplate for " + target + " is not valid JSON: " + why;
-          return nullptr;
-        }
+        if (auto parsed = internal::parse_json(probe); !parsed)
+          return core::Status::invalid_argument("InputTemplate for " + target +
+                                                " is not valid JSON: " + parsed.status().message());
       }
       break;
     }
@@ -305,31 +294,28 @@ std::string event_without_detail(const JsonNode& event) {
 
 }  // namespace
 
-bool Transformer::render(std::string_view event_json, const TransformContext& ctx, Rendered* out,
-                         std::string* error) const {
+core::Result<Rendered> Transformer::render(const EventDocument& document, const TransformContext& ctx) const {
   const TransformerImpl& t = *impl_;
-  out->content_type = kJsonType;
+  Rendered out;
+  out.content_type = kJsonType;
   if (t.kind == TargetInput::Kind::kWholeEvent) {
-    out->body = std::string(event_json);
-    return true;
+    out.body = std::string(document.json());
+    return out;
   }
   if (t.kind == TargetInput::Kind::kConstant) {
-    out->body = t.constant;
-    return true;
+    out.body = t.constant;
+    return out;
   }
-  JsonNode event;
-  std::string why;
-  if (!internal::parse_json(event_json, &event, &why)) {
-    *error = "the event is not valid JSON: " + why;
-    return false;
-  }
+  const auto tree = document.tree();
+  if (!tree) return core::Status::invalid_argument("the event is not valid JSON: " + tree.status().message());
+  const JsonNode& event = **tree;
   if (t.kind == TargetInput::Kind::kInputPath) {
     JsonNode owned;
     const JsonNode* v = nullptr;
-    out->body = evaluate(event, t.input_path, &owned, &v) ? internal::to_json(*v) : "null";
-    return true;
+    out.body = evaluate(event, t.input_path, &owned, &v) ? internal::to_json(*v) : "null";
+    return out;
   }
-  std::string& body = out->body;
+  std::string& body = out.body;
   body.clear();
   for (const Piece& p : t.pieces) {
     body += p.literal;
@@ -370,8 +356,8 @@ bool Transformer::render(std::string_view event_json, const TransformContext& ct
           // An object or array inside a quoted string of a JSON template,
           // alone or with other text around it: AWS inserts its JSON text,
           // which breaks the string, and does not deliver the event.
-          *error = "<" + p.name + "> holds an object or array inside a quoted string: the output is not valid JSON";
-          return false;
+          return core::Status::invalid_argument(
+              "<" + p.name + "> holds an object or array inside a quoted string: the output is not valid JSON");
         }
         std::string text = internal::to_json(*v);
         text.erase(std::remove(text.begin(), text.end(), '"'), text.end());
@@ -393,85 +379,93 @@ bool Transformer::render(std::string_view event_json, const TransformContext& ct
     }
   }
   if (t.json_template) {
-    JsonNode check;
-    if (!internal::parse_json(body, &check, &why)) {
-      *error = "the transformed input is not valid JSON: " + why;
-      return false;
-    }
+    if (auto check = internal::parse_json(body); !check)
+      return core::Status::invalid_argument("the transformed input is not valid JSON: " + check.status().message());
   } else {
-    out->content_type = kTextType;
+    out.content_type = kTextType;
   }
-  return true;
+  return out;
 }
 
 bool is_dynamic_value(std::string_view value) { return !value.empty() && value[0] == '$'; }
 
-bool resolve_dynamic_value(std::string_view event_json, std::string_view value, std::string* out) {
-  if (!is_dynamic_value(value)) {
-    *out = std::string(value);
-    return true;
-  }
+core::Result<std::string> resolve_dynamic_value(const EventDocument& document, std::string_view value) {
+  if (!is_dynamic_value(value)) return std::string(value);
   Path path;
-  if (!parse_path(value, &path)) return false;
-  JsonNode event, owned;
-  std::string why;
-  if (!internal::parse_json(event_json, &event, &why)) return false;
+  if (!parse_path(value, &path)) return core::Status::not_found("the path is not valid");
+  const auto tree = document.tree();
+  if (!tree) return tree.status();
+  JsonNode owned;
   const JsonNode* v = nullptr;
-  if (!evaluate(event, path, &owned, &v)) return false;
-  *out = v->is_string() ? v->text : internal::to_json(*v);
-  return true;
+  if (!evaluate(**tree, path, &owned, &v)) return core::Status::not_found("the path selects nothing");
+  return v->is_string() ? v->text : internal::to_json(*v);
 }
 
-bool parse_target_input(std::string_view json, TargetInput* out, std::string* error) {
-  JsonNode root;
-  if (!internal::parse_json(json, &root, error)) return false;
-  if (!root.is_object()) {
-    *error = "the transformer must be a JSON object";
-    return false;
+EventDocument::EventDocument(std::string_view json) : json_(json) {}
+EventDocument::~EventDocument() = default;
+
+core::Result<const JsonNode*> EventDocument::tree() const {
+  if (!tree_ && error_.empty()) {
+    ++parses_;
+    auto parsed = internal::parse_json(json_);
+    if (parsed)
+      tree_ = std::make_unique<JsonNode>(std::move(*parsed));
+    else
+      error_ = parsed.status().message();
   }
-  *out = TargetInput();
+  if (!tree_) return core::Status::invalid_argument(error_);
+  return static_cast<const JsonNode*>(tree_.get());
+}
+
+core::Result<TargetInput> parse_target_input(std::string_view json) {
+  const auto parsed = internal::parse_json(json);
+  if (!parsed) return parsed.status();
+  const JsonNode& root = *parsed;
+  if (!root.is_object()) return core::Status::invalid_argument("the transformer must be a JSON object");
+  TargetInput result;
+  TargetInput* out = &result;
   int kinds = 0;
   for (const auto& [key, value] : root.members) {
     if (key == "Input") {
-      if (!value.is_string()) return *error = "Input must be a string holding JSON text", false;
+      if (!value.is_string()) return core::Status::invalid_argument("Input must be a string holding JSON text");
       out->kind = TargetInput::Kind::kConstant;
       out->input = value.text;
       ++kinds;
     } else if (key == "InputPath") {
-      if (!value.is_string()) return *error = "InputPath must be a string", false;
+      if (!value.is_string()) return core::Status::invalid_argument("InputPath must be a string");
       out->kind = TargetInput::Kind::kInputPath;
       out->input_path = value.text;
       ++kinds;
     } else if (key == "InputTransformer") {
-      if (!value.is_object()) return *error = "InputTransformer must be an object", false;
+      if (!value.is_object()) return core::Status::invalid_argument("InputTransformer must be an object");
       out->kind = TargetInput::Kind::kTransformer;
       ++kinds;
       bool has_template = false;
       for (const auto& [k, v] : value.members) {
         if (k == "InputPathsMap") {
-          if (!v.is_object()) return *error = "InputPathsMap must be an object", false;
+          if (!v.is_object()) return core::Status::invalid_argument("InputPathsMap must be an object");
           for (const auto& [name, path] : v.members) {
-            if (!path.is_string()) return *error = "InputPathsMap value of " + name + " must be a string", false;
+            if (!path.is_string())
+              return core::Status::invalid_argument("InputPathsMap value of " + name + " must be a string");
             out->paths_map.emplace_back(name, path.text);
           }
         } else if (k == "InputTemplate") {
-          if (!v.is_string()) return *error = "InputTemplate must be a string", false;
+          if (!v.is_string()) return core::Status::invalid_argument("InputTemplate must be a string");
           out->input_template = v.text;
           has_template = true;
         } else {
-          return *error = "unknown key " + k + " in InputTransformer", false;
+          return core::Status::invalid_argument("unknown key " + k + " in InputTransformer");
         }
       }
-      if (!has_template) return *error = "InputTemplate is required in InputTransformer", false;
+      if (!has_template) return core::Status::invalid_argument("InputTemplate is required in InputTransformer");
     } else {
-      return *error = "unknown key " + key + " (expected Input, InputPath or InputTransformer)", false;
+      return core::Status::invalid_argument("unknown key " + key + " (expected Input, InputPath or InputTransformer)");
     }
   }
-  if (kinds > 1) {
-    *error = "Only one of Input, InputPath, or InputTransformer must be provided for target target.";
-    return false;
-  }
-  return true;
+  if (kinds > 1)
+    return core::Status::invalid_argument(
+        "Only one of Input, InputPath, or InputTransformer must be provided for target target.");
+  return result;
 }
 
 }  // namespace switchyard::rules

@@ -31,9 +31,10 @@ void run(benchmark::State& state, const std::string& pattern_file) {
   const size_t before = mallinfo2().uordblks;
   switchyard::rules::MatcherBuilder builder;
   for (const auto& line : lines) {
-    std::string name, pattern, error;
-    if (!switchyard::rules::parse_named_pattern(line, &name, &pattern, &error) || !builder.add(pattern, &error)) {
-      state.SkipWithError(("bad pattern line: " + error).c_str());
+    const auto named = switchyard::rules::parse_named_pattern(line);
+    const auto added = named ? builder.add(named->pattern_json) : named.status();
+    if (!added) {
+      state.SkipWithError(("bad pattern line: " + added.message()).c_str());
       return;
     }
   }
@@ -42,7 +43,7 @@ void run(benchmark::State& state, const std::string& pattern_file) {
   std::vector<uint32_t> ids;
   size_t i = 0, matches = 0;
   for (auto _ : state) {
-    matcher->match(g_events[i], ids);
+    (void)matcher->match(g_events[i], ids);
     matches += ids.size();
     benchmark::DoNotOptimize(ids.data());
     if (++i == g_events.size()) i = 0;

@@ -46,13 +46,14 @@ TEST(WebhookVerifyTest, GitHub) {
       verify_webhook(
           v,
           headers({{"X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}}),
-          "Hello, World!", 0),
+          "Hello, World!", 0)
+          .message(),
       "");
   const std::string good = "sha256=" + to_hex(hmac_sha256(v.secret, kBody));
-  EXPECT_EQ(verify_webhook(v, headers({{"X-Hub-Signature-256", good}}), kBody, 0), "");
-  EXPECT_NE(verify_webhook(v, headers({{"X-Hub-Signature-256", good}}), kBody + " ", 0), "");
-  EXPECT_NE(verify_webhook(v, headers({}), kBody, 0), "");
-  EXPECT_NE(verify_webhook(v, headers({{"X-Hub-Signature-256", good.substr(7)}}), kBody, 0), "");
+  EXPECT_EQ(verify_webhook(v, headers({{"X-Hub-Signature-256", good}}), kBody, 0).message(), "");
+  EXPECT_NE(verify_webhook(v, headers({{"X-Hub-Signature-256", good}}), kBody + " ", 0).message(), "");
+  EXPECT_NE(verify_webhook(v, headers({}), kBody, 0).message(), "");
+  EXPECT_NE(verify_webhook(v, headers({{"X-Hub-Signature-256", good.substr(7)}}), kBody, 0).message(), "");
 }
 
 TEST(WebhookVerifyTest, StripeWithTimestampTolerance) {
@@ -60,12 +61,13 @@ TEST(WebhookVerifyTest, StripeWithTimestampTolerance) {
   const int64_t t = 1700000000;
   const std::string sig = to_hex(hmac_sha256(v.secret, std::to_string(t) + "." + kBody));
   const std::string header = "t=" + std::to_string(t) + ",v1=deadbeef,v1=" + sig;
-  EXPECT_EQ(verify_webhook(v, headers({{"Stripe-Signature", header}}), kBody, t + 299), "");
-  EXPECT_NE(verify_webhook(v, headers({{"Stripe-Signature", header}}), kBody, t + 301), "");
-  EXPECT_NE(verify_webhook(v, headers({{"Stripe-Signature", "t=" + std::to_string(t) + ",v1=deadbeef"}}), kBody, t),
-            "");
-  EXPECT_NE(verify_webhook(v, headers({{"Stripe-Signature", "v1=" + sig}}), kBody, t), "");
-  EXPECT_NE(verify_webhook(v, headers({}), kBody, t), "");
+  EXPECT_EQ(verify_webhook(v, headers({{"Stripe-Signature", header}}), kBody, t + 299).message(), "");
+  EXPECT_NE(verify_webhook(v, headers({{"Stripe-Signature", header}}), kBody, t + 301).message(), "");
+  EXPECT_NE(
+      verify_webhook(v, headers({{"Stripe-Signature", "t=" + std::to_string(t) + ",v1=deadbeef"}}), kBody, t).message(),
+      "");
+  EXPECT_NE(verify_webhook(v, headers({{"Stripe-Signature", "v1=" + sig}}), kBody, t).message(), "");
+  EXPECT_NE(verify_webhook(v, headers({}), kBody, t).message(), "");
 }
 
 TEST(WebhookVerifyTest, StandardWebhooks) {
@@ -77,23 +79,27 @@ TEST(WebhookVerifyTest, StandardWebhooks) {
   auto h = [&](const std::string& s) {
     return headers({{"webhook-id", id}, {"webhook-timestamp", std::to_string(t)}, {"webhook-signature", s}});
   };
-  EXPECT_EQ(verify_webhook(v, h("v1,bogus v1," + sig), kBody, t), "");
-  EXPECT_NE(verify_webhook(v, h("v1," + sig), kBody, t + 1000), "");
-  EXPECT_NE(verify_webhook(v, h("v1,bogus"), kBody, t), "");
-  EXPECT_NE(verify_webhook(v, h("v2," + sig), kBody, t), "");
+  EXPECT_EQ(verify_webhook(v, h("v1,bogus v1," + sig), kBody, t).message(), "");
+  EXPECT_NE(verify_webhook(v, h("v1," + sig), kBody, t + 1000).message(), "");
+  EXPECT_NE(verify_webhook(v, h("v1,bogus"), kBody, t).message(), "");
+  EXPECT_NE(verify_webhook(v, h("v2," + sig), kBody, t).message(), "");
 }
 
 TEST(WebhookVerifyTest, GenericHmacHexAndBase64) {
   auto v = scheme("hmac-sha256", "s3cret");
   v.header = "X-Signature";
   v.prefix = "sha256=";
-  EXPECT_EQ(verify_webhook(v, headers({{"X-Signature", "sha256=" + to_hex(hmac_sha256("s3cret", kBody))}}), kBody, 0),
+  EXPECT_EQ(verify_webhook(v, headers({{"X-Signature", "sha256=" + to_hex(hmac_sha256("s3cret", kBody))}}), kBody, 0)
+                .message(),
             "");
-  EXPECT_NE(verify_webhook(v, headers({{"X-Signature", to_hex(hmac_sha256("s3cret", kBody))}}), kBody, 0), "");
+  EXPECT_NE(verify_webhook(v, headers({{"X-Signature", to_hex(hmac_sha256("s3cret", kBody))}}), kBody, 0).message(),
+            "");
   v.prefix.clear();
   v.encoding = "base64";
-  EXPECT_EQ(verify_webhook(v, headers({{"X-Signature", base64_encode(hmac_sha256("s3cret", kBody))}}), kBody, 0), "");
-  const std::string reason = verify_webhook(v, headers({{"X-Signature", "nope"}}), kBody, 0);
+  EXPECT_EQ(
+      verify_webhook(v, headers({{"X-Signature", base64_encode(hmac_sha256("s3cret", kBody))}}), kBody, 0).message(),
+      "");
+  const std::string reason = verify_webhook(v, headers({{"X-Signature", "nope"}}), kBody, 0).message();
   EXPECT_NE(reason, "");
   EXPECT_EQ(reason.find("s3cret"), std::string::npos) << "secrets never appear in messages";
 }

@@ -17,13 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (builder.add(pattern, &error)) {
     auto matcher = builder.build();
     std::vector<uint32_t> ids;
-    matcher->match(event, ids);
-    matcher->match(pattern, ids);
+    (void)matcher->match(event, ids);
+    (void)matcher->match(pattern, ids);
   } else if (error.reason.empty()) {
     __builtin_trap();  // every refusal must say why
   }
-  std::string name, text, why;
-  switchyard::rules::parse_named_pattern(input, &name, &text, &why);
-  switchyard::rules::validate_test_event(event);
+  const auto named = switchyard::rules::parse_named_pattern(input);
+  if (!named && named.status().message().empty()) __builtin_trap();
+  const auto event_ok = switchyard::rules::validate_test_event(event);
+  if (!event_ok && event_ok.message().empty()) __builtin_trap();
   return 0;
 }

@@ -14,15 +14,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view event = nl == std::string_view::npos
                                      ? std::string_view(R"({"id":"1","detail":{"a":[1,{"b":"x"}]}})")
                                      : input.substr(nl + 1);
-  switchyard::rules::TargetInput target;
-  std::string error;
-  if (!switchyard::rules::parse_target_input(spec, &target, &error)) return 0;
-  auto t = switchyard::rules::Transformer::compile(target, "fuzz", &error);
+  const auto target = switchyard::rules::parse_target_input(spec);
+  if (!target) return 0;
+  const auto t = switchyard::rules::Transformer::compile(*target, "fuzz");
   if (!t) {
-    if (error.empty()) __builtin_trap();  // every refusal must say why
+    if (t.status().message().empty()) __builtin_trap();  // every refusal must say why
     return 0;
   }
-  switchyard::rules::Rendered out;
-  t->render(event, {"r", "arn", "2025-01-01T00:00:00Z"}, &out, &error);
+  const auto out = (*t)->render(event, {"r", "arn", "2025-01-01T00:00:00Z"});
+  if (!out && out.status().message().empty()) __builtin_trap();
   return 0;
 }

@@ -27,10 +27,30 @@ struct Case {
   const char* content_type = "application/json; charset=utf-8";
 };
 
+// The tests below read failures as text: these adapters give them so.
 std::shared_ptr<const Transformer> compile(const std::string& json, std::string* error) {
-  TargetInput input;
-  if (!parse_target_input(json, &input, error)) return nullptr;
-  return Transformer::compile(input, "t1", error);
+  auto input = parse_target_input(json);
+  if (!input) {
+    *error = input.status().message();
+    return nullptr;
+  }
+  auto t = Transformer::compile(*input, "t1");
+  if (!t) {
+    *error = t.status().message();
+    return nullptr;
+  }
+  return *t;
+}
+
+bool render(const Transformer& t, std::string_view event, const TransformContext& ctx, Rendered* out,
+            std::string* error) {
+  auto r = t.render(event, ctx);
+  if (!r) {
+    *error = r.status().message();
+    return false;
+  }
+  *out = std::move(*r);
+  return true;
 }
 
 class TransformTest : public ::testing::TestWithParam<Case> {};
@@ -41,7 +61,7 @@ TEST_P(TransformTest, DeliversExactlyTheseBytes) {
   auto t = compile(c.transformer, &error);
   ASSERT_TRUE(t) << c.name << ": " << error;
   Rendered out;
-  ASSERT_TRUE(t->render(kEvent, kCtx, &out, &error)) << c.name << ": " << error;
+  ASSERT_TRUE(render(*t, kEvent, kCtx, &out, &error)) << c.name << ": " << error;
   EXPECT_EQ(out.body, c.expected) << c.name;
   EXPECT_EQ(out.content_type, c.content_type) << c.name;
 }
@@ -123,7 +143,7 @@ TEST(TransformTest, ObjectAsTheWholeQuotedStringIsNotDelivered) {
       &error);
   ASSERT_TRUE(t) << error;
   Rendered out;
-  EXPECT_FALSE(t->render(kEvent, kCtx, &out, &error));
+  EXPECT_FALSE(render(*t, kEvent, kCtx, &out, &error));
   EXPECT_NE(error.find("not valid JSON"), std::string::npos) << error;
 }
 
@@ -137,7 +157,7 @@ TEST(TransformTest, ObjectOrArrayInsideALongerQuotedStringIsNotDelivered) {
                      &error);
     ASSERT_TRUE(t) << error;
     Rendered out;
-    EXPECT_FALSE(t->render(kEvent, kCtx, &out, &error)) << out.body;
+    EXPECT_FALSE(render(*t, kEvent, kCtx, &out, &error)) << out.body;
     EXPECT_NE(error.find("not valid JSON"), std::string::npos) << error;
   }
 }
@@ -196,10 +216,34 @@ TEST(TransformerLimitsTest, HundredVariablesButNotMore) {
   auto t = compile(with(100), &error);
   ASSERT_TRUE(t) << error;
   Rendered out;
-  ASSERT_TRUE(t->render(kEvent, kCtx, &out, &error)) << error;
+  ASSERT_TRUE(render(*t, kEvent, kCtx, &out, &error)) << error;
   EXPECT_EQ(out.body.rfind("{\"k0\": 42,", 0), 0u) << out.body;
   EXPECT_FALSE(compile(with(101), &error));
   EXPECT_NE(error.find("at most 100"), std::string::npos) << error;
+}
+
+// Issue 13.6: an event is parsed once for all of its targets, and not at
+// all when none reads inside it.
+TEST(EventDocumentTest, IsParsedOnceForEveryTargetThatReadsIt) {
+  std::string error;
+  auto path = compile(R"({"InputPath":"$.detail.payload"})", &error);
+  auto tpl = compile(R"({"InputTransformer":{"InputPathsMap":{"p":"$.detail.total"},"InputTemplate":"<p>"}})", &error);
+  auto whole = compile("{}", &error);
+  ASSERT_TRUE(path && tpl && whole) << error;
+  EventDocument untouched(kEvent);
+  ASSERT_TRUE(whole->render(untouched, kCtx));
+  EXPECT_EQ(untouched.parses(), 0);
+  EventDocument doc(kEvent);
+  ASSERT_TRUE(path->render(doc, kCtx));
+  ASSERT_TRUE(tpl->render(doc, kCtx));
+  EXPECT_EQ(*resolve_dynamic_value(doc, "$.detail.payload.sf_id"), "baz");
+  EXPECT_EQ(resolve_dynamic_value(doc, "$.detail.missing").status().code(), core::Code::kNotFound);
+  EXPECT_EQ(*resolve_dynamic_value(doc, "constant"), "constant");
+  EXPECT_EQ(doc.parses(), 1);
+  EventDocument broken("{not json");
+  EXPECT_FALSE(path->render(broken, kCtx));
+  EXPECT_FALSE(tpl->render(broken, kCtx));
+  EXPECT_EQ(broken.parses(), 1) << "a failed parse is not repeated either";
 }
 
 }  // namespace

@@ -213,8 +213,8 @@ void Loader::load_target_input(const YAML::Node& n, const std::string& where, Ta
   } else {
     return;
   }
-  std::string why;
-  if (!rules::Transformer::compile(t->input, t->id, &why)) error(at, why);
+  if (const auto compiled = rules::Transformer::compile(t->input, t->id); !compiled)
+    error(at, compiled.status().message());
 }
 
 void Loader::load_webhooks(const YAML::Node& list, Config* c) {

@@ -6,6 +6,7 @@ std::string_view code_name(Code code) {
   switch (code) {
     case Code::kOk: return "OK";
     case Code::kInvalidArgument: return "INVALID_ARGUMENT";
+    case Code::kUnauthenticated: return "UNAUTHENTICATED";
     case Code::kNotFound: return "NOT_FOUND";
     case Code::kFailedPrecondition: return "FAILED_PRECONDITION";
     case Code::kResourceExhausted: return "RESOURCE_EXHAUSTED";

@@ -12,14 +12,16 @@
 
 #include "switchyard/bus/settings.h"
 #include "switchyard/core/crypto.h"
+#include "switchyard/core/status.h"
 
 namespace switchyard::bus {
 
 using HeaderLookup = std::function<std::string_view(std::string_view name)>;
 
-// Returns "" when the request carries a valid signature, else why not.
-std::string verify_webhook(const WebhookVerify& verify, const HeaderLookup& header, std::string_view body,
-                           int64_t now_seconds);
+// OK when the request carries a valid signature, else kUnauthenticated
+// saying why not (never with the secret).
+core::Status verify_webhook(const WebhookVerify& verify, const HeaderLookup& header, std::string_view body,
+                            int64_t now_seconds);
 
 // Returns true when `authorization` is "Bearer <t>" for one of `tokens`.
 bool bearer_allowed(std::string_view authorization, const std::vector<std::string>& tokens);

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "switchyard/core/status.h"
+
 namespace switchyard::destinations {
 
 struct OAuthClientCredentials {
@@ -46,7 +48,7 @@ struct Token {
 // Reads the authorization server's answer. On failure `error` says why
 // without repeating the body (it may hold secrets), except the standard
 // `error`/`error_description` fields of RFC 6749 §5.2.
-bool parse_token_response(long http_status, const std::string& body, int64_t now_ms, Token* token, std::string* error);
+core::Result<Token> parse_token_response(long http_status, const std::string& body, int64_t now_ms);
 
 // A token is refreshed before use when it expires within 60 seconds (as
 // EventBridge does), or within half its lifetime when that is shorter, so a

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "switchyard/core/status.h"
+
 namespace switchyard::rules {
 
 class MatcherIndex;
@@ -41,9 +43,9 @@ class Matcher {
 
   // Matches one event given as JSON text. Fills `out` with the ids (the order
   // in which patterns were added, from 0) of every matching pattern, in
-  // ascending order. Returns false and sets *error when the text is not one
-  // JSON object; `out` is then empty.
-  bool match(std::string_view event_json, std::vector<uint32_t>& out, std::string* error = nullptr) const;
+  // ascending order. kInvalidArgument when the text is not one JSON object;
+  // `out` is then empty.
+  core::Status match(std::string_view event_json, std::vector<uint32_t>& out) const;
 
  private:
   friend class MatcherBuilder;
@@ -56,10 +58,10 @@ class MatcherBuilder {
   MatcherBuilder();
   ~MatcherBuilder();
 
-  // Validates and adds one pattern (JSON text). Returns false and fills
-  // *error when the pattern is invalid; an invalid pattern takes no id.
-  bool add(std::string_view pattern_json, PatternError* error);
-  bool add(std::string_view pattern_json, std::string* reason);
+  // Validates and adds one pattern (JSON text); an invalid pattern takes no
+  // id. Its failure (kInvalidArgument) says PatternError::describe(), and
+  // `detail`, when given, gets the reason and the field path.
+  core::Status add(std::string_view pattern_json, PatternError* detail = nullptr);
 
   // Builds the matcher from every pattern added so far and resets the builder.
   std::shared_ptr<const Matcher> build();
@@ -68,20 +70,27 @@ class MatcherBuilder {
   std::unique_ptr<MatcherParts> parts_;
 };
 
-// Validates one pattern; returns its error reason, or "" when it is valid.
-std::string validate_pattern(std::string_view pattern_json);
+// Validates one pattern; kInvalidArgument with the reason alone as its
+// message (and `detail` filled, when given) when it is not valid.
+core::Status validate_pattern(std::string_view pattern_json, PatternError* detail = nullptr);
 
 // EventBridge's TestEventPattern check of the event: a JSON object holding
-// id, account, source, time, region and detail-type. Returns "" when valid,
-// else "Parameter Event is not valid." (with the reason after it).
-std::string validate_test_event(std::string_view event_json);
+// id, account, source, time, region and detail-type. kInvalidArgument
+// saying "Parameter Event is not valid." (with the reason after it) when not.
+core::Status validate_test_event(std::string_view event_json);
 
-// Reads one line of a pattern file, {"name": "...", "pattern": {...}}, and
-// returns the name and the pattern's JSON text (number literals as written).
-bool parse_named_pattern(std::string_view line, std::string* name, std::string* pattern_json, std::string* error);
+// One line of a pattern file, {"name": "...", "pattern": {...}}: the name
+// and the pattern's JSON text (number literals as written).
+struct NamedPattern {
+  std::string name;
+  std::string pattern_json;
+};
+core::Result<NamedPattern> parse_named_pattern(std::string_view line);
 
-// EventBridge's TestEventPattern: 1 match, 0 no match, -1 invalid pattern
-// (*error set to the pattern error's describe()), -2 invalid event.
-int test_event_pattern(std::string_view pattern_json, std::string_view event_json, std::string* error);
+// EventBridge's TestEventPattern: whether the event matches. Check the
+// pattern first with validate_pattern (InvalidEventPatternException); the
+// failure here (kInvalidArgument) is an invalid event (ValidationException),
+// or, when the pattern was not checked, an invalid pattern.
+core::Result<bool> test_event_pattern(std::string_view pattern_json, std::string_view event_json);
 
 }  // namespace switchyard::rules

@@ -16,6 +16,7 @@ namespace switchyard::core {
 enum class Code {
   kOk,
   kInvalidArgument,     // the input is wrong: fix it and try again
+  kUnauthenticated,     // credentials or a signature missing or wrong
   kNotFound,            // what was named does not exist
   kFailedPrecondition,  // not now, in this state (a replay already running, ...)
   kResourceExhausted,   // no room: the disk under its reserve, a quota
@@ -33,6 +34,7 @@ class [[nodiscard]] Status {
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
   static Status ok() { return Status(); }
   static Status invalid_argument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
+  static Status unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
   static Status not_found(std::string m) { return {Code::kNotFound, std::move(m)}; }
   static Status failed_precondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
   static Status resource_exhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
