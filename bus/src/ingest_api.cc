@@ -107,9 +107,12 @@ asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRe
   if (parsed.events.empty()) co_return core::Status::ok();
   auto batch = std::make_shared<storage::IngestBatch>();
   co_await deps_.cpu.run([&] {  // matching and rendering
+    batch->envelopes.reserve(parsed.events.size());
     for (size_t i = 0; i < parsed.events.size(); ++i) {
       const core::Event& e = parsed.events[i];
-      Pipeline::route(routing.buses.at(e.bus), e, core::envelope_json(e), i, *batch);
+      // Serialized once: matched, rendered from, and stored as these bytes.
+      batch->envelopes.push_back(core::envelope_json(e));
+      Pipeline::route(routing.buses.at(e.bus), e, batch->envelopes.back(), i, *batch);
     }
   });
   for (auto& t : batch->tasks) t.request_id = request;

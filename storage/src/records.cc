@@ -113,7 +113,7 @@ core::Result<DeadLetter> decode_dead_letter(std::string_view data) {
   }
 }
 
-std::string encode_event_record(const core::Event& e) {
+std::string encode_event_record(const core::Event& e, const std::string* envelope) {
   std::string out = R"({"bus":)";
   out += json(e.bus).dump();
   out += R"(,"ingested_ms":)";
@@ -123,7 +123,10 @@ std::string encode_event_record(const core::Event& e) {
     out += json(e.trace_header).dump();
   }
   out += R"(,"event":)";
-  out += core::envelope_json(e);
+  if (envelope)
+    out += *envelope;
+  else
+    out += core::envelope_json(e);
   out += '}';
   return out;
 }

@@ -26,7 +26,8 @@ core::Result<DeadLetter> decode_dead_letter(std::string_view data);
 // {"bus":...,"ingested_ms":...[,"trace_header":...],"event":<envelope>}:
 // the envelope is kept byte for byte (core::envelope_json), so replays and
 // archives give back exactly what was accepted.
-std::string encode_event_record(const core::Event& e);
+// `envelope`, when given, is envelope_json(e) already made.
+std::string encode_event_record(const core::Event& e, const std::string* envelope = nullptr);
 
 // The envelope inside an event record, byte for byte: it follows "event":
 // and ends before the closing brace. Earlier members are escaped strings and

@@ -39,8 +39,10 @@ void RocksStore::commit_group(std::deque<Pending>& group) {
   std::vector<std::string> records;  // each event's record, serialized once for the log and its archives
   for (const auto& p : group) {
     records.clear();
-    for (const auto& e : p.batch->events) {
-      records.push_back(encode_event_record(e));
+    const auto& envelopes = p.batch->envelopes;
+    for (size_t i = 0; i < p.batch->events.size(); ++i) {
+      const core::Event& e = p.batch->events[i];
+      records.push_back(encode_event_record(e, i < envelopes.size() ? &envelopes[i] : nullptr));
       wb.Put(cfs_[kEvents], event_key(e.ingested_ms, e.id), records.back());
     }
     for (const auto& t : p.batch->tasks) wb.Put(cfs_[kTasks], task_key(t), encode_task(t));

@@ -26,6 +26,10 @@ namespace switchyard::storage {
 // events and the deliveries their matches produced.
 struct IngestBatch {
   std::vector<core::Event> events;
+  // envelopes[i] is core::envelope_json(events[i]) when the caller already
+  // made it (ingest does, to match the event): the store then keeps those
+  // bytes instead of serializing the event again. Empty: the store makes them.
+  std::vector<std::string> envelopes;
   std::vector<core::DeliveryTask> tasks;
   // (archive name, index into events): events kept in an archive too.
   std::vector<std::pair<std::string, size_t>> archived;
