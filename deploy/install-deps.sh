@@ -15,6 +15,7 @@ packages=(
   libcli11-dev                # the command line
   libgtest-dev libgmock-dev   # unit tests
   clang-format                # the style test (tests/style_check.sh)
+  clang-14 clang-tidy-14      # thread-safety analysis and naming (tests/thread_safety_check.sh, tidy_check.sh)
   libbenchmark-dev            # benchmarks
   wrk nginx-light bc          # ingest benchmark (tests/bench/run_ingest_bench.sh)
   python3 curl                # end-to-end tests, quickstart

@@ -121,7 +121,7 @@ asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRe
   const core::Status st = co_await async_commit(deps_.pipeline, batch, asio::use_awaitable);
   if (!st) co_return st;
   for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
-  if (core::log::enabled(core::log::Level::debug)) {
+  if (core::log::enabled(core::log::Level::kDebug)) {
     std::string ids;
     for (const auto& e : batch->events) ids += (ids.empty() ? "" : ",") + e.id;
     core::log::debug(

@@ -20,6 +20,7 @@
 #include "replay_record.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/log.h"
+#include "switchyard/core/mutex.h"
 #include "switchyard/core/time.h"
 #include "switchyard/destinations/dispatcher.h"
 #include "switchyard/storage/store.h"
@@ -65,7 +66,7 @@ class Replayer::Impl {
 
   void set_routing(std::shared_ptr<const Routing> routing) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      core::MutexLock lock(mu_);
       routing_ = std::move(routing);
     }
     cv_.notify_all();
@@ -75,7 +76,7 @@ class Replayer::Impl {
     {
       auto stored = store_.list_meta(kMetaPrefix);
       if (!stored) core::log::error("cannot read the stored replays", {{"error", stored.status().message()}});
-      std::lock_guard<std::mutex> lock(mu_);
+      core::MutexLock lock(mu_);
       for (const auto& [key, value] : stored.value_or({})) {
         if (auto s = decode_replay(value)) {
           if (active(s->state))
@@ -91,7 +92,7 @@ class Replayer::Impl {
 
   void stop() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      core::MutexLock lock(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
@@ -114,7 +115,7 @@ class Replayer::Impl {
     if (r.start_ms >= r.end_ms)
       return fail(400, "ValidationException",
                   "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.");
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     if (!routing_) return fail(503, "ServiceUnavailable", "No configuration loaded.");
     auto archive = routing_->archives.find(r.archive);
     if (archive == routing_->archives.end())
@@ -157,7 +158,7 @@ class Replayer::Impl {
 
   ReplayAnswer cancel(const std::string& name) {
     ReplayAnswer a;
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     auto it = replays_.find(name);
     if (it == replays_.end()) {
       a.http_status = 404;
@@ -181,14 +182,14 @@ class Replayer::Impl {
   }
 
   std::vector<ReplayStatus> list() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     std::vector<ReplayStatus> out;
     for (const auto& [_, s] : replays_) out.push_back(s);
     return out;
   }
 
   std::optional<ReplayStatus> get(const std::string& name) const {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     auto it = replays_.find(name);
     if (it == replays_.end()) return std::nullopt;
     return it->second;
@@ -201,8 +202,9 @@ class Replayer::Impl {
       std::shared_ptr<const Routing> routing;
       std::string next;  // the active replay to advance
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(has_work() ? 0 : 1000), [&] { return stopping_ || has_work(); });
+        core::MutexWaitLock lock(mu_);
+        // A wake-up that finds nothing to do goes round the loop again.
+        if (!stopping_ && !has_work()) cv_.wait_for(lock.native(), std::chrono::milliseconds(1000));
         if (stopping_) return;
         routing = routing_;
         // Round-robin over active replays, one chunk each: the first active
@@ -224,19 +226,21 @@ class Replayer::Impl {
       if (next.empty() || !routing) continue;
       const size_t n = step(*routing, next);
       if (n > 0 && options_.max_events_per_second > 0) {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(int64_t(n) * 1000 / options_.max_events_per_second),
-                     [&] { return stopping_; });
+        core::MutexWaitLock lock(mu_);
+        const auto until = std::chrono::steady_clock::now() +
+                           std::chrono::milliseconds(int64_t(n) * 1000 / options_.max_events_per_second);
+        while (!stopping_ && cv_.wait_until(lock.native(), until) != std::cv_status::timeout) {
+        }
       }
     }
   }
 
-  bool has_work() const {  // REQUIRES(mu_)
+  bool has_work() const SY_REQUIRES(mu_) {
     return std::any_of(replays_.begin(), replays_.end(), [](const auto& p) { return active(p.second.state); });
   }
 
   void finish(const std::string& name, const std::string& state, const std::string& reason) {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     ReplayStatus& s = replays_.at(name);
     s.state = state;
     s.state_reason = reason;
@@ -263,7 +267,7 @@ class Replayer::Impl {
   size_t step(const Routing& routing, const std::string& name) {
     ReplayStatus s;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      core::MutexLock lock(mu_);
       s = replays_.at(name);
     }
     if (s.state == "CANCELLING") {
@@ -280,7 +284,7 @@ class Replayer::Impl {
     if (s.state == "STARTING") {
       const auto total = store_.count_archive(s.archive, from_s, to_s);
       if (!total) return read_failed(name, total.status());
-      std::lock_guard<std::mutex> lock(mu_);
+      core::MutexLock lock(mu_);
       ReplayStatus& live = replays_.at(name);
       live.events_total = *total;
       if (live.state == "STARTING") live.state = "RUNNING";
@@ -321,7 +325,7 @@ class Replayer::Impl {
     }
     ReplayStatus progressed;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      core::MutexLock lock(mu_);
       ReplayStatus& live = replays_.at(name);
       progressed = live;  // a cancellation meanwhile stays recorded
     }
@@ -337,7 +341,7 @@ class Replayer::Impl {
       return 0;
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      core::MutexLock lock(mu_);
       ReplayStatus& live = replays_.at(name);
       live.cursor = progressed.cursor;
       live.events_replayed = progressed.events_replayed;
@@ -392,7 +396,7 @@ class Replayer::Impl {
   }
 
   bool stopping_now() {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     return stopping_;
   }
 
@@ -405,12 +409,12 @@ class Replayer::Impl {
   prometheus::Family<prometheus::Gauge>& archive_events_;
   prometheus::Family<prometheus::Gauge>& archive_bytes_;
 
-  mutable std::mutex mu_;
+  mutable core::Mutex mu_;
   std::condition_variable cv_;
-  std::shared_ptr<const Routing> routing_;       // GUARDED_BY(mu_)
-  std::map<std::string, ReplayStatus> replays_;  // GUARDED_BY(mu_)
-  std::string last_turn_;                        // GUARDED_BY(mu_)
-  bool stopping_ = false;                        // GUARDED_BY(mu_)
+  std::shared_ptr<const Routing> routing_ SY_GUARDED_BY(mu_);
+  std::map<std::string, ReplayStatus> replays_ SY_GUARDED_BY(mu_);
+  std::string last_turn_ SY_GUARDED_BY(mu_);
+  bool stopping_ SY_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

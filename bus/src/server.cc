@@ -28,6 +28,7 @@
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/json_limits.h"
 #include "switchyard/core/log.h"
+#include "switchyard/core/mutex.h"
 #include "switchyard/core/time.h"
 #include "switchyard/core/uuid.h"
 #include "switchyard/destinations/dispatcher.h"
@@ -39,7 +40,7 @@ namespace switchyard::bus {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using tcp = asio::ip::tcp;  // NOLINT(readability-identifier-naming): asio's own name
 
 namespace {
 
@@ -104,22 +105,22 @@ class Server::Impl {
   ~Impl() { stop(); }
 
   void set_routing(std::shared_ptr<const Routing> routing) {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     routing_ = std::move(routing);
   }
 
   void set_reload_handler(ReloadHandler handler) {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     reload_ = std::move(handler);
   }
 
   void set_replayer(Replayer* replayer) {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     replayer_ = replayer;
   }
 
   std::shared_ptr<const Routing> routing() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     return routing_;
   }
 
@@ -240,14 +241,14 @@ class Server::Impl {
         g.Decrement();
       }
     } release{open, open_gauge};
-    const auto kReadTimeout = std::chrono::seconds(options_.read_timeout_seconds);
+    const auto read_timeout = std::chrono::seconds(options_.read_timeout_seconds);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(options_.max_body_bytes);
       parser.header_limit(kHeaderLimit);
-      stream.expires_after(kReadTimeout);
+      stream.expires_after(read_timeout);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       if (ec == http::error::body_limit || ec == http::error::header_limit) {
         Request req = parser.get();
@@ -258,7 +259,7 @@ class Server::Impl {
                            : error_response(req, http::status::request_header_fields_too_large, "HeadersTooLarge",
                                             "The request headers are too large.");
         res.keep_alive(false);
-        stream.expires_after(kReadTimeout);
+        stream.expires_after(read_timeout);
         co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         break;
       }
@@ -275,7 +276,7 @@ class Server::Impl {
         Response res = error_response(req, static_cast<http::status>(bad->status),
                                       bad->status == 505 ? "HttpVersionNotSupported" : "BadRequest", bad->message);
         res.keep_alive(false);
-        stream.expires_after(kReadTimeout);
+        stream.expires_after(read_timeout);
         co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         http_requests_.Add({{"listener", admin ? "admin" : "ingest"}, {"code", std::to_string(bad->status)}})
             .Increment();
@@ -321,7 +322,7 @@ class Server::Impl {
       }
       if (draining_) res.keep_alive(false);
       const bool keep_alive = res.keep_alive();
-      stream.expires_after(kReadTimeout);
+      stream.expires_after(read_timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       http_requests_.Add({{"listener", admin ? "admin" : "ingest"}, {"code", std::to_string(res.result_int())}})
           .Increment();
@@ -376,21 +377,21 @@ class Server::Impl {
   prometheus::Histogram* ingest_seconds_ = nullptr;
   prometheus::Histogram* admin_seconds_ = nullptr;
 
-  mutable std::mutex mu_;
-  std::shared_ptr<const Routing> routing_;  // GUARDED_BY(mu_)
-  ReloadHandler reload_;                    // GUARDED_BY(mu_)
-  Replayer* replayer_ = nullptr;            // GUARDED_BY(mu_)
+  mutable core::Mutex mu_;
+  std::shared_ptr<const Routing> routing_ SY_GUARDED_BY(mu_);
+  ReloadHandler reload_ SY_GUARDED_BY(mu_);
+  Replayer* replayer_ SY_GUARDED_BY(mu_) = nullptr;
 
   Pipeline pipeline_{store_, dispatcher_};
   IngestApi ingest_api_{IngestApiDeps{IngestApiOptions{.max_put_events_bytes = options_.max_put_events_bytes},
                                       [this] { return routing(); }, pipeline_, cpu_}};
   AdminApi admin_api_{AdminApiDeps{options_.admin_token, store_, dispatcher_, *registry_, [this] { return routing(); },
                                    [this] {
-                                     std::lock_guard<std::mutex> lock(mu_);
+                                     core::MutexLock lock(mu_);
                                      return reload_;
                                    },
                                    [this] {
-                                     std::lock_guard<std::mutex> lock(mu_);
+                                     core::MutexLock lock(mu_);
                                      return replayer_;
                                    }}};
 };

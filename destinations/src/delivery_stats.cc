@@ -11,13 +11,13 @@ namespace switchyard::destinations {
 std::vector<DestinationStats> Dispatcher::Impl::stats() const {
   std::map<std::string, DestinationStats> all;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     if (destinations_)
       for (const auto& [name, _] : *destinations_) all[name].name = name;
     for (const auto& p : paused_) all[p].name = p;
     for (auto& [name, st] : all) st.paused = paused_.count(name) != 0;
   }
-  std::lock_guard<std::mutex> lock(stats_mu_);
+  core::MutexLock lock(stats_mu_);
   for (const auto& [name, st] : stats_) {
     const bool paused = all[name].paused;
     all[name] = st;
@@ -31,7 +31,7 @@ std::vector<DestinationStats> Dispatcher::Impl::stats() const {
 }
 
 void Dispatcher::Impl::publish_stats() {
-  std::lock_guard<std::mutex> lock(stats_mu_);
+  core::MutexLock lock(stats_mu_);
   // The oldest pending delivery's age: once a second (it looks at every
   // delivery held in memory, which are the earliest due).
   const int64_t now = clock_.wall_ms();

@@ -32,7 +32,7 @@ void Dispatcher::Impl::set_destinations(std::vector<Destination> destinations) {
   auto map = std::make_shared<std::map<std::string, Destination>>();
   for (auto& d : destinations) (*map)[d.name] = std::move(d);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     destinations_ = std::move(map);
   }
   transport_.wakeup();
@@ -41,7 +41,7 @@ void Dispatcher::Impl::set_destinations(std::vector<Destination> destinations) {
 core::Status Dispatcher::Impl::set_paused(const std::string& name, bool paused) {
   if (auto st = store_.set_paused(name, paused); !st) return st;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     if (paused)
       paused_.insert(name);
     else
@@ -57,7 +57,7 @@ void Dispatcher::Impl::start() {
   {
     auto paused = store_.paused_destinations();
     if (!paused) core::log::error("cannot read paused destinations", {{"error", paused.status().message()}});
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     if (paused)
       for (auto& p : *paused) paused_.insert(p);
   }
@@ -67,7 +67,7 @@ void Dispatcher::Impl::start() {
   auto stored = store_.task_destinations();
   if (!stored) core::log::error("cannot list stored deliveries", {{"error", stored.status().message()}});
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     if (stored) recover_ = *stored;
     if (destinations_)
       for (const auto& [name, d] : *destinations_) state(name);
@@ -106,7 +106,7 @@ core::Status Dispatcher::Impl::purge_dead_letters(const std::string& name, uint6
 void Dispatcher::Impl::submit(std::vector<core::DeliveryTask> tasks) {
   if (tasks.empty()) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     for (auto& t : tasks) inbox_.push_back(std::move(t));
   }
   transport_.wakeup();
@@ -115,7 +115,7 @@ void Dispatcher::Impl::submit(std::vector<core::DeliveryTask> tasks) {
 // `count` dead letters of `name` left the DLQ: the depth gauge drops.
 void Dispatcher::Impl::dead_letters_removed(const std::string& name, uint64_t count) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     dlq_removed_.emplace_back(name, count);
   }
   transport_.wakeup();

@@ -28,6 +28,7 @@
 #include "memory_pager.h"
 #include "rate_window.h"
 #include "switchyard/core/clock.h"
+#include "switchyard/core/mutex.h"
 #include "switchyard/destinations/dispatcher.h"
 #include "switchyard/storage/store.h"
 #include "token_cache.h"
@@ -125,12 +126,12 @@ class Dispatcher::Impl {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> passes_{0};
 
-  mutable std::mutex mu_;
-  std::vector<core::DeliveryTask> inbox_;                                   // GUARDED_BY(mu_)
-  std::shared_ptr<const std::map<std::string, Destination>> destinations_;  // GUARDED_BY(mu_)
-  std::set<std::string> paused_;                                            // GUARDED_BY(mu_)
-  std::vector<std::pair<std::string, uint64_t>> dlq_removed_;               // GUARDED_BY(mu_)
-  std::vector<std::string> recover_;                                        // GUARDED_BY(mu_)
+  mutable core::Mutex mu_;
+  std::vector<core::DeliveryTask> inbox_ SY_GUARDED_BY(mu_);
+  std::shared_ptr<const std::map<std::string, Destination>> destinations_ SY_GUARDED_BY(mu_);
+  std::set<std::string> paused_ SY_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, uint64_t>> dlq_removed_ SY_GUARDED_BY(mu_);
+  std::vector<std::string> recover_ SY_GUARDED_BY(mu_);
 
   // Owned by the delivery thread.
   std::priority_queue<core::DeliveryTask, std::vector<core::DeliveryTask>, DueOrder> heap_;
@@ -143,8 +144,8 @@ class Dispatcher::Impl {
   int64_t stats_published_ms_ = 0;
   std::map<std::string, uint64_t> delivered_count_, dead_count_;
 
-  mutable std::mutex stats_mu_;
-  std::map<std::string, DestinationStats> stats_;  // GUARDED_BY(stats_mu_)
+  mutable core::Mutex stats_mu_;
+  std::map<std::string, DestinationStats> stats_ SY_GUARDED_BY(stats_mu_);
 };
 
 }  // namespace switchyard::destinations

@@ -50,7 +50,7 @@ void Dispatcher::Impl::flush_finished() {
 // once, but shows the target is not up either). Any answer that shows the
 // target is up (success, or a permanent 4xx) closes it.
 void Dispatcher::Impl::track_circuit(DestState& s, const std::string& name, const Outcome& outcome) {
-  const bool failed = outcome.verdict == Verdict::retryable || !outcome.answered;
+  const bool failed = outcome.verdict == Verdict::kRetryable || !outcome.answered;
   switch (s.breaker.ended(failed, clock_.mono_ms())) {
     case CircuitBreaker::Change::kOpened:
       s.m.circuit->Set(1);

@@ -27,13 +27,13 @@ bool parse_retry_after(std::string_view value, int64_t now_epoch_s, int64_t* del
 Outcome classify(long status, TransportFailure failure, std::string_view transport_error, std::string_view retry_after,
                  int64_t now_epoch_s) {
   Outcome o;
-  if (failure != TransportFailure::none) {
+  if (failure != TransportFailure::kNone) {
     o.answered = false;
     // EventBridge sends an unresolvable address straight to the DLQ: it
     // cannot succeed without someone fixing the endpoint or its DNS.
-    o.verdict = failure == TransportFailure::unresolved_host ? Verdict::permanent : Verdict::retryable;
-    o.error_code = failure == TransportFailure::timeout           ? "TIMEOUT"
-                   : failure == TransportFailure::unresolved_host ? "NO_RESOURCE"
+    o.verdict = failure == TransportFailure::kUnresolvedHost ? Verdict::kPermanent : Verdict::kRetryable;
+    o.error_code = failure == TransportFailure::kTimeout          ? "TIMEOUT"
+                   : failure == TransportFailure::kUnresolvedHost ? "NO_RESOURCE"
                                                                   : "CONNECTION_FAILURE";
     o.message = transport_error.empty() ? std::string("transport failure") : std::string(transport_error);
     return o;
@@ -42,11 +42,11 @@ Outcome classify(long status, TransportFailure failure, std::string_view transpo
   o.message = "HTTP " + std::to_string(status) + " from target";
   const bool retryable = status == 401 || status == 407 || status == 409 || status == 429 || status >= 500;
   if (!retryable) {
-    o.verdict = Verdict::permanent;
+    o.verdict = Verdict::kPermanent;
     o.error_code = "ERROR_FROM_TARGET";
     return o;
   }
-  o.verdict = Verdict::retryable;
+  o.verdict = Verdict::kRetryable;
   o.error_code = status == 429 ? "THROTTLING" : "ERROR_FROM_TARGET";
   int64_t delay = 0;
   if (parse_retry_after(retry_after, now_epoch_s, &delay)) {
@@ -69,7 +69,7 @@ int64_t backoff_delay_ms(uint32_t retry_number, const BackoffOptions& options, c
 
 RetryDecision decide_retry(const core::DeliveryTask& task, const Outcome& outcome, int64_t now_ms, int64_t backoff_ms) {
   RetryDecision d;
-  if (outcome.verdict != Verdict::retryable || outcome.stop_retrying) return d;
+  if (outcome.verdict != Verdict::kRetryable || outcome.stop_retrying) return d;
   const uint32_t retries_made = task.attempts > 0 ? task.attempts - 1 : 0;
   if (retries_made >= task.retry.maximum_retry_attempts) {
     d.exhausted_condition = "MaximumRetryAttempts";

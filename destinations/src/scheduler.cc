@@ -48,7 +48,7 @@ void Dispatcher::Impl::refill() {
 void Dispatcher::Impl::take_inbox(std::shared_ptr<const std::map<std::string, Destination>>* dests,
                                   std::set<std::string>* paused) {
   std::vector<core::DeliveryTask> incoming;
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   incoming.swap(inbox_);
   *dests = destinations_;
   *paused = paused_;
@@ -201,7 +201,7 @@ bool Dispatcher::Impl::oauth_ready(const OAuthClientCredentials& c, DestState& s
   }
   *wake_at = std::min(*wake_at, now + (retry_at - clock_.mono_ms()));
   Outcome outcome;
-  outcome.verdict = Verdict::retryable;
+  outcome.verdict = Verdict::kRetryable;
   outcome.error_code = "NO_PERMISSIONS";
   outcome.message = "no OAuth token for connection '" + c.connection + "': " + tokens_.last_error(c);
   while (!s.ready.empty()) {
@@ -281,7 +281,7 @@ void Dispatcher::Impl::finish(HttpResult&& r) {
   task.last_status = static_cast<int>(r.status);
 
   track_circuit(s, task.destination, outcome);
-  if (outcome.verdict == Verdict::delivered) {
+  if (outcome.verdict == Verdict::kDelivered) {
     pager_.forget(s.holding, task.id);
     s.m.delivered->Increment();
     ++delivered_count_[task.destination];
@@ -289,7 +289,7 @@ void Dispatcher::Impl::finish(HttpResult&& r) {
       ++s.recent.back().second;
     else
       s.recent.emplace_back(sec, 1);
-    if (core::log::enabled(core::log::Level::debug))
+    if (core::log::enabled(core::log::Level::kDebug))
       core::log::debug("delivered", {{"request_id", task.request_id},
                                      {"event_id", task.event_id},
                                      {"destination", task.destination},

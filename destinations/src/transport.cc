@@ -12,10 +12,10 @@ namespace {
 
 TransportFailure transport_failure(CURLcode result) {
   switch (result) {
-    case CURLE_OK: return TransportFailure::none;
-    case CURLE_OPERATION_TIMEDOUT: return TransportFailure::timeout;
-    case CURLE_COULDNT_RESOLVE_HOST: return TransportFailure::unresolved_host;
-    default: return TransportFailure::connection;
+    case CURLE_OK: return TransportFailure::kNone;
+    case CURLE_OPERATION_TIMEDOUT: return TransportFailure::kTimeout;
+    case CURLE_COULDNT_RESOLVE_HOST: return TransportFailure::kUnresolvedHost;
+    default: return TransportFailure::kConnection;
   }
 }
 

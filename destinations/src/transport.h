@@ -29,7 +29,7 @@ struct HttpCall {
 struct HttpResult {
   uint64_t id = 0;  // as start() returned it
   long status = 0;  // 0 when no HTTP answer came
-  TransportFailure failure = TransportFailure::none;
+  TransportFailure failure = TransportFailure::kNone;
   std::string error;          // the transport failure, when there is one
   std::string retry_after;    // the Retry-After header's value, if any
   std::string response_head;  // the first keep_response_bytes of the body

@@ -311,7 +311,7 @@ std::string to_json(const JsonNode& node) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
-  static const char* kHex = "0123456789abcdef";
+  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (unsigned char c : s) {
     switch (c) {

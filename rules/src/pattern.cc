@@ -262,7 +262,7 @@ class Compiler {
   }
 
   static Condition anything_but(const JsonNode& v) {
-    static const char* kShape = "Value of anything-but must be an array or single string/number value.";
+    static constexpr const char* kShape = "Value of anything-but must be an array or single string/number value.";
     Condition c;
     if (v.is_string()) {
       c.op = Op::kAnythingButStrings;

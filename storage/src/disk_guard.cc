@@ -18,7 +18,7 @@ DiskGuard::DiskGuard(std::string path, uint64_t min_free_bytes, StoreMetrics* me
 
 DiskGuard::~DiskGuard() {
   {
-    std::lock_guard<std::mutex> lock(watch_mu_);
+    core::MutexLock lock(watch_mu_);
     stopping_ = true;
   }
   watch_cv_.notify_all();
@@ -26,11 +26,14 @@ DiskGuard::~DiskGuard() {
 }
 
 void DiskGuard::watch() {
-  std::unique_lock<std::mutex> lock(watch_mu_);
-  while (!watch_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
-    lock.unlock();
+  core::MutexWaitLock lock(watch_mu_);
+  auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  while (!stopping_) {
+    if (watch_cv_.wait_until(lock.native(), next) != std::cv_status::timeout) continue;
+    lock.native().unlock();  // check() takes its own lock
     (void)check();
-    lock.lock();
+    lock.native().lock();
+    next = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   }
 }
 
@@ -41,7 +44,7 @@ core::Status DiskGuard::refusal(const char* what) const {
 }
 
 core::Status DiskGuard::check() {
-  std::lock_guard<std::mutex> lock(check_mu_);
+  core::MutexLock lock(check_mu_);
   if (min_free_bytes_ == 0) return core::Status::ok();
   struct statvfs st;
   if (statvfs(path_.c_str(), &st) != 0) return core::Status::ok();

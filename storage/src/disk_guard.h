@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "store_metrics.h"
+#include "switchyard/core/mutex.h"
 #include "switchyard/core/status.h"
 
 namespace switchyard::storage {
@@ -41,11 +42,11 @@ class DiskGuard {
   const uint64_t min_free_bytes_;
   StoreMetrics* metrics_;
   std::atomic<bool> full_{false};
-  std::mutex check_mu_;         // serializes check()
-  bool reported_full_ = false;  // guarded by check_mu_
-  std::mutex watch_mu_;
+  core::Mutex check_mu_;  // serializes check()
+  bool reported_full_ SY_GUARDED_BY(check_mu_) = false;
+  core::Mutex watch_mu_;
   std::condition_variable watch_cv_;
-  bool stopping_ = false;  // guarded by watch_mu_
+  bool stopping_ SY_GUARDED_BY(watch_mu_) = false;
   std::thread watcher_;
 };
 

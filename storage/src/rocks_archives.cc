@@ -53,7 +53,7 @@ Result<uint64_t> RocksStore::count_archive(const std::string& archive, int64_t f
 }
 
 ArchiveStats RocksStore::archive_stats(const std::string& archive) {
-  std::lock_guard<std::mutex> lock(stats_mu_);
+  core::MutexLock lock(stats_mu_);
   auto it = archive_stats_.find(archive);
   return it == archive_stats_.end() ? ArchiveStats{} : it->second;
 }
@@ -77,7 +77,7 @@ Result<uint64_t> RocksStore::expire_archive(const std::string& archive, int64_t 
   if (Status st = from_rocks(it->status(), "read the archive expiry index"); !st) return st;
   if (n == 0) return uint64_t{0};
   if (Status st = write(wb, "expire archived events"); !st) return st;
-  std::lock_guard<std::mutex> lock(stats_mu_);
+  core::MutexLock lock(stats_mu_);
   ArchiveStats& s = archive_stats_[archive];
   s.events -= std::min(s.events, n);
   s.bytes -= std::min(s.bytes, bytes);
@@ -87,7 +87,7 @@ Result<uint64_t> RocksStore::expire_archive(const std::string& archive, int64_t 
 // Counts every archive's events and bytes once, at open.
 void RocksStore::load_archive_stats() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kArchive]));
-  std::lock_guard<std::mutex> lock(stats_mu_);
+  core::MutexLock lock(stats_mu_);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     ArchiveStats& s = archive_stats_[std::string(key.substr(0, key.find('\0')))];

@@ -17,8 +17,8 @@ void RocksStore::commit_loop() {
   std::deque<Pending> group;
   for (;;) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      core::MutexWaitLock lock(mu_);
+      while (!stopping_ && queue_.empty()) cv_.wait(lock.native());
       if (queue_.empty() && stopping_) return;
       group.swap(queue_);
     }
@@ -61,7 +61,7 @@ void RocksStore::commit_group(std::deque<Pending>& group) {
   const Status st = from_rocks(db_->Write(wo, &wb), "store events");
   if (!st) core::log::error("ingest commit failed", {{"error", st.message()}});
   if (st && !pending_stats.empty()) {
-    std::lock_guard<std::mutex> lock(stats_mu_);
+    core::MutexLock lock(stats_mu_);
     for (const auto& [archive, bytes] : pending_stats) {
       ++archive_stats_[archive].events;
       archive_stats_[archive].bytes += bytes;

@@ -38,7 +38,7 @@ RocksStore::RocksStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*
 
 RocksStore::~RocksStore() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -65,7 +65,7 @@ Result<uint64_t> RocksStore::count(rocksdb::ColumnFamilyHandle* cf, const std::s
 
 void RocksStore::append(std::shared_ptr<const IngestBatch> batch, std::function<void(Status)> done) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     if (!stopping_) {
       queue_.push_back({std::move(batch), std::move(done)});
       cv_.notify_one();

@@ -23,6 +23,7 @@
 #include "disk_guard.h"
 #include "keys.h"
 #include "store_metrics.h"
+#include "switchyard/core/mutex.h"
 #include "switchyard/storage/store.h"
 
 namespace switchyard::storage {
@@ -97,13 +98,13 @@ class RocksStore final : public Store {
   std::unique_ptr<StoreMetrics> metrics_;
   DiskGuard guard_;
 
-  std::mutex stats_mu_;
-  std::map<std::string, ArchiveStats> archive_stats_;  // guarded by stats_mu_
+  core::Mutex stats_mu_;
+  std::map<std::string, ArchiveStats> archive_stats_ SY_GUARDED_BY(stats_mu_);
 
-  std::mutex mu_;
+  core::Mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;  // guarded by mu_
-  bool stopping_ = false;      // guarded by mu_
+  std::deque<Pending> queue_ SY_GUARDED_BY(mu_);
+  bool stopping_ SY_GUARDED_BY(mu_) = false;
   std::thread committer_;
 };
 

@@ -2,11 +2,17 @@
 # Ingest benchmark over loopback: wrk -t1 -c16 against nginx answering a
 # fixed 200 (the machine's ceiling), then against Switchyard with single
 # events (POST /buses/default/events) and 10-entry PutEvents (POST /), with
-# storage.sync off and on. Needs Debian's wrk and nginx-light.
+# storage.sync off and on, and "routed": single events that match a rule
+# with four targets (input path, input transformer, dynamic path, header and
+# query parameters) and an archive with a pattern, their destinations paused
+# so that only ingest is measured. Needs Debian's wrk and nginx-light.
 #   tests/bench/run_ingest_bench.sh [SECONDS]   (default 10 per run)
+# SWITCHYARD_BIN picks the binary (default build/bus/switchyard), so that two
+# builds can be measured against the same ceiling.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-10}
+bin=${SWITCHYARD_BIN:-$root/build/bus/switchyard}
 work=$(mktemp -d)
 cleanup() {
   [ -n "${nginx_pid:-}" ] && kill "$nginx_pid" 2>/dev/null || true
@@ -52,7 +58,7 @@ for sync in false true; do
 server: {listen: 127.0.0.1:18081, admin_listen: 127.0.0.1:18082}
 storage: {path: $work/data-$sync, sync: $sync}
 YAML
-  "$root/build/bus/switchyard" serve --config "$work/sy.yaml" --log-level warn &
+  "$bin" serve --config "$work/sy.yaml" --log-level warn &
   sy_pid=$!
   sleep 0.7
   for kind in single batch; do
@@ -65,3 +71,36 @@ YAML
   done
   kill "$sy_pid"; wait "$sy_pid" 2>/dev/null || true; sy_pid=
 done
+
+# Routed: every event is matched, rendered for four targets (each reading
+# inside the event) and archived; the deliveries are stored, not sent.
+cat > "$work/sy.yaml" <<YAML
+server: {listen: 127.0.0.1:18081, admin_listen: 127.0.0.1:18082}
+storage: {path: $work/data-routed, sync: false}
+api_destinations:
+  - {name: d1, endpoint: "http://127.0.0.1:18080/*"}
+  - {name: d2, endpoint: "http://127.0.0.1:18080/x"}
+rules:
+  - name: routed
+    event_pattern: {source: [bench], detail: {n: [{numeric: [">", 0]}]}}
+    targets:
+      - {id: path, destination: d2, input_path: "\$.detail"}
+      - id: tpl
+        destination: d2
+        input_transformer:
+          input_paths_map: {n: "\$.detail.n", s: "\$.detail.s"}
+          input_template: '{"n": <n>, "s": <s>, "rule": <aws.events.rule-name>}'
+      - {id: dyn, destination: d1, http_parameters: {path_parameter_values: ["\$.detail.s"], header_parameters: {X-N: "\$.detail.n"}, query_string_parameters: {s: "\$.detail.s"}}}
+      - {id: whole, destination: d2}
+archives:
+  - {name: kept, event_pattern: {detail-type: [Tick]}}
+YAML
+"$bin" serve --config "$work/sy.yaml" --log-level warn &
+sy_pid=$!
+sleep 0.7
+for d in d1 d2; do curl -s -X POST "http://127.0.0.1:18082/admin/destinations/$d/pause" >/dev/null; done
+read -r rps p50 p99 bad < <(measure -s "$work/single.lua" "http://127.0.0.1:18081/buses/default/events")
+[ "$bad" != 0 ] && echo "warning: $bad non-2xx answers" >&2
+printf '%-34s %12.0f %12.0f %9s %9s %9.1f%%\n' "routed, 4 targets + archive" "$rps" "$rps" "$p50" "$p99" \
+  "$(echo "100*$rps/$ceiling" | bc -l)"
+kill "$sy_pid"; wait "$sy_pid" 2>/dev/null || true; sy_pid=

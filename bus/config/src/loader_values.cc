@@ -79,9 +79,9 @@ std::string Loader::secret_value(const YAML::Node& n, const std::string& where) 
     return "";
   }
   std::string v = n.Scalar();
-  static const std::regex ref(R"(\$\{(env|file):([^}]+)\})");
+  static const std::regex kRef(R"(\$\{(env|file):([^}]+)\})");
   std::smatch m;
-  if (!std::regex_match(v, m, ref)) return v;
+  if (!std::regex_match(v, m, kRef)) return v;
   if (m[1] == "env") {
     const char* e = std::getenv(m[2].str().c_str());
     if (!e) error(n, "environment variable " + m[2].str() + " for " + where + " is not set");

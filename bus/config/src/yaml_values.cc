@@ -17,8 +17,8 @@ bool is_yaml_bool(const std::string& s, bool* v) {
   return false;
 }
 bool is_json_number(const std::string& s) {
-  static const std::regex re(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
-  return std::regex_match(s, re);
+  static const std::regex kNumber(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
+  return std::regex_match(s, kNumber);
 }
 
 // Converts a YAML node to JSON text with strict JSON typing: quoted scalars

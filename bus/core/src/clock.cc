@@ -31,18 +31,18 @@ Clock& system_clock() {
 ManualClock::ManualClock(int64_t wall_ms, int64_t mono_ms) : wall_ms_(wall_ms), mono_ms_(mono_ms) {}
 
 int64_t ManualClock::wall_ms() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   return wall_ms_;
 }
 
 int64_t ManualClock::mono_ms() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   return mono_ms_;
 }
 
 void ManualClock::advance(int64_t ms) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     wall_ms_ += ms;
     mono_ms_ += ms;
   }
@@ -51,28 +51,28 @@ void ManualClock::advance(int64_t ms) {
 
 void ManualClock::set_wall_ms(int64_t wall_ms) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     wall_ms_ = wall_ms;
   }
   wake_all();
 }
 
 int ManualClock::watch(std::function<void()> wake) {
-  std::lock_guard<std::mutex> lock(watch_mu_);
+  core::MutexLock lock(watch_mu_);
   const int handle = next_handle_++;
   watchers_.emplace(handle, std::move(wake));
   return handle;
 }
 
 void ManualClock::unwatch(int handle) {
-  std::lock_guard<std::mutex> lock(watch_mu_);
+  core::MutexLock lock(watch_mu_);
   watchers_.erase(handle);
 }
 
 // Watchers are called under watch_mu_, so one that unwatches (its owner
 // going away) is never called afterwards. A watcher must not watch.
 void ManualClock::wake_all() {
-  std::lock_guard<std::mutex> lock(watch_mu_);
+  core::MutexLock lock(watch_mu_);
   for (const auto& [_, w] : watchers_) w();
 }
 

@@ -23,7 +23,7 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::string to_hex(std::string_view bytes) {
-  static const char* kHex = "0123456789abcdef";
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size() * 2);
   for (unsigned char c : bytes) {

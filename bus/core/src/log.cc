@@ -9,14 +9,14 @@
 
 namespace switchyard::core::log {
 namespace {
-std::atomic<int> g_level{static_cast<int>(Level::info)};
+std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 std::mutex g_mu;
 const char* name(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::kDebug: return "debug";
+    case Level::kInfo: return "info";
+    case Level::kWarn: return "warn";
+    case Level::kError: return "error";
   }
   return "info";
 }
@@ -26,7 +26,7 @@ void set_level(Level level) { g_level = static_cast<int>(level); }
 bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
 
 bool parse_level(std::string_view text, Level* level) {
-  for (Level l : {Level::debug, Level::info, Level::warn, Level::error}) {
+  for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
     if (text == name(l)) {
       *level = l;
       return true;

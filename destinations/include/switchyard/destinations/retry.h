@@ -10,10 +10,10 @@
 namespace switchyard::destinations {
 
 // What one HTTP attempt's result means, as EventBridge classifies it.
-enum class Verdict { delivered, retryable, permanent };
+enum class Verdict { kDelivered, kRetryable, kPermanent };
 
 struct Outcome {
-  Verdict verdict = Verdict::delivered;
+  Verdict verdict = Verdict::kDelivered;
   std::string error_code;       // EventBridge DLQ ERROR_CODE when not delivered
   std::string message;          // human readable, no secrets
   int64_t retry_after_ms = -1;  // from Retry-After; -1 when absent
@@ -23,10 +23,10 @@ struct Outcome {
 
 // How an attempt that got no HTTP response failed.
 enum class TransportFailure {
-  none,             // an HTTP response arrived
-  timeout,          // the request timeout: retried, TIMEOUT
-  unresolved_host,  // DNS could not resolve the endpoint's host: not retried, NO_RESOURCE
-  connection,       // refused, reset, TLS, ...: retried, CONNECTION_FAILURE
+  kNone,            // an HTTP response arrived
+  kTimeout,         // the request timeout: retried, TIMEOUT
+  kUnresolvedHost,  // DNS could not resolve the endpoint's host: not retried, NO_RESOURCE
+  kConnection,      // refused, reset, TLS, ...: retried, CONNECTION_FAILURE
 };
 
 // Classifies one attempt. `transport_error` names the failure when there is

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <random>
 
+#include "switchyard/core/mutex.h"
+
 namespace switchyard::core {
 
 class Clock {
@@ -45,12 +47,12 @@ class ManualClock final : public Clock {
 
  private:
   void wake_all();
-  mutable std::mutex mu_;
-  int64_t wall_ms_;  // guarded by mu_
-  int64_t mono_ms_;  // guarded by mu_
-  std::mutex watch_mu_;
-  int next_handle_ = 1;                            // guarded by watch_mu_
-  std::map<int, std::function<void()>> watchers_;  // guarded by watch_mu_
+  mutable core::Mutex mu_;
+  int64_t wall_ms_ SY_GUARDED_BY(mu_);
+  int64_t mono_ms_ SY_GUARDED_BY(mu_);
+  core::Mutex watch_mu_;
+  int next_handle_ SY_GUARDED_BY(watch_mu_) = 1;
+  std::map<int, std::function<void()>> watchers_ SY_GUARDED_BY(watch_mu_);
 };
 
 // A source of random numbers for jitter. Not for secrets or ids: those come

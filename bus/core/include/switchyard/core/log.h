@@ -7,7 +7,7 @@
 
 namespace switchyard::core::log {
 
-enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 void set_level(Level level);
 bool enabled(Level level);  // whether messages of this level are written
@@ -20,9 +20,9 @@ using Field = std::pair<std::string_view, std::string>;
 // Never pass secrets as fields.
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
 
-inline void debug(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::debug, msg, f); }
-inline void info(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::info, msg, f); }
-inline void warn(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::warn, msg, f); }
-inline void error(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::error, msg, f); }
+inline void debug(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::kDebug, msg, f); }
+inline void info(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::kInfo, msg, f); }
+inline void warn(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::kWarn, msg, f); }
+inline void error(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::kError, msg, f); }
 
 }  // namespace switchyard::core::log
