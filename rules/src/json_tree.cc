@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "json_lexer.h"
 #include "switchyard/core/json_limits.h"
 
 namespace switchyard::rules::internal {
@@ -96,94 +97,45 @@ class Parser {
   }
 
   bool number(JsonNode* out) {
-    const size_t start = pos_;
-    if (s_[pos_] == '-') ++pos_;
-    auto digits = [&] {
-      const size_t d = pos_;
-      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
-      return pos_ - d;
-    };
-    const size_t int_start = pos_;
-    if (digits() == 0) return fail("Unexpected character in number: expected digit");
-    if (s_[int_start] == '0' && pos_ - int_start > 1) return fail("Invalid numeric value: Leading zeroes not allowed");
-    if (pos_ < s_.size() && s_[pos_] == '.') {
-      ++pos_;
-      if (digits() == 0) return fail("Unexpected character in number: Decimal point not followed by a digit");
-    }
-    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
-      if (digits() == 0) return fail("Unexpected character in number: Exponent indicator not followed by a digit");
+    JsonLexer lexer(s_.data() + pos_, s_.data() + s_.size());
+    std::string_view text;
+    const LexError err = lexer.number(&text);
+    pos_ = lexer.pos() - s_.data();
+    switch (err) {
+      case LexError::kNone: break;
+      case LexError::kLeadingZero: return fail("Invalid numeric value: Leading zeroes not allowed");
+      case LexError::kNoFractionDigits:
+        return fail("Unexpected character in number: Decimal point not followed by a digit");
+      case LexError::kNoExponentDigits:
+        return fail("Unexpected character in number: Exponent indicator not followed by a digit");
+      default: return fail("Unexpected character in number: expected digit");
     }
     out->type = JsonNode::Type::kNumber;
-    out->text = std::string(s_.substr(start, pos_ - start));
-    return true;
-  }
-
-  bool hex4(uint32_t* v) {
-    if (pos_ + 4 > s_.size()) return fail("Unexpected end-of-input in character escape sequence");
-    *v = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char h = s_[pos_++];
-      *v <<= 4;
-      if (h >= '0' && h <= '9')
-        *v |= h - '0';
-      else if (h >= 'a' && h <= 'f')
-        *v |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F')
-        *v |= h - 'A' + 10;
-      else
-        return fail("Unexpected character ('" + std::string(1, h) +
-                    "'): expected a hex-digit for character escape sequence");
-    }
+    out->text = std::string(text);
     return true;
   }
 
   bool string(std::string* out) {
-    ++pos_;  // opening quote
-    out->clear();
-    for (;;) {
-      if (pos_ >= s_.size()) return fail("Unexpected end-of-input: was expecting closing quote for a string value");
-      const char c = s_[pos_++];
-      if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20)
+    JsonLexer lexer(s_.data() + pos_, s_.data() + s_.size());
+    std::string_view text;
+    const LexError err = lexer.string(&text, [out]() -> std::string& { return *out; });
+    pos_ = lexer.pos() - s_.data();
+    const char c = lexer.bad_char();
+    switch (err) {
+      case LexError::kNone: break;
+      case LexError::kControlChar:
         return fail("Illegal unquoted character ((CTRL-CHAR, code " + std::to_string(static_cast<int>(c)) +
                     ")): has to be escaped using backslash to be included in string value");
-      if (c != '\\') {
-        *out += c;
-        continue;
-      }
-      if (pos_ >= s_.size()) return fail("Unexpected end-of-input in character escape sequence");
-      const char e = s_[pos_++];
-      switch (e) {
-        case '"': *out += '"'; break;
-        case '\\': *out += '\\'; break;
-        case '/': *out += '/'; break;
-        case 'b': *out += '\b'; break;
-        case 'f': *out += '\f'; break;
-        case 'n': *out += '\n'; break;
-        case 'r': *out += '\r'; break;
-        case 't': *out += '\t'; break;
-        case 'u': {
-          uint32_t cp;
-          if (!hex4(&cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF && pos_ + 6 <= s_.size() && s_[pos_] == '\\' && s_[pos_ + 1] == 'u') {
-            const size_t save = pos_;
-            pos_ += 2;
-            uint32_t lo;
-            if (!hex4(&lo)) return false;
-            if (lo >= 0xDC00 && lo <= 0xDFFF) {
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else {
-              pos_ = save;
-            }
-          }
-          put_utf8(*out, cp);
-          break;
-        }
-        default: return fail("Unrecognized character escape '" + std::string(1, e) + "'");
-      }
+      case LexError::kBadEscape: return fail("Unrecognized character escape '" + std::string(1, c) + "'");
+      case LexError::kBadHexDigit:
+        return fail("Unexpected character ('" + std::string(1, c) +
+                    "'): expected a hex-digit for character escape sequence");
+      case LexError::kEndInEscape:
+      case LexError::kTruncatedUnicode: return fail("Unexpected end-of-input in character escape sequence");
+      default: return fail("Unexpected end-of-input: was expecting closing quote for a string value");
     }
+    if (text.data() != out->data()) out->assign(text);  // no escapes: it views the input
+    return true;
   }
 
   bool array(JsonNode* out, int depth) {

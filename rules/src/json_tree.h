@@ -11,12 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "json_lexer.h"
 #include "switchyard/core/status.h"
 
 namespace switchyard::rules::internal {
-
-// Appends code point `cp` to `out` as UTF-8.
-void put_utf8(std::string& out, uint32_t cp);
 
 struct JsonMember;
 

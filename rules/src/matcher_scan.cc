@@ -3,10 +3,14 @@
 
 #include <cstring>
 
+#include "json_lexer.h"
 #include "matcher_index.h"
 #include "switchyard/core/json_limits.h"
 
 namespace switchyard::rules {
+
+using internal::JsonLexer;
+using internal::LexError;
 
 void MatcherIndex::prepare(Scratch& s) const {
   if (s.owner != this || s.slot_seen.size() != slot_sub_.size() || s.sub_seen.size() != subs_.size() ||
@@ -62,113 +66,35 @@ class MatcherIndex::Scanner {
   }
 
   __attribute__((always_inline)) void ws() {
-    if (p_<end_&& static_cast<unsigned char>(*p_)> ' ') [[likely]]
-      return;
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
-  }
-
-  __attribute__((always_inline)) void digits() {
-    while (p_ < end_ && static_cast<unsigned>(*p_ - '0') < 10u) ++p_;
+    JsonLexer lexer(p_, end_);
+    lexer.skip_ws();
+    p_ = lexer.pos();
   }
 
   // Reads a string at p_ (on its opening quote); `out` views the input when
   // it has no escapes, else a decoded copy in the scratch pool.
   bool string(std::string_view* out) {
-    const char* start = ++p_;
-    while (p_ < end_ && *p_ != '"' && *p_ != '\\') {
-      if (static_cast<unsigned char>(*p_) < 0x20) return bad("Control character in a string");
-      ++p_;
+    JsonLexer lexer(p_, end_);
+    const LexError err = lexer.string(out, [this]() -> std::string& {
+      if (s_.decoded_used == s_.decoded.size()) s_.decoded.emplace_back();
+      return s_.decoded[s_.decoded_used++];
+    });
+    p_ = lexer.pos();
+    switch (err) {
+      case LexError::kNone: return true;
+      case LexError::kControlChar: return bad("Control character in a string");
+      case LexError::kBadEscape: return bad("Invalid escape in a string");
+      case LexError::kTruncatedUnicode: return bad("Truncated \\u escape");
+      case LexError::kBadHexDigit: return bad("Invalid \\u escape");
+      default: return bad("Unterminated string");
     }
-    if (p_ >= end_) return bad("Unterminated string");
-    if (*p_ == '"') {
-      *out = std::string_view(start, p_ - start);
-      ++p_;
-      return true;
-    }
-    if (s_.decoded_used == s_.decoded.size()) s_.decoded.emplace_back();
-    std::string& buf = s_.decoded[s_.decoded_used++];
-    buf.assign(start, p_ - start);
-    while (p_ < end_ && *p_ != '"') {
-      const char c = *p_++;
-      if (static_cast<unsigned char>(c) < 0x20) return bad("Control character in a string");
-      if (c != '\\') {
-        buf += c;
-        continue;
-      }
-      if (p_ >= end_) return bad("Unterminated string");
-      const char e = *p_++;
-      switch (e) {
-        case '"': buf += '"'; break;
-        case '\\': buf += '\\'; break;
-        case '/': buf += '/'; break;
-        case 'b': buf += '\b'; break;
-        case 'f': buf += '\f'; break;
-        case 'n': buf += '\n'; break;
-        case 'r': buf += '\r'; break;
-        case 't': buf += '\t'; break;
-        case 'u': {
-          uint32_t cp;
-          if (!hex4(&cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF && end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
-            const char* save = p_;
-            p_ += 2;
-            uint32_t lo;
-            if (!hex4(&lo)) return false;
-            if (lo >= 0xDC00 && lo <= 0xDFFF)
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            else
-              p_ = save;
-          }
-          internal::put_utf8(buf, cp);
-          break;
-        }
-        default: return bad("Invalid escape in a string");
-      }
-    }
-    if (p_ >= end_) return bad("Unterminated string");
-    ++p_;
-    *out = buf;
-    return true;
-  }
-
-  bool hex4(uint32_t* v) {
-    if (end_ - p_ < 4) return bad("Truncated \\u escape");
-    *v = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char h = *p_++;
-      *v <<= 4;
-      if (h >= '0' && h <= '9')
-        *v |= h - '0';
-      else if (h >= 'a' && h <= 'f')
-        *v |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F')
-        *v |= h - 'A' + 10;
-      else
-        return bad("Invalid \\u escape");
-    }
-    return true;
   }
 
   __attribute__((always_inline)) bool number(std::string_view* out) {
-    const char* start = p_;
-    if (*p_ == '-') ++p_;
-    const char* int_start = p_;
-    digits();
-    if (p_ == int_start || (*int_start == '0' && p_ - int_start > 1)) return bad("Invalid number");
-    if (p_ < end_ && *p_ == '.') {
-      const char* f = ++p_;
-      digits();
-      if (p_ == f) return bad("Invalid number");
-    }
-    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
-      ++p_;
-      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      const char* e = p_;
-      digits();
-      if (p_ == e) return bad("Invalid number");
-    }
-    *out = std::string_view(start, p_ - start);
-    return true;
+    JsonLexer lexer(p_, end_);
+    const LexError err = lexer.number(out);
+    p_ = lexer.pos();
+    return err == LexError::kNone || bad("Invalid number");
   }
 
   bool literal(const char* word, size_t n) {
