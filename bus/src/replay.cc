@@ -41,8 +41,10 @@ int64_t ceil_s(int64_t ms) { return ms >= 0 ? (ms + 999) / 1000 : -((-ms) / 1000
 
 class Replayer::Impl {
  public:
-  Impl(Options options, storage::Store& store, destinations::Dispatcher& dispatcher, prometheus::Registry& registry)
+  Impl(Options options, storage::Store& store, destinations::Dispatcher& dispatcher, prometheus::Registry& registry,
+       core::Clock& clock)
       : options_(options),
+        clock_(clock),
         store_(store),
         dispatcher_(dispatcher),
         replayed_(prometheus::BuildCounter()
@@ -60,9 +62,14 @@ class Replayer::Impl {
         archive_bytes_(prometheus::BuildGauge()
                            .Name("switchyard_archive_bytes")
                            .Help("Bytes of event envelopes kept per archive")
-                           .Register(registry)) {}
+                           .Register(registry)) {
+    clock_watch_ = clock_.watch([this] { cv_.notify_all(); });  // a test's clock moved: look again
+  }
 
-  ~Impl() { stop(); }
+  ~Impl() {
+    stop();
+    clock_.unwatch(clock_watch_);
+  }
 
   void set_routing(std::shared_ptr<const Routing> routing) {
     {
@@ -78,7 +85,9 @@ class Replayer::Impl {
       if (!stored) core::log::error("cannot read the stored replays", {{"error", stored.status().message()}});
       core::MutexLock lock(mu_);
       for (const auto& [key, value] : stored.value_or({})) {
-        if (auto s = decode_replay(value)) {
+        auto s = decode_replay(value);
+        if (!s) core::log::error("skipping a stored replay", {{"key", key}, {"error", s.status().message()}});
+        if (s) {
           if (active(s->state))
             core::log::info(
                 "replay resumes",
@@ -143,7 +152,7 @@ class Replayer::Impl {
     s.end_ms = r.end_ms;
     s.rules = r.rules;
     s.state = "STARTING";
-    s.started_ms = core::now_ms();
+    s.started_ms = clock_.wall_ms();
     if (auto st = store_.put_meta(kMetaPrefix + s.name, encode_replay(s)); !st)
       return fail(503, "ServiceUnavailable", "The replay could not be stored: " + st.message());
     replays_[s.name] = s;
@@ -197,7 +206,7 @@ class Replayer::Impl {
 
  private:
   void run() {
-    auto next_retention = std::chrono::steady_clock::time_point{};  // an interval: the monotonic clock
+    int64_t next_retention = INT64_MIN;  // an interval: on the monotonic clock
     for (;;) {
       std::shared_ptr<const Routing> routing;
       std::string next;  // the active replay to advance
@@ -218,9 +227,9 @@ class Replayer::Impl {
         if (next.empty()) next = first;
         if (!next.empty()) last_turn_ = next;
       }
-      if (std::chrono::steady_clock::now() >= next_retention && routing) {
-        expire(*routing, core::now_ms());
-        next_retention = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.retention_interval_ms);
+      if (clock_.mono_ms() >= next_retention && routing) {
+        expire(*routing, clock_.wall_ms());
+        next_retention = clock_.mono_ms() + options_.retention_interval_ms;
       }
       if (routing) publish_archive_gauges(*routing);
       if (next.empty() || !routing) continue;
@@ -244,7 +253,7 @@ class Replayer::Impl {
     ReplayStatus& s = replays_.at(name);
     s.state = state;
     s.state_reason = reason;
-    s.ended_ms = core::now_ms();
+    s.ended_ms = clock_.wall_ms();
     persist(s);
     core::log::info("replay ended", {{"replay", name},
                                      {"state", state},
@@ -304,7 +313,7 @@ class Replayer::Impl {
 
     const std::set<std::string> only(s.rules.begin(), s.rules.end());
     auto batch = std::make_shared<storage::IngestBatch>();
-    const int64_t now = core::now_ms();
+    const int64_t now = clock_.wall_ms();
     for (const auto& a : events) {
       core::Event e;
       e.id = a.id;
@@ -401,6 +410,8 @@ class Replayer::Impl {
   }
 
   Options options_;
+  core::Clock& clock_;
+  int clock_watch_ = 0;
   storage::Store& store_;
   destinations::Dispatcher& dispatcher_;
   Pipeline pipeline_{store_, dispatcher_};  // route -> store -> deliver, as HTTP ingest does
@@ -419,8 +430,8 @@ class Replayer::Impl {
 };
 
 Replayer::Replayer(Options options, storage::Store& store, destinations::Dispatcher& dispatcher,
-                   prometheus::Registry& registry)
-    : impl_(std::make_unique<Impl>(options, store, dispatcher, registry)) {}
+                   prometheus::Registry& registry, core::Clock& clock)
+    : impl_(std::make_unique<Impl>(options, store, dispatcher, registry, clock)) {}
 Replayer::~Replayer() = default;
 void Replayer::set_routing(std::shared_ptr<const Routing> routing) { impl_->set_routing(std::move(routing)); }
 void Replayer::start() { impl_->start(); }

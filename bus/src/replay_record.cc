@@ -37,9 +37,9 @@ std::string encode_replay(const ReplayStatus& s) {
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::optional<ReplayStatus> decode_replay(const std::string& text) {
+core::Result<ReplayStatus> decode_replay(const std::string& text) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
+  if (!j.is_object()) return core::Status::corruption("a stored replay is not a JSON object");
   try {
     ReplayStatus s;
     s.name = j.at("name").get<std::string>();
@@ -58,8 +58,8 @@ std::optional<ReplayStatus> decode_replay(const std::string& text) {
     s.ended_ms = j.value("ended_ms", int64_t{0});
     s.cursor = from_hex(j.value("cursor", ""));
     return s;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
+  } catch (const nlohmann::json::exception& e) {
+    return core::Status::corruption(std::string("a stored replay is not readable: ") + e.what());
   }
 }
 

@@ -4,16 +4,16 @@
 // and written in the same atomic write as each replayed chunk), and the
 // replayed envelope. Every field round-trips (tests/bus/replay_record_test.cc).
 
-#include <optional>
 #include <string>
 
 #include "switchyard/bus/replay.h"
+#include "switchyard/core/status.h"
 
 namespace switchyard::bus {
 
 std::string encode_replay(const ReplayStatus& s);
-// Nothing when `text` is not a replay record.
-std::optional<ReplayStatus> decode_replay(const std::string& text);
+// kCorruption when `text` is not a replay record.
+core::Result<ReplayStatus> decode_replay(const std::string& text);
 
 // The replayed envelope: the stored one with "replay-name" inserted between
 // region and resources, where EventBridge puts it. envelope_json() always

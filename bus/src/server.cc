@@ -46,18 +46,22 @@ namespace {
 
 constexpr size_t kHeaderLimit = 16 * 1024;
 
-bool parse_endpoint(const std::string& text, tcp::endpoint* out, std::string* error) {
+// HOST:PORT as the config validated it; "localhost" is 127.0.0.1.
+core::Result<tcp::endpoint> parse_endpoint(const std::string& text) {
   const auto colon = text.rfind(':');
   std::string host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
-  if (ec) {
-    *error = "'" + text + "' is not an IP address and port";
-    return false;
+  unsigned long port = 0;
+  try {
+    port = std::stoul(text.substr(colon + 1));
+  } catch (const std::exception&) {
+    ec = asio::error::invalid_argument;
   }
-  *out = tcp::endpoint(addr, static_cast<unsigned short>(std::stoul(text.substr(colon + 1))));
-  return true;
+  if (ec || colon == std::string::npos || port > 65535)
+    return core::Status::invalid_argument("'" + text + "' is not an IP address and port");
+  return tcp::endpoint(addr, static_cast<unsigned short>(port));
 }
 
 std::string format_endpoint(const tcp::endpoint& ep) {
@@ -168,9 +172,9 @@ class Server::Impl {
 
  private:
   core::Status bind(tcp::acceptor& acceptor, const std::string& address) {
-    tcp::endpoint ep;
-    std::string error;
-    if (!parse_endpoint(address, &ep, &error)) return core::Status::invalid_argument(error);
+    const auto parsed = parse_endpoint(address);
+    if (!parsed) return parsed.status();
+    const tcp::endpoint ep = *parsed;
     boost::system::error_code ec;
     acceptor.open(ep.protocol(), ec);
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);

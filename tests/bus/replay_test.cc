@@ -68,6 +68,38 @@ TEST(ReplayerTest, RemovesArchivedEventsPastTheirRetentionAndKeepsTheRest) {
   replayer.stop();
 }
 
+// Issue 13.3: retention runs on the injected clock. Two days later (on a
+// ManualClock, without waiting) the event that was 29 days old is past a
+// 30-day retention and goes; the newer one stays.
+TEST(ReplayerTest, RetentionFollowsTheInjectedClock) {
+  auto opened = storage::Store::open({.path = "/replay-clock", .in_memory = true});
+  ASSERT_TRUE(opened) << opened.status().message();
+  std::unique_ptr<storage::Store> store = std::move(*opened);
+  prometheus::Registry registry;
+  core::ManualClock clock;
+  const int64_t now = clock.wall_ms(), day = 86'400'000;
+  archive(*store, "month", {now - 40 * day, now - 29 * day, now});
+  destinations::Dispatcher dispatcher(destinations::Options{}, *store, registry, clock);
+  Replayer::Options options;
+  options.retention_interval_ms = 60'000;  // the real interval: only the manual clock moves it
+  Replayer replayer(options, *store, dispatcher, registry, clock);
+  replayer.set_routing(routing_of("archives: [{name: month, retention_days: 30}]\n", registry));
+  replayer.start();
+  auto events_eventually = [&](uint64_t n) {
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (store->archive_stats("month").events != n && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(2ms);
+    return store->archive_stats("month").events;
+  };
+  EXPECT_EQ(events_eventually(2), 2u);  // the first pass at start: 40 days is past 30
+  clock.advance(2 * day);
+  EXPECT_EQ(events_eventually(1), 1u);
+  const auto left = *store->read_archive("month", 0, (now + 3 * day) / 1000, "", 10);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].ingested_ms, now);
+  replayer.stop();
+}
+
 TEST(ReplayerTest, ReplayIsRefusedForUnknownArchivesAndTooManyActive) {
   testing::TempDir dir;
   auto opened = storage::Store::open({.path = dir.path()});

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "switchyard/bus/routing.h"
+#include "switchyard/core/clock.h"
 
 namespace prometheus {
 class Registry;
@@ -66,8 +67,10 @@ class Replayer {
     uint32_t max_events_per_second = 0;     // replays together read at most this many; 0: no limit
   };
 
-  Replayer(Options options, storage::Store& store, destinations::Dispatcher& dispatcher,
-           prometheus::Registry& registry);
+  // Replay times and retention run on `clock` (its wall time for ages and
+  // timestamps, its monotonic time for the retention interval).
+  Replayer(Options options, storage::Store& store, destinations::Dispatcher& dispatcher, prometheus::Registry& registry,
+           core::Clock& clock = core::system_clock());
   ~Replayer();
   Replayer(const Replayer&) = delete;
   Replayer& operator=(const Replayer&) = delete;
