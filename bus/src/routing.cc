@@ -166,7 +166,9 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
       for (const auto& v : t.path_params) task.path_params.push_back(resolve(v));
       for (const auto& [k, v] : t.header_parameters) task.headers.emplace_back(k, resolve(v));
       for (const auto& [k, v] : t.query_string_parameters) task.query.emplace_back(resolve(k), resolve(v));
-      auto rendered = t.input->render(document, {rule.name, rule.arn, core::format_time(event.ingested_ms / 1000)});
+      auto rendered = t.input->render(document, {.rule_name = rule.name,
+                                                 .rule_arn = rule.arn,
+                                                 .ingestion_time = core::format_time(event.ingested_ms / 1000)});
       if (rendered) {
         task.body = std::move(rendered->body);
         task.content_type = std::move(rendered->content_type);

@@ -387,17 +387,25 @@ class Server::Impl {
   Replayer* replayer_ SY_GUARDED_BY(mu_) = nullptr;
 
   Pipeline pipeline_{store_, dispatcher_};
-  IngestApi ingest_api_{IngestApiDeps{IngestApiOptions{.max_put_events_bytes = options_.max_put_events_bytes},
-                                      [this] { return routing(); }, pipeline_, cpu_}};
-  AdminApi admin_api_{AdminApiDeps{options_.admin_token, store_, dispatcher_, *registry_, [this] { return routing(); },
-                                   [this] {
-                                     core::MutexLock lock(mu_);
-                                     return reload_;
-                                   },
-                                   [this] {
-                                     core::MutexLock lock(mu_);
-                                     return replayer_;
-                                   }}};
+  IngestApi ingest_api_{IngestApiDeps{.options = {.max_put_events_bytes = options_.max_put_events_bytes},
+                                      .routing = [this] { return routing(); },
+                                      .pipeline = pipeline_,
+                                      .cpu = cpu_}};
+  AdminApi admin_api_{AdminApiDeps{.admin_token = options_.admin_token,
+                                   .store = store_,
+                                   .dispatcher = dispatcher_,
+                                   .registry = *registry_,
+                                   .routing = [this] { return routing(); },
+                                   .reload =
+                                       [this] {
+                                         core::MutexLock lock(mu_);
+                                         return reload_;
+                                       },
+                                   .replayer =
+                                       [this] {
+                                         core::MutexLock lock(mu_);
+                                         return replayer_;
+                                       }}};
 };
 
 Server::Server(ServerOptions options, storage::Store& store, destinations::Dispatcher& dispatcher,

@@ -18,8 +18,9 @@ Dispatcher::Impl::Impl(Options options, storage::Store& store, prometheus::Regis
       tokens_(
           clock, [this](const std::string& c, const TokenRequest& r) { send_token_request(c, r); },
           metrics_.token_requests()),
-      pager_(MemoryLimits{options_.max_in_memory_per_destination, options_.max_in_memory_bytes_per_destination,
-                          options_.max_in_memory_bytes_total}) {
+      pager_(MemoryLimits{.per_destination = options_.max_in_memory_per_destination,
+                          .bytes_per_destination = options_.max_in_memory_bytes_per_destination,
+                          .bytes_total = options_.max_in_memory_bytes_total}) {
   clock_watch_ = clock_.watch([this] { transport_.wakeup(); });
 }
 

@@ -34,16 +34,19 @@ class AdminApiTest : public ::testing::Test {
     rx.endpoint = "http://127.0.0.1:9/x";
     dispatcher_->set_destinations({rx});
     dispatcher_->start();
-    api_ = std::make_unique<AdminApi>(AdminApiDeps{"s3cret-token-0123456789", *store_, *dispatcher_, registry_,
-                                                   [this] { return routing_; },
-                                                   [this]() -> ReloadHandler {
+    api_ = std::make_unique<AdminApi>(AdminApiDeps{.admin_token = "s3cret-token-0123456789",
+                                                   .store = *store_,
+                                                   .dispatcher = *dispatcher_,
+                                                   .registry = registry_,
+                                                   .routing = [this] { return routing_; },
+                                                   .reload = [this]() -> ReloadHandler {
                                                      return [this](std::string* report) {
                                                        ++reloads_;
                                                        *report = R"({"reloaded":true})";
                                                        return true;
                                                      };
                                                    },
-                                                   [] { return static_cast<Replayer*>(nullptr); }});
+                                                   .replayer = [] { return static_cast<Replayer*>(nullptr); }});
   }
   void TearDown() override {
     if (dispatcher_) dispatcher_->stop();

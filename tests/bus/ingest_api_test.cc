@@ -35,7 +35,8 @@ class IngestApiTest : public ::testing::Test {
         << (errors.empty() ? "" : errors[0].message);
     routing_ = build_routing(c, registry_);
     pipeline_ = std::make_unique<Pipeline>(*store_, *dispatcher_);
-    api_ = std::make_unique<IngestApi>(IngestApiDeps{{}, [this] { return routing_; }, *pipeline_, cpu_});
+    api_ = std::make_unique<IngestApi>(
+        IngestApiDeps{.options = {}, .routing = [this] { return routing_; }, .pipeline = *pipeline_, .cpu = cpu_});
   }
   void SetUp() override { open({.path = "/ingest", .in_memory = true}); }
 

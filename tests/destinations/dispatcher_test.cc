@@ -37,7 +37,7 @@ class DispatcherTest : public ::testing::Test {
     auto opened = storage::Store::open({.path = dir_.path()});
     ASSERT_TRUE(opened) << opened.status().message();
     store_ = std::move(*opened);
-    options_.backoff = {50, 200};
+    options_.backoff = {.base_ms = 50, .cap_ms = 200};
   }
 
   // Stores the tasks first, as ingest does, then hands them over.
@@ -385,7 +385,7 @@ TEST_F(DispatcherTest, CircuitOpensProbesSlowlyAndClosesOnSuccess) {
   testing::HttpReceiver rx([&](const testing::ReceivedRequest&) { return testing::Reply{status.load(), {}, ""}; });
   options_.circuit_failure_threshold = 3;
   options_.circuit_probe_interval_ms = 400;
-  options_.backoff = {1, 5};  // retry at once: only the circuit slows things down
+  options_.backoff = {.base_ms = 1, .cap_ms = 5};  // retry at once: only the circuit slows things down
   Dispatcher d(options_, *store_, registry_, clock_);
   d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
   d.start();

@@ -57,7 +57,7 @@ TEST(ClassifyTest, RetryAfterSecondsDateAndNegative) {
 
 TEST(BackoffTest, FullJitterWithinExponentialCeiling) {
   core::SeededRandom rng(42);
-  BackoffOptions o{1000, 8000};
+  BackoffOptions o{.base_ms = 1000, .cap_ms = 8000};
   for (uint32_t n = 0; n < 10; ++n) {
     const int64_t ceiling = std::min<int64_t>(8000, 1000LL << n);
     for (int i = 0; i < 200; ++i) {

@@ -25,7 +25,7 @@ core::DeliveryTask full_task() {
   t.request_id = "req-1";
   t.render_error = "the input transformer failed";
   t.render_error_code = "INVALID_PARAMETER";
-  t.retry = {3, 120};
+  t.retry = {.maximum_retry_attempts = 3, .maximum_event_age_seconds = 120};
   t.dead_letter = false;
   t.ingested_ms = 5;
   t.age_from_ms = 6;
