@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "switchyard/config/config.h"
+#include "switchyard/core/status.h"
 #include "switchyard/rules/matcher.h"
 #include "switchyard/rules/transformer.h"
 
@@ -22,34 +23,25 @@ namespace switchyard::cli {
 namespace {
 
 // "@file" reads the file; anything else is the text itself.
-bool text_or_file(const std::string& arg, std::string* out, std::string* error) {
-  if (arg.empty() || arg[0] != '@') {
-    *out = arg;
-    return true;
-  }
+sy::core::Result<std::string> text_or_file(const std::string& arg) {
+  if (arg.empty() || arg[0] != '@') return arg;
   std::ifstream f(arg.substr(1), std::ios::binary);
-  if (!f) {
-    *error = "cannot read " + arg.substr(1);
-    return false;
-  }
+  if (!f) return sy::core::Status::not_found("cannot read " + arg.substr(1));
   std::stringstream ss;
   ss << f.rdbuf();
-  *out = ss.str();
-  return true;
+  return ss.str();
 }
 
-bool read_lines(const std::string& path, std::vector<std::string>* lines, std::string* error) {
+sy::core::Result<std::vector<std::string>> read_lines(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    *error = "cannot read " + path;
-    return false;
-  }
+  if (!f) return sy::core::Status::not_found("cannot read " + path);
+  std::vector<std::string> lines;
   std::string line;
   while (std::getline(f, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines->push_back(std::move(line));
+    lines.push_back(std::move(line));
   }
-  return true;
+  return lines;
 }
 
 }  // namespace
@@ -70,12 +62,12 @@ int run_check_config(const std::string& path) {
 }
 
 int run_test_pattern(const TestPatternArgs& args) {
-  std::string pattern, event, error;
-  if (!text_or_file(args.pattern, &pattern, &error) || !text_or_file(args.event, &event, &error)) {
-    std::cerr << "test-pattern: " << error << "\n";
+  const auto pattern = text_or_file(args.pattern), event = text_or_file(args.event);
+  if (!pattern || !event) {
+    std::cerr << "test-pattern: " << (pattern ? event.status() : pattern.status()).message() << "\n";
     return 2;
   }
-  const auto result = sy::rules::test_event_pattern(pattern, event);
+  const auto result = sy::rules::test_event_pattern(*pattern, *event);
   if (!result) {
     std::cerr << result.status().message() << "\n";
     return 2;
@@ -87,12 +79,12 @@ int run_test_pattern(const TestPatternArgs& args) {
 int run_match(const MatchArgs& args) {
   const long repeat = args.repeat;
   const bool stats = args.stats;
-  std::vector<std::string> pattern_lines, events;
-  std::string error;
-  if (!read_lines(args.patterns, &pattern_lines, &error)) {
-    std::cerr << "match: " << error << "\n";
+  const auto read_patterns = read_lines(args.patterns);
+  if (!read_patterns) {
+    std::cerr << "match: " << read_patterns.status().message() << "\n";
     return 2;
   }
+  const std::vector<std::string>& pattern_lines = *read_patterns;
   sy::rules::MatcherBuilder builder;
   std::vector<std::string> names;
   for (size_t i = 0; i < pattern_lines.size(); ++i) {
@@ -109,10 +101,12 @@ int run_match(const MatchArgs& args) {
     names.push_back(named->name);
   }
   auto matcher = builder.build();
-  if (!read_lines(args.events, &events, &error)) {
-    std::cerr << "match: " << error << "\n";
+  const auto read_events = read_lines(args.events);
+  if (!read_events) {
+    std::cerr << "match: " << read_events.status().message() << "\n";
     return 2;
   }
+  const std::vector<std::string>& events = *read_events;
   // The last pass's results, printed after the timed phase.
   std::vector<std::vector<uint32_t>> last(events.size());
   std::vector<std::string> errors(events.size());
@@ -164,12 +158,14 @@ int run_match(const MatchArgs& args) {
 }
 
 int run_transform(const TransformArgs& args) {
-  std::string transformer_text, event, error;
-  if (!text_or_file(args.transformer, &transformer_text, &error) || !text_or_file(args.event, &event, &error)) {
-    std::cerr << "transform: " << error << "\n";
+  const auto transformer_text = text_or_file(args.transformer), read_event = text_or_file(args.event);
+  if (!transformer_text || !read_event) {
+    std::cerr << "transform: " << (transformer_text ? read_event.status() : transformer_text.status()).message()
+              << "\n";
     return 2;
   }
-  const auto input = sy::rules::parse_target_input(transformer_text);
+  const std::string& event = *read_event;
+  const auto input = sy::rules::parse_target_input(*transformer_text);
   if (!input) {
     std::cerr << "invalid transformer: " << input.status().message() << "\n";
     return 2;
