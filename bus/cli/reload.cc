@@ -21,6 +21,15 @@ std::vector<destinations::Destination> destinations_of(const config::Config& c) 
     dest.method = d.method;
     dest.rate_limit_per_second = d.rate_limit_per_second;
     dest.signing_key = d.signing_key;
+    dest.timeout_ms = int64_t{d.timeout_seconds} * 1000;
+    dest.max_concurrency = d.max_concurrency;
+    dest.circuit = {.consecutive_transport_failures = d.circuit.consecutive_transport_failures,
+                    .window_ms = int64_t{d.circuit.window_seconds} * 1000,
+                    .min_attempts = d.circuit.min_attempts,
+                    .failure_rate_percent = d.circuit.failure_rate_percent,
+                    .open_ms = int64_t{d.circuit.open_seconds} * 1000,
+                    .max_open_ms = int64_t{d.circuit.max_open_seconds} * 1000,
+                    .trial_requests = d.circuit.trial_requests};
     for (const auto& conn : c.connections) {
       if (conn.name != d.connection) continue;
       dest.headers = conn.headers;

@@ -114,7 +114,8 @@ class AdminApi::Impl {
                        {"delivered", s.delivered},
                        {"delivery_rate_per_second", s.delivery_rate_per_second},
                        {"dead_lettered", s.dead_lettered},
-                       {"dlq_depth", s.dlq_depth}};
+                       {"dlq_depth", s.dlq_depth},
+                       {"circuit_openings", s.circuit_openings}};
       if (!s.connection_state.empty()) d["connection_state"] = s.connection_state;
       if (!s.connection_error.empty()) d["connection_error"] = s.connection_error;
       out.push_back(std::move(d));

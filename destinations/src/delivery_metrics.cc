@@ -50,6 +50,10 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r)
                    .Name("switchyard_destination_circuit_open")
                    .Help("1 while a destination's circuit is open")
                    .Register(r)),
+      circuit_openings_(prometheus::BuildCounter()
+                            .Name("switchyard_destination_circuit_openings_total")
+                            .Help("Times a destination's circuit opened (its endpoint failing, not a few events)")
+                            .Register(r)),
       token_requests_(prometheus::BuildCounter()
                           .Name("switchyard_oauth_token_requests_total")
                           .Help("OAuth token requests per connection and outcome (ok, error)")
@@ -73,6 +77,7 @@ DestinationInstruments DeliveryMetrics::for_destination(const std::string& name)
   m.oldest_age = &oldest_age_.Add(labels);
   m.dlq_depth = &dlq_depth_.Add(labels);
   m.circuit = &circuit_.Add(labels);
+  m.circuit_openings = &circuit_openings_.Add(labels);
   m.latency = &latency_.Add(
       labels, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
   return m;

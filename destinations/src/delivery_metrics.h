@@ -25,6 +25,7 @@ struct DestinationInstruments {
   prometheus::Gauge* oldest_age = nullptr;
   prometheus::Gauge* dlq_depth = nullptr;
   prometheus::Gauge* circuit = nullptr;
+  prometheus::Counter* circuit_openings = nullptr;
   prometheus::Histogram* latency = nullptr;
 };
 
@@ -46,6 +47,7 @@ class DeliveryMetrics {
   prometheus::Family<prometheus::Gauge>& oldest_age_;
   prometheus::Family<prometheus::Gauge>& dlq_depth_;
   prometheus::Family<prometheus::Gauge>& circuit_;
+  prometheus::Family<prometheus::Counter>& circuit_openings_;
   prometheus::Family<prometheus::Counter>& token_requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
 };

@@ -127,7 +127,6 @@ Dispatcher::Impl::DestState& Dispatcher::Impl::state(const std::string& name) {
   if (it != dest_.end()) return it->second;
   DestState& s = dest_[name];
   s.m = metrics_.for_destination(name);
-  s.breaker = CircuitBreaker(options_.circuit_failure_threshold, options_.circuit_probe_interval_ms);
   s.stored = count_or_zero(store_.count_tasks(name), "count stored deliveries", name);
   s.m.backlog->Set(static_cast<double>(s.stored));
   s.dlq_count = count_or_zero(store_.count_dead_letters(name), "count dead letters", name);

@@ -27,6 +27,7 @@
 #include "delivery_metrics.h"
 #include "memory_pager.h"
 #include "rate_window.h"
+#include "ready_queue.h"
 #include "switchyard/core/clock.h"
 #include "switchyard/core/mutex.h"
 #include "switchyard/destinations/dispatcher.h"
@@ -65,16 +66,18 @@ class Dispatcher::Impl {
     uint64_t token_generation = 0;  // the OAuth token the request carried
     int64_t started_ms = 0;
     RateWindow::Slot rate_slot;  // the quota slot this delivery used
+    bool trial = false;          // a half-open circuit's trial
   };
 
   struct DestState {
-    std::deque<core::DeliveryTask> ready;
+    ReadyQueue ready;  // due: first attempts and retries, taking turns
     uint32_t in_flight = 0;
     uint64_t waiting = 0;  // in the due-time heap
     RateWindow window;     // on the monotonic clock
     CircuitBreaker breaker;
     DestinationInstruments m;
     uint64_t dlq_count = 0;
+    uint64_t circuit_openings = 0;
     Holding holding;      // what of its backlog is in memory
     uint64_t stored = 0;  // deliveries stored (memory and disk): counted at creation, then kept here
     bool warned_missing = false;
@@ -99,13 +102,14 @@ class Dispatcher::Impl {
   void warn_missing(const std::string& name, DestState& s);
   bool oauth_ready(const OAuthClientCredentials& c, DestState& s, int64_t now, int64_t* wake_at);
   void send_token_request(const std::string& connection, const TokenRequest& req);
-  void begin(const Destination& d, DestState& s, core::DeliveryTask&& task, int64_t now, RateWindow::Slot slot);
+  void begin(const Destination& d, DestState& s, core::DeliveryTask&& task, int64_t now, RateWindow::Slot slot,
+             bool trial);
   void finish(HttpResult&& r);
 
   // outcomes.cc
   void fail_attempt(core::DeliveryTask&& task, const Outcome& outcome, DestState& s, int64_t now);
   void flush_finished();
-  void track_circuit(DestState& s, const std::string& name, const Outcome& outcome);
+  void track_circuit(DestState& s, const std::string& name, const Outcome& outcome, bool trial, bool first);
   void fail_for_good(core::DeliveryTask& task, const std::string& code, const std::string& message,
                      const std::string& exhausted, DestState& s);
   static bool record(const core::Status& st, const char* what, DestState& s);

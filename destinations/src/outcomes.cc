@@ -49,14 +49,22 @@ void Dispatcher::Impl::flush_finished() {
 // the receiver did not answer (an unresolvable host goes to the DLQ at
 // once, but shows the target is not up either). Any answer that shows the
 // target is up (success, or a permanent 4xx) closes it.
-void Dispatcher::Impl::track_circuit(DestState& s, const std::string& name, const Outcome& outcome) {
-  const bool failed = outcome.verdict == Verdict::kRetryable || !outcome.answered;
-  switch (s.breaker.ended(failed, clock_.mono_ms())) {
+void Dispatcher::Impl::track_circuit(DestState& s, const std::string& name, const Outcome& outcome, bool trial,
+                                     bool first) {
+  using Signal = CircuitBreaker::Signal;
+  const Signal signal = !outcome.answered                        ? Signal::kTransportFailure
+                        : outcome.verdict == Verdict::kRetryable ? Signal::kServerFailure
+                                                                 : Signal::kSuccess;
+  const int64_t mono = clock_.mono_ms();
+  switch (s.breaker.ended(signal, mono, trial, first)) {
     case CircuitBreaker::Change::kOpened:
       s.m.circuit->Set(1);
-      core::log::warn(
-          "circuit opened: destination failing, probing slowly",
-          {{"destination", name}, {"consecutive_failures", std::to_string(s.breaker.consecutive_failures())}});
+      s.m.circuit_openings->Increment();
+      ++s.circuit_openings;
+      core::log::warn("circuit opened: the endpoint is failing; trial requests only until it answers",
+                      {{"destination", name},
+                       {"consecutive_transport_failures", std::to_string(s.breaker.consecutive_failures())},
+                       {"failure_rate_percent", std::to_string(s.breaker.failure_rate(mono))}});
       break;
     case CircuitBreaker::Change::kClosed:
       s.m.circuit->Set(0);

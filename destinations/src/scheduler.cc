@@ -91,7 +91,7 @@ void Dispatcher::Impl::run() {
       heap_.pop();
       DestState& s = state(t.destination);
       --s.waiting;
-      s.ready.push_back(std::move(t));
+      s.ready.push(std::move(t));
     }
     int64_t wake_at = heap_.empty() ? now + 1000 : std::min(heap_.top().due_ms, now + 1000);
     start_attempts(dests.get(), paused, now, &wake_at);
@@ -152,17 +152,19 @@ void Dispatcher::Impl::start_attempts(const std::map<std::string, Destination>* 
     }
     s.warned_missing = false;
     s.window.set_limit(d->rate_limit_per_second);
+    if (!(s.breaker.options() == d->circuit)) s.breaker.set_options(d->circuit);
     if (d->oauth && !oauth_ready(*d->oauth, s, now, wake_at)) continue;
-    while (!s.ready.empty() && s.in_flight < options_.max_in_flight_per_destination &&
-           transport_.in_flight() < max_total) {
-      if (!s.ready.front().render_error.empty()) {  // nothing to send: no rate token used
-        core::DeliveryTask t = std::move(s.ready.front());
-        s.ready.pop_front();
+    while (!s.ready.empty() && s.in_flight < d->max_concurrency && transport_.in_flight() < max_total) {
+      // A half-open circuit's trials go to fresh deliveries first: a retry
+      // may be a poison event, which says nothing about the endpoint.
+      const bool trial = s.breaker.half_open();
+      if (!s.ready.front(trial).render_error.empty()) {  // nothing to send: no rate token used
+        core::DeliveryTask t = s.ready.pop(trial);
         fail_for_good(t, t.render_error_code, t.render_error, "", s);
         continue;
       }
       int64_t probe_at = mono;
-      if (!s.breaker.may_send(mono, &probe_at)) {  // open: one probe per interval, nothing else
+      if (!s.breaker.may_send(mono, &probe_at)) {  // open, or its trials in flight: wait
         if (probe_at > mono) *wake_at = std::min(*wake_at, now + (probe_at - mono));
         break;
       }
@@ -170,11 +172,9 @@ void Dispatcher::Impl::start_attempts(const std::map<std::string, Destination>* 
         *wake_at = std::min(*wake_at, now + (s.window.next_allowed() - mono));
         break;
       }
-      s.breaker.sent(mono);
+      const bool is_trial = s.breaker.sent(mono);
       const RateWindow::Slot slot = s.window.record(mono);
-      core::DeliveryTask t = std::move(s.ready.front());
-      s.ready.pop_front();
-      begin(*d, s, std::move(t), now, slot);
+      begin(*d, s, s.ready.pop(is_trial), now, slot, is_trial);
     }
   }
 }
@@ -205,8 +205,7 @@ bool Dispatcher::Impl::oauth_ready(const OAuthClientCredentials& c, DestState& s
   outcome.error_code = "NO_PERMISSIONS";
   outcome.message = "no OAuth token for connection '" + c.connection + "': " + tokens_.last_error(c);
   while (!s.ready.empty()) {
-    core::DeliveryTask t = std::move(s.ready.front());
-    s.ready.pop_front();
+    core::DeliveryTask t = s.ready.pop();
     ++t.attempts;
     t.last_status = 0;
     fail_attempt(std::move(t), outcome, s, now);
@@ -230,16 +229,18 @@ void Dispatcher::Impl::send_token_request(const std::string& connection, const T
 }
 
 void Dispatcher::Impl::begin(const Destination& d, DestState& s, core::DeliveryTask&& task, int64_t now,
-                             RateWindow::Slot slot) {
+                             RateWindow::Slot slot, bool trial) {
   Call c;
   c.task = std::move(task);
   c.started_ms = now;
   c.rate_slot = slot;
+  c.trial = trial;
   const std::string* authorization = d.oauth ? &tokens_.authorization(*d.oauth) : nullptr;
   OutgoingRequest request;
   RequestProblem problem;
   if (!build_request(d, c.task, now, authorization, &request, &problem)) {
     s.window.answered(slot, clock_.mono_ms());  // nothing was sent
+    s.breaker.unsent();
     fail_for_good(c.task, problem.code, problem.message, "", s);
     return;
   }
@@ -253,6 +254,7 @@ void Dispatcher::Impl::begin(const Destination& d, DestState& s, core::DeliveryT
   call.headers = std::move(request.headers);
   call.body = std::move(request.body);
   call.keep_response_bytes = kMaxResponseKept;
+  call.timeout_ms = d.timeout_ms;
   ++s.in_flight;
   s.m.invocations->Increment();
   calls_.emplace(transport_.start(std::move(call)), std::move(c));
@@ -280,7 +282,7 @@ void Dispatcher::Impl::finish(HttpResult&& r) {
   ++task.attempts;
   task.last_status = static_cast<int>(r.status);
 
-  track_circuit(s, task.destination, outcome);
+  track_circuit(s, task.destination, outcome, c.trial, task.attempts == 1);
   if (outcome.verdict == Verdict::kDelivered) {
     pager_.forget(s.holding, task.id);
     s.m.delivered->Increment();

@@ -87,7 +87,8 @@ uint64_t CurlTransport::start(HttpCall call) {
   curl_easy_setopt(easy, CURLOPT_URL, t->call.url.c_str());
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request_timeout_ms_));
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(t->call.timeout_ms > 0 ? t->call.timeout_ms : request_timeout_ms_));
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip,deflate");
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::on_body);

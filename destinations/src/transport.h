@@ -24,6 +24,7 @@ struct HttpCall {
   std::vector<std::string> headers;  // "Name: value" lines, in the order sent
   std::string body;                  // not sent for GET and HEAD
   size_t keep_response_bytes = 512;  // the first bytes of the answer's body that are kept
+  int64_t timeout_ms = 0;            // 0: the transport's default
 };
 
 struct HttpResult {
@@ -38,7 +39,8 @@ struct HttpResult {
 class CurlTransport {
  public:
   // At most `max_connections` connections are open (more transfers wait in
-  // curl's queue); every transfer ends after `request_timeout_ms`.
+  // curl's queue); a transfer ends after its call's timeout, or
+  // `request_timeout_ms` when the call sets none.
   CurlTransport(uint32_t max_connections, int64_t request_timeout_ms);
   ~CurlTransport();
   CurlTransport(const CurlTransport&) = delete;

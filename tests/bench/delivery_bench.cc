@@ -71,7 +71,6 @@ int main(int argc, char** argv) {
   std::unique_ptr<sy::storage::Store> store = std::move(*opened);
   prometheus::Registry registry;
   sy::destinations::Options options;
-  options.max_in_flight_per_destination = 64;
   if (mode == "throughput" && argc == 5) {
     const std::string url = argv[2];
     const int destinations = std::atoi(argv[3]), count = std::atoi(argv[4]);
@@ -83,6 +82,7 @@ int main(int argc, char** argv) {
       dest.name = "d" + std::to_string(i);
       dest.endpoint = url;
       dest.rate_limit_per_second = 100000;  // above what one destination reaches here
+      dest.max_concurrency = 64;
       dests.push_back(dest);
     }
     d.set_destinations(dests);

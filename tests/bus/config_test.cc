@@ -48,6 +48,32 @@ TEST(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_EQ(c.rules[0].targets[0].retry_policy.maximum_retry_attempts, 185u);
   EXPECT_EQ(c.rules[0].targets[0].retry_policy.maximum_event_age_seconds, 86400u);
   EXPECT_EQ(c.api_destinations[0].rate_limit_per_second, 300u);
+  EXPECT_EQ(c.api_destinations[0].timeout_seconds, 5u);
+  EXPECT_EQ(c.api_destinations[0].max_concurrency, 32u);
+  EXPECT_EQ(c.api_destinations[0].circuit.min_attempts, 20u);
+  EXPECT_EQ(c.api_destinations[0].circuit.open_seconds, 1u);
+}
+
+TEST(ConfigTest, DestinationTimeoutConcurrencyAndCircuitAreRead) {
+  Config c = valid(R"(
+api_destinations:
+  - name: d
+    endpoint: "http://127.0.0.1:9/x"
+    timeout_seconds: 30
+    max_concurrency: 4
+    circuit: {consecutive_transport_failures: 2, window_seconds: 60, min_attempts: 5, failure_rate_percent: 80,
+              open_seconds: 2, max_open_seconds: 30, trial_requests: 1}
+)");
+  const auto& d = c.api_destinations.at(0);
+  EXPECT_EQ(d.timeout_seconds, 30u);
+  EXPECT_EQ(d.max_concurrency, 4u);
+  EXPECT_EQ(d.circuit.consecutive_transport_failures, 2u);
+  EXPECT_EQ(d.circuit.window_seconds, 60u);
+  EXPECT_EQ(d.circuit.min_attempts, 5u);
+  EXPECT_EQ(d.circuit.failure_rate_percent, 80u);
+  EXPECT_EQ(d.circuit.open_seconds, 2u);
+  EXPECT_EQ(d.circuit.max_open_seconds, 30u);
+  EXPECT_EQ(d.circuit.trial_requests, 1u);
 }
 
 TEST(ConfigTest, YamlPatternsUseStrictJsonTyping) {

@@ -383,11 +383,17 @@ TEST_F(DispatcherTest, RedriveAndPurgeGoThroughTheDispatcher) {
 TEST_F(DispatcherTest, CircuitOpensProbesSlowlyAndClosesOnSuccess) {
   std::atomic<int> status{503};
   testing::HttpReceiver rx([&](const testing::ReceivedRequest&) { return testing::Reply{status.load(), {}, ""}; });
-  options_.circuit_failure_threshold = 3;
-  options_.circuit_probe_interval_ms = 400;
   options_.backoff = {.base_ms = 1, .cap_ms = 5};  // retry at once: only the circuit slows things down
   Dispatcher d(options_, *store_, registry_, clock_);
-  d.set_destinations({destination(rx.url("/"), "POST", 1000, {})});
+  Destination dest = destination(rx.url("/"), "POST", 1000, {});
+  dest.circuit = {.consecutive_transport_failures = 3,
+                  .window_ms = 10'000,
+                  .min_attempts = 3,
+                  .failure_rate_percent = 50,
+                  .open_ms = 400,
+                  .max_open_ms = 400,
+                  .trial_requests = 1};
+  d.set_destinations({dest});
   d.start();
   std::vector<core::DeliveryTask> tasks;
   for (int i = 0; i < 5; ++i) tasks.push_back(task("c" + std::to_string(i)));
@@ -734,6 +740,136 @@ TEST_F(DispatcherTest, UnreachableAuthorizationEndpointFailsIntoRetriesThenTheDe
   ASSERT_EQ(stats.size(), 1u);
   EXPECT_FALSE(stats[0].active);
   EXPECT_EQ(stats[0].connection_state, "DEAUTHORIZED");
+}
+
+// Issue 14: a receiver that answers 500 to a few events it cannot process
+// and 200 to everything else. 20 poison events, then healthy events at 5 a
+// second for 4 seconds, with EventBridge's backoff: every healthy event
+// arrives, each within 2 s of being handed over (the circuit, which used to
+// open and then probe with poison retries, judged the endpoint by them).
+TEST_F(DispatcherTest, PoisonEventsNeverStallTheHealthyOnes) {
+  std::mutex mu;
+  std::map<std::string, std::chrono::steady_clock::time_point> arrived;
+  testing::HttpReceiver rx([&](const testing::ReceivedRequest& r) {
+    if (r.body.find("poison") != std::string::npos) return testing::Reply{500, {}, ""};
+    std::lock_guard<std::mutex> lock(mu);
+    arrived.emplace(r.headers.at("webhook-id"), r.at);
+    return testing::Reply{200, {}, ""};
+  });
+  options_.backoff = {.base_ms = 1000, .cap_ms = 15 * 60 * 1000};  // EventBridge's
+  Dispatcher d(options_, *store_, registry_);                      // the system clock: latencies are real
+  d.set_destinations({destination(rx.url("/"), "POST", 200, {})});
+  d.start();
+  std::vector<core::DeliveryTask> poison;
+  for (int i = 0; i < 20; ++i) {
+    poison.push_back(task("poison" + std::to_string(i)));
+    poison.back().body = R"({"poison":true})";
+  }
+  submit(d, poison);
+  std::map<std::string, std::chrono::steady_clock::time_point> handed;
+  for (int i = 0; i < 20; ++i) {  // 5 a second: the pace of the traffic, not a wait
+    auto t = task("ok" + std::to_string(i));
+    handed[t.id] = std::chrono::steady_clock::now();
+    submit(d, {t});
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return arrived.size() == handed.size();
+      },
+      5s));
+  std::vector<double> latency_ms;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& [id, at] : handed)
+      latency_ms.push_back(std::chrono::duration<double, std::milli>(arrived.at(id) - at).count());
+  }
+  std::sort(latency_ms.begin(), latency_ms.end());
+  EXPECT_LT(latency_ms.back(), 2000.0) << "the slowest healthy event";
+}
+
+// Issue 14: a receiver that fails the first two tries of every fourth event
+// is answering: the circuit never opens.
+TEST_F(DispatcherTest, AFlakyReceiverIsNeverPaused) {
+  std::mutex mu;
+  std::map<std::string, int> tries;
+  testing::HttpReceiver rx([&](const testing::ReceivedRequest& r) {
+    const std::string id = r.headers.at("webhook-id");
+    std::lock_guard<std::mutex> lock(mu);
+    const int n = ++tries[id];
+    const bool fourth = std::stoi(id.substr(1)) % 4 == 0;
+    return testing::Reply{fourth && n <= 2 ? 503 : 200, {}, ""};
+  });
+  Dispatcher d(options_, *store_, registry_, clock_);
+  Destination dest = destination(rx.url("/"), "POST", 1000, {});
+  dest.circuit.min_attempts = 10;  // the window fills within this test
+  d.set_destinations({dest});
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 40; ++i) tasks.push_back(task("f" + std::to_string(i)));
+  submit(d, tasks);
+  ASSERT_TRUE(advance_until([&] { return *store_->count_tasks() == 0; }, 100));
+  EXPECT_EQ(rx.requests().size(), 40u + 10 * 2);
+  const auto stats = d.stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].circuit_openings, 0u);
+  EXPECT_EQ(stats[0].delivered, 40u);
+}
+
+// Issue 14: a dead endpoint still opens the circuit and is tried slowly;
+// when it comes back everything is delivered, and the quota holds during
+// the catch-up as the receiver sees it.
+TEST_F(DispatcherTest, ADeadReceiverThatComesBackGetsEverythingWithinTheQuota) {
+  unsigned short port;
+  {
+    testing::HttpReceiver probe;
+    port = probe.port();
+  }
+  options_.backoff = {.base_ms = 1, .cap_ms = 5};  // retries due at once: only the circuit holds them
+  Dispatcher d(options_, *store_, registry_);      // the system clock: arrivals are measured
+  d.set_destinations({destination("http://127.0.0.1:" + std::to_string(port) + "/", "POST", 10, {})});
+  d.start();
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 25; ++i) tasks.push_back(task("d" + std::to_string(i)));
+  submit(d, tasks);
+  ASSERT_TRUE(eventually([&] {
+    const auto st = d.stats();
+    return !st.empty() && st[0].circuit_openings >= 1;
+  }));
+  const size_t attempts_while_dead = d.stats()[0].in_flight;  // nothing stays in flight against a refusal
+  EXPECT_EQ(attempts_while_dead, 0u);
+  testing::HttpReceiver rx(nullptr, port);
+  const auto got = rx.wait_for(25, 10s);
+  ASSERT_EQ(got.size(), 25u);
+  for (size_t i = 10; i < got.size(); ++i)
+    EXPECT_GE(got[i].at - got[i - 10].at, 950ms) << "more than 10 within one second at " << i;
+  EXPECT_TRUE(drained());
+  EXPECT_FALSE(d.stats()[0].circuit_open);
+}
+
+// Issue 14: 429 with Retry-After is waited out, and a receiver that asks
+// for patience is not a failing endpoint.
+TEST_F(DispatcherTest, TooManyRequestsWithRetryAfterIsWaitedOut) {
+  std::mutex mu;
+  std::map<std::string, int> tries;
+  testing::HttpReceiver rx([&](const testing::ReceivedRequest& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (++tries[r.headers.at("webhook-id")] == 1) return testing::Reply{429, {{"Retry-After", "2"}}, ""};
+    return testing::Reply{200, {}, ""};
+  });
+  Dispatcher d(options_, *store_, registry_, clock_);
+  d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
+  d.start();
+  submit(d, {task("slow0"), task("slow1")});
+  ASSERT_TRUE(eventually([&] { return rx.requests().size() >= 2; }));
+  clock_.advance(1500);  // not yet: Retry-After asked for 2 s
+  settle(d);
+  EXPECT_EQ(rx.requests().size(), 2u);
+  clock_.advance(600);
+  ASSERT_TRUE(eventually([&] { return *store_->count_tasks() == 0; }));
+  EXPECT_EQ(rx.requests().size(), 4u);
+  EXPECT_EQ(d.stats()[0].circuit_openings, 0u);
 }
 
 }  // namespace

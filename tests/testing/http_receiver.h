@@ -35,10 +35,14 @@ class HttpReceiver {
  public:
   using Responder = std::function<Reply(const ReceivedRequest&)>;
 
-  explicit HttpReceiver(Responder responder = nullptr) : responder_(std::move(responder)), acceptor_(ioc_) {
+  // On `port` when given (a receiver that comes back where a dead one was),
+  // else on a free one.
+  explicit HttpReceiver(Responder responder = nullptr, unsigned short port = 0)
+      : responder_(std::move(responder)), acceptor_(ioc_) {
     namespace asio = boost::asio;
-    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
     acceptor_.open(ep.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(ep);
     acceptor_.listen();
     port_ = acceptor_.local_endpoint().port();

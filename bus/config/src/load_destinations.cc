@@ -101,7 +101,9 @@ void Loader::load_destinations(const YAML::Node& list, Config* c) {
     const YAML::Node n = list[i];
     const std::string where = "api_destinations[" + std::to_string(i) + "]";
     if (!require_map(n, where)) continue;
-    check_keys(n, where, {"name", "connection", "endpoint", "method", "rate_limit_per_second", "signing_secret"});
+    check_keys(n, where,
+               {"name", "connection", "endpoint", "method", "rate_limit_per_second", "signing_secret",
+                "timeout_seconds", "max_concurrency", "circuit"});
     ApiDestinationConfig d;
     d.name = str(n, "name", where, true);
     name(n, d.name, where, 64);
@@ -122,6 +124,27 @@ void Loader::load_destinations(const YAML::Node& list, Config* c) {
                              "' must be one of POST, GET, HEAD, OPTIONS, "
                              "PUT, PATCH, DELETE");
     d.rate_limit_per_second = number<uint32_t>(n, "rate_limit_per_second", where, 300, 1, 1000000);
+    d.timeout_seconds = number<uint32_t>(n, "timeout_seconds", where, d.timeout_seconds, 1, 300);
+    d.max_concurrency = number<uint32_t>(n, "max_concurrency", where, d.max_concurrency, 1, 1000);
+    if (const auto cb = n["circuit"]; cb && require_map(cb, where + ".circuit")) {
+      const std::string at = where + ".circuit";
+      check_keys(cb, at,
+                 {"consecutive_transport_failures", "window_seconds", "min_attempts", "failure_rate_percent",
+                  "open_seconds", "max_open_seconds", "trial_requests"});
+      auto& k = d.circuit;
+      k.consecutive_transport_failures =
+          number<uint32_t>(cb, "consecutive_transport_failures", at, k.consecutive_transport_failures, 1, 1000);
+      k.window_seconds = number<uint32_t>(cb, "window_seconds", at, k.window_seconds, 1, 3600);
+      k.min_attempts = number<uint32_t>(cb, "min_attempts", at, k.min_attempts, 1, 100000);
+      k.failure_rate_percent = number<uint32_t>(cb, "failure_rate_percent", at, k.failure_rate_percent, 1, 100);
+      k.open_seconds = number<uint32_t>(cb, "open_seconds", at, k.open_seconds, 1, 3600);
+      k.max_open_seconds = number<uint32_t>(cb, "max_open_seconds", at, k.max_open_seconds, 1, 3600);
+      k.trial_requests = number<uint32_t>(cb, "trial_requests", at, k.trial_requests, 1, 100);
+      if (k.max_open_seconds < k.open_seconds)
+        error(cb["max_open_seconds"] ? cb["max_open_seconds"] : cb, "'max_open_seconds' in " + at +
+                                                                        " must not be less than 'open_seconds' (" +
+                                                                        std::to_string(k.open_seconds) + ")");
+    }
     if (n["signing_secret"]) {
       // Standard Webhooks secrets are "whsec_" + base64 of the key bytes.
       const std::string secret_text = secret(n, "signing_secret", where);

@@ -23,17 +23,13 @@ class Store;
 namespace switchyard::destinations {
 
 struct Options {
-  int64_t request_timeout_ms = 5000;  // EventBridge's client timeout
-  uint32_t max_in_flight_per_destination = 32;
+  // OAuth token requests' limit (a destination's requests have their own,
+  // Destination::timeout_ms, as they have their own max_concurrency).
+  int64_t request_timeout_ms = 5000;
   // Requests in flight over all destinations, and the connection pool size.
   // Destinations take turns when it is reached, so none is starved.
   uint32_t max_in_flight_total = 256;
   BackoffOptions backoff;
-  // Circuit breaking: after this many consecutive retryable failures a
-  // destination's circuit opens; while open only one probe request is sent
-  // per interval, and the first success closes it. Its queue keeps filling.
-  uint32_t circuit_failure_threshold = 5;
-  int64_t circuit_probe_interval_ms = 5000;
   // At most this many deliveries of one destination are held in memory; the
   // rest of its backlog stays on disk and is paged in as these complete.
   size_t max_in_memory_per_destination = 10000;
@@ -48,6 +44,7 @@ struct DestinationStats {
   std::string name;
   bool paused = false;
   bool circuit_open = false;
+  uint64_t circuit_openings = 0;          // times the circuit opened since start
   uint64_t queued = 0;                    // waiting in memory (due or not)
   bool backlog_on_disk = false;           // more are stored than memory holds
   uint64_t backlog = 0;                   // stored and not yet delivered or dead-lettered (memory and disk)

@@ -92,7 +92,20 @@ struct ApiDestinationConfig {
   std::string endpoint;
   std::string method = "POST";
   uint32_t rate_limit_per_second = 300;
-  std::string signing_key;  // Standard Webhooks key bytes (secret); empty: unsigned
+  std::string signing_key;        // Standard Webhooks key bytes (secret); empty: unsigned
+  uint32_t timeout_seconds = 5;   // each request's limit (EventBridge's); 1-300
+  uint32_t max_concurrency = 32;  // requests in flight at once; 1-1000
+  // When the destination's circuit opens and how it tries again (README,
+  // "Circuit breaker"); the defaults are the README's.
+  struct Circuit {
+    uint32_t consecutive_transport_failures = 5;
+    uint32_t window_seconds = 10;
+    uint32_t min_attempts = 20;
+    uint32_t failure_rate_percent = 50;
+    uint32_t open_seconds = 1;
+    uint32_t max_open_seconds = 5;
+    uint32_t trial_requests = 3;
+  } circuit;
 };
 
 struct TargetConfig {
