@@ -23,6 +23,7 @@ std::vector<destinations::Destination> destinations_of(const config::Config& c) 
     dest.signing_key = d.signing_key;
     dest.timeout_ms = int64_t{d.timeout_seconds} * 1000;
     dest.max_concurrency = d.max_concurrency;
+    dest.adaptive_concurrency = d.adaptive_concurrency;
     dest.circuit = {.consecutive_transport_failures = d.circuit.consecutive_transport_failures,
                     .window_ms = int64_t{d.circuit.window_seconds} * 1000,
                     .min_attempts = d.circuit.min_attempts,

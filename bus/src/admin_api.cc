@@ -115,7 +115,8 @@ class AdminApi::Impl {
                        {"delivery_rate_per_second", s.delivery_rate_per_second},
                        {"dead_lettered", s.dead_lettered},
                        {"dlq_depth", s.dlq_depth},
-                       {"circuit_openings", s.circuit_openings}};
+                       {"circuit_openings", s.circuit_openings},
+                       {"concurrency_limit", s.concurrency_limit}};
       if (!s.connection_state.empty()) d["connection_state"] = s.connection_state;
       if (!s.connection_error.empty()) d["connection_error"] = s.connection_error;
       out.push_back(std::move(d));

@@ -54,6 +54,10 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r)
                             .Name("switchyard_destination_circuit_openings_total")
                             .Help("Times a destination's circuit opened (its endpoint failing, not a few events)")
                             .Register(r)),
+      concurrency_limit_(prometheus::BuildGauge()
+                             .Name("switchyard_destination_concurrency_limit")
+                             .Help("Requests a destination may have in flight now (adaptive, up to max_concurrency)")
+                             .Register(r)),
       token_requests_(prometheus::BuildCounter()
                           .Name("switchyard_oauth_token_requests_total")
                           .Help("OAuth token requests per connection and outcome (ok, error)")
@@ -78,6 +82,7 @@ DestinationInstruments DeliveryMetrics::for_destination(const std::string& name)
   m.dlq_depth = &dlq_depth_.Add(labels);
   m.circuit = &circuit_.Add(labels);
   m.circuit_openings = &circuit_openings_.Add(labels);
+  m.concurrency_limit = &concurrency_limit_.Add(labels);
   m.latency = &latency_.Add(
       labels, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
   return m;

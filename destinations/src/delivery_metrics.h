@@ -26,6 +26,7 @@ struct DestinationInstruments {
   prometheus::Gauge* dlq_depth = nullptr;
   prometheus::Gauge* circuit = nullptr;
   prometheus::Counter* circuit_openings = nullptr;
+  prometheus::Gauge* concurrency_limit = nullptr;
   prometheus::Histogram* latency = nullptr;
 };
 
@@ -48,6 +49,7 @@ class DeliveryMetrics {
   prometheus::Family<prometheus::Gauge>& dlq_depth_;
   prometheus::Family<prometheus::Gauge>& circuit_;
   prometheus::Family<prometheus::Counter>& circuit_openings_;
+  prometheus::Family<prometheus::Gauge>& concurrency_limit_;
   prometheus::Family<prometheus::Counter>& token_requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
 };

@@ -44,6 +44,7 @@ void Dispatcher::Impl::publish_stats() {
     out.paused = s.paused;
     out.circuit_open = s.breaker.open();
     out.circuit_openings = s.circuit_openings;
+    out.concurrency_limit = s.limit.limit();
     out.backlog_on_disk = s.holding.on_disk;
     out.dlq_depth = s.dlq_count;
     out.queued = s.ready.size() + s.waiting;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "circuit.h"
+#include "concurrency_limit.h"
 #include "delivery_metrics.h"
 #include "memory_pager.h"
 #include "rate_window.h"
@@ -65,8 +66,9 @@ class Dispatcher::Impl {
     std::string oauth_connection;   // a delivery authorized by this connection's token
     uint64_t token_generation = 0;  // the OAuth token the request carried
     int64_t started_ms = 0;
-    RateWindow::Slot rate_slot;  // the quota slot this delivery used
-    bool trial = false;          // a half-open circuit's trial
+    RateWindow::Slot rate_slot;     // the quota slot this delivery used
+    bool trial = false;             // a half-open circuit's trial
+    uint32_t in_flight_before = 0;  // the destination's requests in flight when it started
   };
 
   struct DestState {
@@ -75,6 +77,7 @@ class Dispatcher::Impl {
     uint64_t waiting = 0;  // in the due-time heap
     RateWindow window;     // on the monotonic clock
     CircuitBreaker breaker;
+    ConcurrencyLimit limit;  // the in-flight limit, following the receiver
     DestinationInstruments m;
     uint64_t dlq_count = 0;
     uint64_t circuit_openings = 0;

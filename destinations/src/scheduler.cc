@@ -153,8 +153,10 @@ void Dispatcher::Impl::start_attempts(const std::map<std::string, Destination>* 
     s.warned_missing = false;
     s.window.set_limit(d->rate_limit_per_second);
     if (!(s.breaker.options() == d->circuit)) s.breaker.set_options(d->circuit);
+    s.limit.set_max(d->max_concurrency);
+    const uint32_t cap = d->adaptive_concurrency ? s.limit.limit() : d->max_concurrency;
     if (d->oauth && !oauth_ready(*d->oauth, s, now, wake_at)) continue;
-    while (!s.ready.empty() && s.in_flight < d->max_concurrency && transport_.in_flight() < max_total) {
+    while (!s.ready.empty() && s.in_flight < cap && transport_.in_flight() < max_total) {
       // A half-open circuit's trials go to fresh deliveries first: a retry
       // may be a poison event, which says nothing about the endpoint.
       const bool trial = s.breaker.half_open();
@@ -235,6 +237,7 @@ void Dispatcher::Impl::begin(const Destination& d, DestState& s, core::DeliveryT
   c.started_ms = now;
   c.rate_slot = slot;
   c.trial = trial;
+  c.in_flight_before = s.in_flight;
   const std::string* authorization = d.oauth ? &tokens_.authorization(*d.oauth) : nullptr;
   OutgoingRequest request;
   RequestProblem problem;
@@ -278,6 +281,10 @@ void Dispatcher::Impl::finish(HttpResult&& r) {
   s.window.answered(c.rate_slot, clock_.mono_ms());
   s.m.latency->Observe(static_cast<double>(now - c.started_ms) / 1000.0);
   const Outcome outcome = classify(r.status, r.failure, r.error, r.retry_after, now / 1000);
+  // The receiver asking for less: 429, 503, or no answer in time.
+  s.limit.ended(r.status == 429 || r.status == 503 || r.failure == TransportFailure::kTimeout, now - c.started_ms,
+                c.in_flight_before);
+  s.m.concurrency_limit->Set(static_cast<double>(s.limit.limit()));
   core::DeliveryTask& task = c.task;
   ++task.attempts;
   task.last_status = static_cast<int>(r.status);

@@ -872,5 +872,52 @@ TEST_F(DispatcherTest, TooManyRequestsWithRetryAfterIsWaitedOut) {
   EXPECT_EQ(d.stats()[0].circuit_openings, 0u);
 }
 
+// Issue 14.3: a receiver that takes 8 requests at once, then only 2, and
+// answers 429 beyond that. The adaptive limit follows it: far fewer 429s
+// than a fixed limit of 32, and everything delivered about as fast.
+TEST_F(DispatcherTest, AdaptiveConcurrencyFollowsAReceiverWhoseCapacityChanges) {
+  struct Run {
+    size_t refused;
+    double seconds;
+    uint32_t limit_at_end;
+  };
+  options_.backoff = {.base_ms = 5, .cap_ms = 20};
+  auto run = [&](bool adaptive, const std::string& name) {
+    std::atomic<int> busy{0}, capacity{8}, served{0};
+    std::atomic<size_t> refused{0};
+    testing::HttpReceiver rx([&](const testing::ReceivedRequest&) {
+      if (++busy > capacity.load()) {
+        --busy;
+        ++refused;
+        return testing::Reply{429, {}, ""};
+      }
+      std::this_thread::sleep_for(10ms);  // the receiver's work
+      --busy;
+      if (++served == 50) capacity = 2;
+      return testing::Reply{200, {}, ""};
+    });
+    Dispatcher d(options_, *store_, registry_);  // the system clock: the receiver's time is real
+    Destination dest = destination(rx.url("/"), "POST", 100000, {});
+    dest.name = name;
+    dest.adaptive_concurrency = adaptive;
+    d.set_destinations({dest});
+    d.start();
+    std::vector<core::DeliveryTask> tasks;
+    for (int i = 0; i < 150; ++i) tasks.push_back(task(name + std::to_string(i), name));
+    const auto start = std::chrono::steady_clock::now();
+    submit(d, tasks);
+    EXPECT_TRUE(eventually([&] { return *store_->count_tasks(name) == 0; }, 30s)) << name;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return Run{refused.load(), seconds, d.stats()[0].concurrency_limit};
+  };
+  const Run fixed = run(false, "fixed");
+  const Run adaptive = run(true, "adaptive");
+  std::cerr << "fixed: " << fixed.refused << " refused, " << fixed.seconds << " s; adaptive: " << adaptive.refused
+            << " refused, " << adaptive.seconds << " s, limit " << adaptive.limit_at_end << "\n";
+  EXPECT_LT(adaptive.refused * 4, fixed.refused) << "at most a quarter of the 429s";
+  EXPECT_LE(adaptive.limit_at_end, 4u);
+  EXPECT_LT(adaptive.seconds, fixed.seconds * 1.5) << "no lost throughput beyond noise";
+}
+
 }  // namespace
 }  // namespace switchyard::destinations

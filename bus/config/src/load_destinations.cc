@@ -103,7 +103,7 @@ void Loader::load_destinations(const YAML::Node& list, Config* c) {
     if (!require_map(n, where)) continue;
     check_keys(n, where,
                {"name", "connection", "endpoint", "method", "rate_limit_per_second", "signing_secret",
-                "timeout_seconds", "max_concurrency", "circuit"});
+                "timeout_seconds", "max_concurrency", "adaptive_concurrency", "circuit"});
     ApiDestinationConfig d;
     d.name = str(n, "name", where, true);
     name(n, d.name, where, 64);
@@ -126,6 +126,7 @@ void Loader::load_destinations(const YAML::Node& list, Config* c) {
     d.rate_limit_per_second = number<uint32_t>(n, "rate_limit_per_second", where, 300, 1, 1000000);
     d.timeout_seconds = number<uint32_t>(n, "timeout_seconds", where, d.timeout_seconds, 1, 300);
     d.max_concurrency = number<uint32_t>(n, "max_concurrency", where, d.max_concurrency, 1, 1000);
+    d.adaptive_concurrency = boolean(n, "adaptive_concurrency", where, d.adaptive_concurrency);
     if (const auto cb = n["circuit"]; cb && require_map(cb, where + ".circuit")) {
       const std::string at = where + ".circuit";
       check_keys(cb, at,

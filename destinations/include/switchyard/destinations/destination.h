@@ -39,6 +39,9 @@ struct Destination {
   uint32_t rate_limit_per_second = 300;
   int64_t timeout_ms = 5000;      // each request's limit
   uint32_t max_concurrency = 32;  // requests in flight at once (also under Options' totals)
+  // Within max_concurrency, the in-flight limit follows the receiver
+  // (src/concurrency_limit.h); false: always max_concurrency.
+  bool adaptive_concurrency = true;
   CircuitOptions circuit;
   // Extra request headers (connection auth and parameters). Values may be
   // secrets: they are sent, never logged.

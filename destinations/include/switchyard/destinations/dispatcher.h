@@ -45,6 +45,7 @@ struct DestinationStats {
   bool paused = false;
   bool circuit_open = false;
   uint64_t circuit_openings = 0;          // times the circuit opened since start
+  uint32_t concurrency_limit = 0;         // requests it may have in flight now
   uint64_t queued = 0;                    // waiting in memory (due or not)
   bool backlog_on_disk = false;           // more are stored than memory holds
   uint64_t backlog = 0;                   // stored and not yet delivered or dead-lettered (memory and disk)

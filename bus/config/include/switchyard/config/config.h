@@ -92,9 +92,10 @@ struct ApiDestinationConfig {
   std::string endpoint;
   std::string method = "POST";
   uint32_t rate_limit_per_second = 300;
-  std::string signing_key;        // Standard Webhooks key bytes (secret); empty: unsigned
-  uint32_t timeout_seconds = 5;   // each request's limit (EventBridge's); 1-300
-  uint32_t max_concurrency = 32;  // requests in flight at once; 1-1000
+  std::string signing_key;           // Standard Webhooks key bytes (secret); empty: unsigned
+  uint32_t timeout_seconds = 5;      // each request's limit (EventBridge's); 1-300
+  uint32_t max_concurrency = 32;     // requests in flight at once; 1-1000
+  bool adaptive_concurrency = true;  // the in-flight limit follows the receiver, up to max_concurrency
   // When the destination's circuit opens and how it tries again (README,
   // "Circuit breaker"); the defaults are the README's.
   struct Circuit {
