@@ -3,8 +3,13 @@
 //
 //   delivery_bench throughput URL DESTINATIONS DELIVERIES
 //   delivery_bench backlog DELIVERIES
+//   delivery_bench latency RATE SECONDS
+// latency: events handed over at RATE a second (stored first, as ingest
+// does) to one destination, a receiver in this process stamping arrivals:
+// the added delivery latency (handed over -> request at the receiver).
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,12 +17,15 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "switchyard/core/time.h"
 #include "switchyard/destinations/dispatcher.h"
 #include "switchyard/storage/store.h"
+#include "testing/http_receiver.h"
 
 namespace sy = switchyard;
 using namespace std::chrono_literals;
@@ -117,6 +125,43 @@ int main(int argc, char** argv) {
     std::printf("backlog=%d stored=%llu held_in_memory=%llu rss_before_start_mb=%.1f rss_with_backlog_mb=%.1f\n", count,
                 static_cast<unsigned long long>(*store->count_tasks()), static_cast<unsigned long long>(held),
                 before / 1024.0, rss_kb() / 1024.0);
+  } else if (mode == "latency" && argc == 4) {
+    const int rate = std::atoi(argv[2]), seconds = std::atoi(argv[3]);
+    sy::testing::HttpReceiver rx;
+    sy::destinations::Dispatcher d(options, *store, registry);
+    sy::destinations::Destination dest;
+    dest.name = "d0";
+    dest.endpoint = rx.url("/in");
+    dest.rate_limit_per_second = static_cast<uint32_t>(rate) * 2;
+    d.set_destinations({dest});
+    d.start();
+    std::map<std::string, std::chrono::steady_clock::time_point> handed;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < rate * seconds; ++i) {
+      std::this_thread::sleep_until(start + std::chrono::microseconds(int64_t{1000000} * i / rate));
+      sy::core::DeliveryTask t;
+      t.id = "msg_" + std::to_string(i);
+      t.event_id = "e" + std::to_string(i);
+      t.destination = "d0";
+      t.body = R"({"version":"0","id":"e","detail-type":"Tick","source":"bench","detail":{"n":1}})";
+      t.ingested_ms = t.due_ms = sy::core::now_ms();
+      auto batch = std::make_shared<sy::storage::IngestBatch>();
+      batch->tasks.push_back(t);
+      std::promise<sy::core::Status> p;
+      store->append(batch, [&](sy::core::Status st) { p.set_value(st); });
+      if (!p.get_future().get()) return 1;
+      handed[t.id] = std::chrono::steady_clock::now();  // accepted: stored, as ingest answers then
+      d.submit({t});
+    }
+    const auto got = rx.wait_for(handed.size(), 30s);
+    std::vector<double> ms;
+    for (const auto& r : got)
+      ms.push_back(std::chrono::duration<double, std::milli>(r.at - handed.at(r.headers.at("webhook-id"))).count());
+    std::sort(ms.begin(), ms.end());
+    auto pct = [&](double p) { return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, size_t(p * ms.size()))]; };
+    std::printf("rate=%d seconds=%d delivered=%zu latency_ms_p50=%.2f p99=%.2f max=%.2f\n", rate, seconds, ms.size(),
+                pct(0.50), pct(0.99), ms.empty() ? 0.0 : ms.back());
+    d.stop();
   } else {
     std::cerr << "unknown mode\n";
     return 2;

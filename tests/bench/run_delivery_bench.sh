@@ -2,6 +2,7 @@
 # Delivery benchmark over loopback: nginx answering a fixed 200 is the
 # receiver; wrk -t1 -c16 against it gives the ceiling in the same run.
 #   tests/bench/run_delivery_bench.sh [DELIVERIES] [BACKLOG]   (defaults 100000, 1000000)
+# Then the added delivery latency at 200 events/s (a receiver in process).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 count=${1:-100000}
@@ -16,3 +17,5 @@ for d in 1 100; do
   "$root/build/tests/delivery_bench" throughput http://127.0.0.1:18080/in "$d" "$count"
 done
 "$root/build/tests/delivery_bench" backlog "$backlog"
+# Added latency (handed over -> at the receiver) at 200 events/s for 10 s.
+"$root/build/tests/delivery_bench" latency 200 10
