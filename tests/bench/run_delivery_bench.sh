@@ -14,7 +14,8 @@ start_nginx_receiver "$work"
 ceiling=$(wrk -t1 -c16 -d5s http://127.0.0.1:18080/ | awk '/Requests\/sec/ {print $2}')
 echo "wrk -t1 -c16 against the same nginx (ceiling): $ceiling requests/s"
 for d in 1 100; do
-  "$root/build/tests/delivery_bench" throughput http://127.0.0.1:18080/in "$d" "$count"
+  "$root/build/tests/delivery_bench" throughput http://127.0.0.1:18080/in "$d" "$count" |
+    awk -v c="$ceiling" '{print} /deliveries_per_second=/ {for (i = 1; i <= NF; i++) if ($i ~ /^deliveries_per_second=/) {split($i, a, "="); printf "  = %.1f%% of the ceiling\n", 100 * a[2] / c}}'
 done
 "$root/build/tests/delivery_bench" backlog "$backlog"
 # Added latency (handed over -> at the receiver) at 200 events/s for 10 s.

@@ -5,7 +5,9 @@
 # storage.sync off and on, and "routed": single events that match a rule
 # with four targets (input path, input transformer, dynamic path, header and
 # query parameters) and an archive with a pattern, their destinations paused
-# so that only ingest is measured. Needs Debian's wrk and nginx-light.
+# so that only ingest is measured, and issue 14's case: 100 rules, one
+# matching target per event, its destination paused (single events and
+# 10-entry PutEvents, sync off and on). Needs Debian's wrk and nginx-light.
 #   tests/bench/run_ingest_bench.sh [SECONDS]   (default 10 per run)
 # SWITCHYARD_BIN picks the binary (default build/bus/switchyard), so that two
 # builds can be measured against the same ceiling.
@@ -104,3 +106,32 @@ read -r rps p50 p99 bad < <(measure -s "$work/single.lua" "http://127.0.0.1:1808
 printf '%-34s %12.0f %12.0f %9s %9s %9.1f%%\n' "routed, 4 targets + archive" "$rps" "$rps" "$p50" "$p99" \
   "$(echo "100*$rps/$ceiling" | bc -l)"
 kill "$sy_pid"; wait "$sy_pid" 2>/dev/null || true; sy_pid=
+
+# Issue 14's realistic case: 100 rules, one of which matches each event, with
+# one target; its destination is paused so delivery does not compete.
+{
+  echo "server: {listen: 127.0.0.1:18081, admin_listen: 127.0.0.1:18082}"
+  echo "api_destinations: [{name: d1, endpoint: \"http://127.0.0.1:18080/x\"}]"
+  echo "rules:"
+  for i in $(seq 0 99); do
+    source=other-$i
+    [ "$i" = 0 ] && source=bench
+    echo "  - {name: r$i, event_pattern: {source: [$source], detail-type: [Tick]}, targets: [{id: t, destination: d1}]}"
+  done
+} > "$work/rules100.yaml"
+for sync in false true; do
+  { cat "$work/rules100.yaml"; echo "storage: {path: $work/data-r100-$sync, sync: $sync}"; } > "$work/sy.yaml"
+  "$bin" serve --config "$work/sy.yaml" --log-level warn &
+  sy_pid=$!
+  sleep 0.7
+  curl -s -X POST "http://127.0.0.1:18082/admin/destinations/d1/pause" >/dev/null
+  for kind in single batch; do
+    path=/buses/default/events; per=1
+    [ "$kind" = batch ] && { path=/; per=10; }
+    read -r rps p50 p99 bad < <(measure -s "$work/$kind.lua" "http://127.0.0.1:18081$path")
+    [ "$bad" != 0 ] && echo "warning: $bad non-2xx answers" >&2
+    printf '%-34s %12.0f %12.0f %9s %9s %9.1f%%\n' "100 rules, $kind (sync=$sync)" "$rps" "$(echo "$rps*$per" | bc)" \
+      "$p50" "$p99" "$(echo "100*$rps/$ceiling" | bc -l)"
+  done
+  kill "$sy_pid"; wait "$sy_pid" 2>/dev/null || true; sy_pid=
+done
