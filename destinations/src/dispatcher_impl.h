@@ -78,6 +78,7 @@ class Dispatcher::Impl {
     RateWindow window;     // on the monotonic clock
     CircuitBreaker breaker;
     ConcurrencyLimit limit;  // the in-flight limit, following the receiver
+    bool adaptive = true;    // the destination's adaptive_concurrency, as last configured
     DestinationInstruments m;
     uint64_t dlq_count = 0;
     uint64_t circuit_openings = 0;
@@ -112,7 +113,8 @@ class Dispatcher::Impl {
   // outcomes.cc
   void fail_attempt(core::DeliveryTask&& task, const Outcome& outcome, DestState& s, int64_t now);
   void flush_finished();
-  void track_circuit(DestState& s, const std::string& name, const Outcome& outcome, bool trial, bool first);
+  void track_circuit(DestState& s, const std::string& name, const Outcome& outcome, bool trial, bool first,
+                     bool absorbed);
   void fail_for_good(core::DeliveryTask& task, const std::string& code, const std::string& message,
                      const std::string& exhausted, DestState& s);
   static bool record(const core::Status& st, const char* what, DestState& s);

@@ -50,11 +50,11 @@ void Dispatcher::Impl::flush_finished() {
 // once, but shows the target is not up either). Any answer that shows the
 // target is up (success, or a permanent 4xx) closes it.
 void Dispatcher::Impl::track_circuit(DestState& s, const std::string& name, const Outcome& outcome, bool trial,
-                                     bool first) {
+                                     bool first, bool absorbed) {
   using Signal = CircuitBreaker::Signal;
-  const Signal signal = !outcome.answered                        ? Signal::kTransportFailure
-                        : outcome.verdict == Verdict::kRetryable ? Signal::kServerFailure
-                                                                 : Signal::kSuccess;
+  const Signal signal = !outcome.answered                                     ? Signal::kTransportFailure
+                        : outcome.verdict == Verdict::kRetryable && !absorbed ? Signal::kServerFailure
+                                                                              : Signal::kSuccess;
   const int64_t mono = clock_.mono_ms();
   switch (s.breaker.ended(signal, mono, trial, first)) {
     case CircuitBreaker::Change::kOpened:

@@ -154,6 +154,7 @@ void Dispatcher::Impl::start_attempts(const std::map<std::string, Destination>* 
     s.window.set_limit(d->rate_limit_per_second);
     if (!(s.breaker.options() == d->circuit)) s.breaker.set_options(d->circuit);
     s.limit.set_max(d->max_concurrency);
+    s.adaptive = d->adaptive_concurrency;
     const uint32_t cap = d->adaptive_concurrency ? s.limit.limit() : d->max_concurrency;
     if (d->oauth && !oauth_ready(*d->oauth, s, now, wake_at)) continue;
     while (!s.ready.empty() && s.in_flight < cap && transport_.in_flight() < max_total) {
@@ -281,6 +282,10 @@ void Dispatcher::Impl::finish(HttpResult&& r) {
   s.window.answered(c.rate_slot, clock_.mono_ms());
   s.m.latency->Observe(static_cast<double>(now - c.started_ms) / 1000.0);
   const Outcome outcome = classify(r.status, r.failure, r.error, r.retry_after, now / 1000);
+  // A 429 while the adaptive limit can still shrink is the receiver asking
+  // for fewer requests at once: the limit answers it, not the circuit. At
+  // the floor (or with a fixed limit) it counts as a failure like a 5xx.
+  const bool absorbed = r.status == 429 && s.adaptive && s.limit.limit() > 1;
   // The receiver asking for less: 429, 503, or no answer in time.
   s.limit.ended(r.status == 429 || r.status == 503 || r.failure == TransportFailure::kTimeout, now - c.started_ms,
                 c.in_flight_before);
@@ -289,7 +294,7 @@ void Dispatcher::Impl::finish(HttpResult&& r) {
   ++task.attempts;
   task.last_status = static_cast<int>(r.status);
 
-  track_circuit(s, task.destination, outcome, c.trial, task.attempts == 1);
+  track_circuit(s, task.destination, outcome, c.trial, task.attempts == 1, absorbed);
   if (outcome.verdict == Verdict::kDelivered) {
     pager_.forget(s.holding, task.id);
     s.m.delivered->Increment();

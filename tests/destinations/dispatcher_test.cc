@@ -916,7 +916,7 @@ TEST_F(DispatcherTest, AdaptiveConcurrencyFollowsAReceiverWhoseCapacityChanges) 
             << " refused, " << adaptive.seconds << " s, limit " << adaptive.limit_at_end << "\n";
   EXPECT_LT(adaptive.refused * 4, fixed.refused) << "at most a quarter of the 429s";
   EXPECT_LE(adaptive.limit_at_end, 4u);
-  EXPECT_LT(adaptive.seconds, fixed.seconds * 1.5) << "no lost throughput beyond noise";
+  EXPECT_LT(adaptive.seconds, fixed.seconds) << "no lost throughput: faster, not slower";
 }
 
 }  // namespace
