@@ -227,9 +227,11 @@ class Replayer::Impl {
         if (next.empty()) next = first;
         if (!next.empty()) last_turn_ = next;
       }
-      if (clock_.mono_ms() >= next_retention && routing) {
+      // The interval counts from when this pass began: a clock that moves
+      // while it runs (a test's) makes the next one due, not postponed.
+      if (const int64_t mono = clock_.mono_ms(); mono >= next_retention && routing) {
         expire(*routing, clock_.wall_ms());
-        next_retention = clock_.mono_ms() + options_.retention_interval_ms;
+        next_retention = mono + options_.retention_interval_ms;
       }
       if (routing) publish_archive_gauges(*routing);
       if (next.empty() || !routing) continue;
