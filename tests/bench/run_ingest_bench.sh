@@ -52,6 +52,19 @@ measure() {
     END {printf "%s %s %s %s\n", rps, p50, p99, (bad==""?0:bad)}'
 }
 
+# measure_kinds PREFIX: single events and 10-entry PutEvents against the
+# running Switchyard, one table row each.
+measure_kinds() {
+  for kind in single batch; do
+    path=/buses/default/events; per=1
+    [ "$kind" = batch ] && { path=/; per=10; }
+    read -r rps p50 p99 bad < <(measure -s "$work/$kind.lua" "http://127.0.0.1:18081$path")
+    [ "$bad" != 0 ] && echo "warning: $bad non-2xx answers" >&2
+    printf '%-34s %12.0f %12.0f %9s %9s %9.1f%%\n' "$1$kind (sync=$sync)" "$rps" "$(echo "$rps*$per" | bc)" \
+      "$p50" "$p99" "$(echo "100*$rps/$ceiling" | bc -l)"
+  done
+}
+
 read -r ceiling _ _ _ < <(measure http://127.0.0.1:18080/)
 printf 'nginx fixed 200 (ceiling): %.0f requests/s\n\n' "$ceiling"
 printf '%-34s %12s %12s %9s %9s %10s\n' "run" "requests/s" "events/s" "p50" "p99" "of nginx"
@@ -63,14 +76,7 @@ YAML
   "$bin" serve --config "$work/sy.yaml" --log-level warn &
   sy_pid=$!
   sleep 0.7
-  for kind in single batch; do
-    path=/buses/default/events; per=1
-    [ "$kind" = batch ] && { path=/; per=10; }
-    read -r rps p50 p99 bad < <(measure -s "$work/$kind.lua" "http://127.0.0.1:18081$path")
-    [ "$bad" != 0 ] && echo "warning: $bad non-2xx answers" >&2
-    printf '%-34s %12.0f %12.0f %9s %9s %9.1f%%\n' "$kind (sync=$sync)" "$rps" "$(echo "$rps*$per" | bc)" \
-      "$p50" "$p99" "$(echo "100*$rps/$ceiling" | bc -l)"
-  done
+  measure_kinds ""
   kill "$sy_pid"; wait "$sy_pid" 2>/dev/null || true; sy_pid=
 done
 
@@ -125,13 +131,6 @@ for sync in false true; do
   sy_pid=$!
   sleep 0.7
   curl -s -X POST "http://127.0.0.1:18082/admin/destinations/d1/pause" >/dev/null
-  for kind in single batch; do
-    path=/buses/default/events; per=1
-    [ "$kind" = batch ] && { path=/; per=10; }
-    read -r rps p50 p99 bad < <(measure -s "$work/$kind.lua" "http://127.0.0.1:18081$path")
-    [ "$bad" != 0 ] && echo "warning: $bad non-2xx answers" >&2
-    printf '%-34s %12.0f %12.0f %9s %9s %9.1f%%\n' "100 rules, $kind (sync=$sync)" "$rps" "$(echo "$rps*$per" | bc)" \
-      "$p50" "$p99" "$(echo "100*$rps/$ceiling" | bc -l)"
-  done
+  measure_kinds "100 rules, "
   kill "$sy_pid"; wait "$sy_pid" 2>/dev/null || true; sy_pid=
 done
