@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "task_codec.h"
+
 namespace switchyard::storage {
 namespace {
 
@@ -79,10 +81,17 @@ core::Result<core::DeliveryTask> task_from(const json& j) {
 
 }  // namespace
 
-std::string encode_task(const core::DeliveryTask& t) { return dump(task_json(t)); }
+std::string encode_task(const core::DeliveryTask& t) {
+  std::string out;
+  append_binary_task(t, &out);
+  return out;
+}
 
+// Binary since issue 14; a task stored as JSON by an earlier version starts
+// with '{' and is read as it was written.
 core::Result<core::DeliveryTask> decode_task(std::string_view data) {
-  return task_from(json::parse(data, nullptr, /*allow_exceptions=*/false));
+  if (!data.empty() && data[0] == '{') return task_from(json::parse(data, nullptr, /*allow_exceptions=*/false));
+  return decode_binary_task(data);
 }
 
 std::string encode_dead_letter(const DeadLetter& d) {

@@ -15,8 +15,9 @@
 
 namespace switchyard::storage {
 
+// Binary (task_codec.h); decode_task also reads the JSON tasks of earlier
+// versions. kCorruption when `data` is not a stored task.
 std::string encode_task(const core::DeliveryTask& task);
-// kCorruption when `data` is not a stored task.
 core::Result<core::DeliveryTask> decode_task(std::string_view data);
 
 // The dead letter's `key` is not part of the record (it is its storage key).

@@ -64,6 +64,33 @@ TEST(RecordsTest, UnreadableTasksAreCorruption) {
             core::Code::kCorruption);
 }
 
+TEST(RecordsTest, TaskRecordsAreBinaryAndEveryCutIsCorruption) {
+  const std::string record = encode_task(full_task());
+  ASSERT_FALSE(record.empty());
+  EXPECT_EQ(record[0], '\x01');  // the version byte, never '{'
+  for (size_t n = 0; n < record.size(); ++n)
+    EXPECT_EQ(decode_task(record.substr(0, n)).status().code(), core::Code::kCorruption) << "cut at " << n;
+  EXPECT_EQ(decode_task(record + "x").status().code(), core::Code::kCorruption);
+  std::string unknown = record;
+  unknown[0] = '\x02';
+  EXPECT_EQ(decode_task(unknown).status().code(), core::Code::kCorruption);
+}
+
+// A task stored as JSON by a version before the binary record is read with
+// every field as it was written.
+TEST(RecordsTest, TasksStoredAsJsonByEarlierVersionsAreRead) {
+  const std::string legacy =
+      R"({"id":"msg_1","event_id":"e1","bus":"b","rule":"r","rule_arn":"arn:aws:events:us-east-1:123456789012:rule/b/r",)"
+      R"("target":"t","destination":"d","body":"{\"x\":\"é\"}","content_type":"text/plain","path_params":["a","b/c"],)"
+      R"("headers":[["X-One","1"],["X-Two","two"]],"query":[["q","a b"],["r",""]],"trace_header":"Root=1-abc",)"
+      R"("request_id":"req-1","render_error":"the input transformer failed","render_error_code":"INVALID_PARAMETER",)"
+      R"("max_retries":3,"max_age_s":120,"dead_letter":false,"ingested_ms":5,"age_from_ms":6,"due_ms":7,)"
+      R"("attempts":2,"last_status":503,"last_error":"HTTP 503"})";
+  auto back = decode_task(legacy);
+  ASSERT_TRUE(back) << back.status().message();
+  EXPECT_EQ(*back, full_task());
+}
+
 TEST(RecordsTest, DeadLetterRoundTripsEveryField) {
   DeadLetter d;
   d.task = full_task();
