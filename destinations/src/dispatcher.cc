@@ -14,7 +14,7 @@ Dispatcher::Impl::Impl(Options options, storage::Store& store, prometheus::Regis
       clock_(clock),
       random_(random ? std::move(random) : std::make_unique<core::SeededRandom>()),
       metrics_(registry),
-      transport_(options_.max_in_flight_total, options_.request_timeout_ms),
+      transport_(options_.max_in_flight_total, options_.request_timeout_ms, options_.transport_threads),
       tokens_(
           clock, [this](const std::string& c, const TokenRequest& r) { send_token_request(c, r); },
           metrics_.token_requests()),

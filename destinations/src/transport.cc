@@ -1,156 +1,83 @@
 #include "transport.h"
 
 #include <algorithm>
-#include <mutex>
-#include <string_view>
+#include <chrono>
 #include <utility>
 
-#include "switchyard/core/ascii.h"
+#include "curl_lane.h"
 
 namespace switchyard::destinations {
-namespace {
 
-TransportFailure transport_failure(CURLcode result) {
-  switch (result) {
-    case CURLE_OK: return TransportFailure::kNone;
-    case CURLE_OPERATION_TIMEDOUT: return TransportFailure::kTimeout;
-    case CURLE_COULDNT_RESOLVE_HOST: return TransportFailure::kUnresolvedHost;
-    default: return TransportFailure::kConnection;
-  }
+CurlTransport::CurlTransport(uint32_t max_connections, int64_t request_timeout_ms, uint32_t lanes) {
+  lanes = std::max<uint32_t>(lanes, 1);
+  started_.resize(lanes);
+  const uint32_t share = (std::max<uint32_t>(max_connections, 1) + lanes - 1) / lanes;
+  for (uint32_t i = 0; i < lanes; ++i)
+    lanes_.push_back(std::make_unique<CurlLane>(share, request_timeout_ms, [this](std::vector<HttpResult>&& ended) {
+      {
+        core::MutexLock lock(mu_);
+        if (ended_.empty()) {
+          ended_ = std::move(ended);
+        } else {
+          for (auto& r : ended) ended_.push_back(std::move(r));
+        }
+      }
+      cv_.notify_one();
+    }));
 }
 
-}  // namespace
-
-struct CurlTransport::Transfer {
-  uint64_t id = 0;
-  HttpCall call;  // curl reads its url, headers and body while the transfer runs
-  curl_slist* headers = nullptr;
-  std::string response_head;
-  std::string retry_after;
-  char error[CURL_ERROR_SIZE] = {0};
-
-  ~Transfer() { curl_slist_free_all(headers); }
-
-  static size_t on_body(char* data, size_t size, size_t n, void* user) {
-    auto* t = static_cast<Transfer*>(user);
-    const size_t len = size * n;
-    const size_t keep = t->call.keep_response_bytes;
-    if (t->response_head.size() < keep) t->response_head.append(data, std::min(len, keep - t->response_head.size()));
-    return len;
-  }
-
-  static size_t on_header(char* data, size_t size, size_t n, void* user) {
-    auto* t = static_cast<Transfer*>(user);
-    const size_t len = size * n;
-    std::string_view line(data, len);
-    constexpr std::string_view kName = "retry-after:";
-    if (line.size() > kName.size() && core::iequals(line.substr(0, kName.size()), kName)) {
-      line.remove_prefix(kName.size());
-      while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-      t->retry_after = std::string(line);
-    }
-    return len;
-  }
-};
-
-CurlTransport::CurlTransport(uint32_t max_connections, int64_t request_timeout_ms)
-    : request_timeout_ms_(request_timeout_ms) {
-  static std::once_flag curl_once;
-  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  multi_ = curl_multi_init();
-  // Beyond this many connections curl queues transfers instead of opening
-  // more (many destinations may share one host).
-  const long pool = static_cast<long>(std::max<uint32_t>(max_connections, 1));
-  curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, pool);
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, pool);
-}
-
-CurlTransport::~CurlTransport() {
-  abandon_all();
-  for (CURL* easy : idle_) curl_easy_cleanup(easy);
-  curl_multi_cleanup(multi_);
-}
+CurlTransport::~CurlTransport() { lanes_.clear(); }
 
 uint64_t CurlTransport::start(HttpCall call) {
-  CURL* easy = nullptr;
-  if (idle_.empty()) {
-    easy = curl_easy_init();
-  } else {
-    easy = idle_.back();
-    idle_.pop_back();
-  }
-  auto t = std::make_unique<Transfer>();
-  t->id = next_id_++;
-  t->call = std::move(call);
-  for (const auto& line : t->call.headers) t->headers = curl_slist_append(t->headers, line.c_str());
-  const std::string& method = t->call.method;
-  curl_easy_setopt(easy, CURLOPT_URL, t->call.url.c_str());
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(t->call.timeout_ms > 0 ? t->call.timeout_ms : request_timeout_ms_));
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
-  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip,deflate");
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
-  if (method == "GET") {
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-  } else if (method == "HEAD") {
-    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  } else {
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->call.body.data());
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->call.body.size()));
-    if (method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
-  }
-  const uint64_t id = t->id;
-  curl_multi_add_handle(multi_, easy);
-  transfers_.emplace(easy, std::move(t));
+  const uint64_t id = next_id_++;
+  started_[next_lane_].emplace_back(id, std::move(call));
+  next_lane_ = (next_lane_ + 1) % lanes_.size();
+  ++in_flight_;
   return id;
 }
 
+void CurlTransport::hand_over() {
+  for (size_t i = 0; i < lanes_.size(); ++i)
+    if (!started_[i].empty()) {
+      lanes_[i]->post(std::move(started_[i]));
+      started_[i].clear();
+    }
+}
+
 std::vector<HttpResult> CurlTransport::perform() {
-  int running = 0;
-  curl_multi_perform(multi_, &running);
-  std::vector<HttpResult> done;
-  int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    CURL* easy = msg->easy_handle;
-    const CURLcode result = msg->data.result;
-    auto it = transfers_.find(easy);
-    if (it == transfers_.end()) continue;
-    std::unique_ptr<Transfer> t = std::move(it->second);
-    transfers_.erase(it);
-    HttpResult r;
-    r.id = t->id;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r.status);
-    r.failure = transport_failure(result);
-    if (result != CURLE_OK) r.error = t->error[0] ? t->error : curl_easy_strerror(result);
-    r.retry_after = std::move(t->retry_after);
-    r.response_head = std::move(t->response_head);
-    curl_multi_remove_handle(multi_, easy);
-    curl_easy_reset(easy);  // kept for the next request; connections live in the multi's pool
-    idle_.push_back(easy);
-    done.push_back(std::move(r));
+  hand_over();
+  std::vector<HttpResult> ended;
+  {
+    core::MutexLock lock(mu_);
+    ended.swap(ended_);
   }
-  return done;
+  in_flight_ -= std::min(in_flight_, ended.size());
+  return ended;
 }
 
 void CurlTransport::wait(int timeout_ms) {
-  if (timeout_ms > 0) curl_multi_poll(multi_, nullptr, 0, timeout_ms, nullptr);
+  hand_over();
+  if (timeout_ms <= 0) return;
+  core::MutexWaitLock lock(mu_);
+  cv_.wait_for(lock.native(), std::chrono::milliseconds(timeout_ms),
+               [&]() SY_NO_THREAD_SAFETY_ANALYSIS { return !ended_.empty() || woken_; });
+  woken_ = false;
 }
 
-void CurlTransport::wakeup() { curl_multi_wakeup(multi_); }
+void CurlTransport::wakeup() {
+  {
+    core::MutexLock lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
 
 void CurlTransport::abandon_all() {
-  for (auto& [easy, transfer] : transfers_) {
-    curl_multi_remove_handle(multi_, easy);
-    curl_easy_cleanup(easy);
-  }
-  transfers_.clear();
+  for (auto& s : started_) s.clear();
+  for (auto& lane : lanes_) lane->abandon_all();
+  core::MutexLock lock(mu_);
+  ended_.clear();
+  in_flight_ = 0;
 }
 
 }  // namespace switchyard::destinations

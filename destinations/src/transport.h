@@ -1,19 +1,20 @@
 #pragma once
 
-// The curl transport: HTTP transfers on one libcurl multi handle, with a
-// pool of reusable easy handles and a bounded connection pool. It knows
-// nothing of deliveries, quotas or tokens: a call goes in, a result comes
-// out. Used by one thread (the dispatcher's), except wakeup().
-
-#include <curl/curl.h>
+// The curl transport: HTTP transfers on one or more lanes (curl_lane.h),
+// each a thread with its own libcurl multi handle. It knows nothing of
+// deliveries, quotas or tokens: a call goes in, a result comes out. Used by
+// one thread (the dispatcher's), except wakeup(); the scheduler stays the
+// one owner of every destination's quota and limits, the lanes only move
+// bytes.
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "switchyard/core/mutex.h"
 #include "switchyard/destinations/retry.h"
 
 namespace switchyard::destinations {
@@ -36,22 +37,27 @@ struct HttpResult {
   std::string response_head;  // the first keep_response_bytes of the body
 };
 
+class CurlLane;
+
 class CurlTransport {
  public:
-  // At most `max_connections` connections are open (more transfers wait in
-  // curl's queue); a transfer ends after its call's timeout, or
-  // `request_timeout_ms` when the call sets none.
-  CurlTransport(uint32_t max_connections, int64_t request_timeout_ms);
+  // `lanes` threads run the transfers, each on its own libcurl multi handle
+  // with its share of `max_connections` (more transfers wait in curl's
+  // queue); calls are spread over them in turn. A transfer ends after its
+  // call's timeout, or `request_timeout_ms` when the call sets none.
+  CurlTransport(uint32_t max_connections, int64_t request_timeout_ms, uint32_t lanes = 1);
   ~CurlTransport();
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
-  // Starts a transfer; its result carries the id returned.
+  // Starts a transfer (handed to a lane at the next perform() or wait());
+  // its result carries the id returned.
   uint64_t start(HttpCall call);
-  size_t in_flight() const { return transfers_.size(); }
-  // Moves every transfer along; returns those that ended.
+  // Transfers started and not yet returned by perform().
+  size_t in_flight() const { return in_flight_; }
+  // Hands the started transfers to the lanes; returns those that ended.
   std::vector<HttpResult> perform();
-  // Waits up to `timeout_ms` for I/O or a wakeup().
+  // Waits up to `timeout_ms` for a transfer to end or a wakeup().
   void wait(int timeout_ms);
   // Ends a wait() early; callable from any thread.
   void wakeup();
@@ -59,12 +65,20 @@ class CurlTransport {
   void abandon_all();
 
  private:
-  struct Transfer;
-  CURLM* multi_ = nullptr;
-  int64_t request_timeout_ms_;
+  void hand_over();
+
   uint64_t next_id_ = 1;
-  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
-  std::vector<CURL*> idle_;  // reusable handles; connections live in the multi's pool
+  size_t in_flight_ = 0;
+  size_t next_lane_ = 0;
+  // Started since the last hand-over, one list per lane.
+  std::vector<std::vector<std::pair<uint64_t, HttpCall>>> started_;
+
+  core::Mutex mu_;
+  std::condition_variable cv_;
+  std::vector<HttpResult> ended_ SY_GUARDED_BY(mu_);
+  bool woken_ SY_GUARDED_BY(mu_) = false;
+
+  std::vector<std::unique_ptr<CurlLane>> lanes_;  // last: their threads call into the members above
 };
 
 }  // namespace switchyard::destinations

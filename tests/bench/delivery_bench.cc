@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<sy::storage::Store> store = std::move(*opened);
   prometheus::Registry registry;
   sy::destinations::Options options;
+  if (const char* n = std::getenv("TRANSPORT_THREADS")) options.transport_threads = std::atoi(n);
   if (mode == "throughput" && argc == 5) {
     const std::string url = argv[2];
     const int destinations = std::atoi(argv[3]), count = std::atoi(argv[4]);

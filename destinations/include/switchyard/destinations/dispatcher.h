@@ -29,6 +29,10 @@ struct Options {
   // Requests in flight over all destinations, and the connection pool size.
   // Destinations take turns when it is reached, so none is starved.
   uint32_t max_in_flight_total = 256;
+  // Threads that carry the HTTP transfers (each its own libcurl multi
+  // handle and its share of the connection pool). The delivery thread
+  // still decides every send, so quotas and limits stay exact.
+  uint32_t transport_threads = 2;
   BackoffOptions backoff;
   // At most this many deliveries of one destination are held in memory; the
   // rest of its backlog stays on disk and is paged in as these complete.

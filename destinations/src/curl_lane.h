@@ -1,0 +1,68 @@
+#pragma once
+
+// One transport lane: a thread running HTTP transfers on its own libcurl
+// multi handle, with a pool of reusable easy handles and a bounded
+// connection pool. Calls are posted from any thread; results go to the sink
+// from the lane's thread, a batch at a time. The transport (transport.h)
+// spreads calls over its lanes; a lane knows nothing of deliveries.
+
+#include <curl/curl.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "switchyard/core/mutex.h"
+#include "transport.h"
+
+namespace switchyard::destinations {
+
+class CurlLane {
+ public:
+  using Sink = std::function<void(std::vector<HttpResult>&&)>;
+
+  // At most `max_connections` connections are open (more transfers wait in
+  // curl's queue); a transfer ends after its call's timeout, or
+  // `request_timeout_ms` when the call sets none.
+  CurlLane(uint32_t max_connections, int64_t request_timeout_ms, Sink sink);
+  ~CurlLane();
+  CurlLane(const CurlLane&) = delete;
+  CurlLane& operator=(const CurlLane&) = delete;
+
+  // Queues transfers (id, call); the lane starts them on its thread.
+  void post(std::vector<std::pair<uint64_t, HttpCall>>&& calls);
+  // Drops every transfer queued or in flight without a result; returns once
+  // the lane has dropped them.
+  void abandon_all();
+
+ private:
+  struct Transfer;
+  void run();
+  void start(uint64_t id, HttpCall&& call);
+  void collect(std::vector<HttpResult>* done);
+  void drop_all();
+
+  CURLM* multi_ = nullptr;
+  int64_t request_timeout_ms_;
+  Sink sink_;
+  std::atomic<bool> stopping_{false};
+
+  core::Mutex mu_;
+  std::condition_variable abandoned_cv_;
+  std::vector<std::pair<uint64_t, HttpCall>> inbox_ SY_GUARDED_BY(mu_);
+  uint64_t abandon_asked_ SY_GUARDED_BY(mu_) = 0;  // abandon_all() calls made
+  uint64_t abandon_done_ SY_GUARDED_BY(mu_) = 0;   // ... and carried out
+
+  // Owned by the lane's thread.
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
+  std::vector<CURL*> idle_;  // reusable handles; connections live in the multi's pool
+
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+}  // namespace switchyard::destinations
