@@ -1,6 +1,11 @@
 #include "curl_lane.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <string_view>
 
@@ -16,6 +21,16 @@ TransportFailure transport_failure(CURLcode result) {
     case CURLE_COULDNT_RESOLVE_HOST: return TransportFailure::kUnresolvedHost;
     default: return TransportFailure::kConnection;
   }
+}
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void wake(int fd) {
+  const uint64_t one = 1;
+  (void)!write(fd, &one, sizeof one);
 }
 
 }  // namespace
@@ -62,16 +77,28 @@ CurlLane::CurlLane(uint32_t max_connections, int64_t request_timeout_ms, Sink si
   const long pool = static_cast<long>(std::max<uint32_t>(max_connections, 1));
   curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, pool);
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, pool);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlLane::on_socket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlLane::on_timer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   thread_ = std::thread([this] { run(); });
 }
 
 CurlLane::~CurlLane() {
   stopping_ = true;
-  curl_multi_wakeup(multi_);
+  wake(wake_fd_);
   thread_.join();
   drop_all();
   for (CURL* easy : idle_) curl_easy_cleanup(easy);
   curl_multi_cleanup(multi_);
+  close(wake_fd_);
+  close(epoll_fd_);
 }
 
 void CurlLane::post(std::vector<std::pair<uint64_t, HttpCall>>&& calls) {
@@ -83,13 +110,13 @@ void CurlLane::post(std::vector<std::pair<uint64_t, HttpCall>>&& calls) {
       for (auto& c : calls) inbox_.push_back(std::move(c));
     }
   }
-  curl_multi_wakeup(multi_);
+  wake(wake_fd_);
 }
 
 void CurlLane::abandon_all() {
   core::MutexWaitLock lock(mu_);
   const uint64_t mine = ++abandon_asked_;
-  curl_multi_wakeup(multi_);
+  wake(wake_fd_);
   abandoned_cv_.wait(lock.native(), [&]() SY_NO_THREAD_SAFETY_ANALYSIS { return abandon_done_ >= mine; });
 }
 
@@ -114,15 +141,65 @@ void CurlLane::run() {
     }
     for (auto& [id, call] : incoming) start(id, std::move(call));
     incoming.clear();
-    int running = 0;
-    curl_multi_perform(multi_, &running);
+    if (timer_at_ms_ >= 0 && timer_at_ms_ <= steady_ms()) {
+      timer_at_ms_ = -1;
+      act(CURL_SOCKET_TIMEOUT, 0);
+    }
     collect(&done);
     if (!done.empty()) {
       sink_(std::move(done));
       done.clear();
     }
-    curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+    int timeout = 1000;
+    if (timer_at_ms_ >= 0) timeout = static_cast<int>(std::clamp<int64_t>(timer_at_ms_ - steady_ms(), 0, 1000));
+    epoll_event events[64];
+    const int n = epoll_wait(epoll_fd_, events, 64, timeout);
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.fd == wake_fd_) {
+        uint64_t count = 0;
+        (void)!read(wake_fd_, &count, sizeof count);
+        continue;
+      }
+      int what = 0;
+      if (events[i].events & EPOLLIN) what |= CURL_CSELECT_IN;
+      if (events[i].events & EPOLLOUT) what |= CURL_CSELECT_OUT;
+      if (events[i].events & (EPOLLERR | EPOLLHUP)) what |= CURL_CSELECT_ERR;
+      act(events[i].data.fd, what);
+    }
   }
+}
+
+void CurlLane::act(curl_socket_t fd, int events) {
+  int running = 0;
+  curl_multi_socket_action(multi_, fd, events, &running);
+}
+
+// curl says which sockets to watch for what; the lane's epoll set follows.
+int CurlLane::on_socket(CURL*, curl_socket_t fd, int what, void* lane, void* socket_data) {
+  auto* self = static_cast<CurlLane*>(lane);
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    curl_multi_assign(self->multi_, fd, nullptr);
+    return 0;
+  }
+  epoll_event ev{};
+  ev.data.fd = fd;
+  if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+  if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+  if (socket_data == nullptr) {  // new to the set
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    curl_multi_assign(self->multi_, fd, self);
+  } else {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  }
+  return 0;
+}
+
+// curl asks to be called back after `timeout_ms` (0: at once, -1: never).
+int CurlLane::on_timer(CURLM*, long timeout_ms, void* lane) {
+  auto* self = static_cast<CurlLane*>(lane);
+  self->timer_at_ms_ = timeout_ms < 0 ? -1 : steady_ms() + timeout_ms;
+  return 0;
 }
 
 void CurlLane::start(uint64_t id, HttpCall&& call) {
