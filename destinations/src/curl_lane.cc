@@ -60,6 +60,7 @@ struct CurlLane::Transfer {
     constexpr std::string_view kName = "retry-after:";
     if (line.size() > kName.size() && core::iequals(line.substr(0, kName.size()), kName)) {
       line.remove_prefix(kName.size());
+      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
       while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
       t->retry_after = std::string(line);
     }

@@ -19,28 +19,23 @@
 #include <utility>
 #include <vector>
 
+#include "lane.h"
 #include "switchyard/core/mutex.h"
-#include "transport.h"
 
 namespace switchyard::destinations {
 
-class CurlLane {
+class CurlLane final : public Lane {
  public:
-  using Sink = std::function<void(std::vector<HttpResult>&&)>;
-
   // At most `max_connections` connections are open (more transfers wait in
   // curl's queue); a transfer ends after its call's timeout, or
   // `request_timeout_ms` when the call sets none.
   CurlLane(uint32_t max_connections, int64_t request_timeout_ms, Sink sink);
-  ~CurlLane();
+  ~CurlLane() override;
   CurlLane(const CurlLane&) = delete;
   CurlLane& operator=(const CurlLane&) = delete;
 
-  // Queues transfers (id, call); the lane starts them on its thread.
-  void post(std::vector<std::pair<uint64_t, HttpCall>>&& calls);
-  // Drops every transfer queued or in flight without a result; returns once
-  // the lane has dropped them.
-  void abandon_all();
+  void post(std::vector<std::pair<uint64_t, HttpCall>>&& calls) override;
+  void abandon_all() override;
 
  private:
   struct Transfer;

@@ -127,7 +127,7 @@ class Dispatcher::Impl {
   core::Clock& clock_;
   std::unique_ptr<core::Random> random_;
   DeliveryMetrics metrics_;
-  CurlTransport transport_;
+  HttpTransport transport_;
   TokenCache tokens_;
   MemoryPager pager_;
   int clock_watch_ = 0;

@@ -2,18 +2,43 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <utility>
 
 #include "curl_lane.h"
+#include "http1_lane.h"
+#include "plain_url.h"
 
 namespace switchyard::destinations {
+namespace {
 
-CurlTransport::CurlTransport(uint32_t max_connections, int64_t request_timeout_ms, uint32_t lanes) {
+// curl sends http:// through the proxy these name; so that they keep
+// working, plain HTTP then goes through curl too.
+bool proxy_configured() {
+  for (const char* name : {"http_proxy", "all_proxy", "ALL_PROXY"})
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return true;
+  return false;
+}
+
+}  // namespace
+
+HttpTransport::HttpTransport(uint32_t max_connections, int64_t request_timeout_ms, uint32_t lanes, bool plain_http)
+    : request_timeout_ms_(request_timeout_ms), plain_http_(plain_http && !proxy_configured()) {
   lanes = std::max<uint32_t>(lanes, 1);
-  started_.resize(lanes);
-  const uint32_t share = (std::max<uint32_t>(max_connections, 1) + lanes - 1) / lanes;
-  for (uint32_t i = 0; i < lanes; ++i)
-    lanes_.push_back(std::make_unique<CurlLane>(share, request_timeout_ms, [this](std::vector<HttpResult>&& ended) {
+  share_ = (std::max<uint32_t>(max_connections, 1) + lanes - 1) / lanes;
+  for (Kind& k : kinds_) {
+    k.lanes.resize(lanes);
+    k.started.resize(lanes);
+  }
+}
+
+HttpTransport::~HttpTransport() {
+  for (Kind& k : kinds_) k.lanes.clear();
+}
+
+Lane& HttpTransport::lane(Kind& kind, size_t i, bool plain) {
+  if (!kind.lanes[i]) {
+    auto sink = [this](std::vector<HttpResult>&& ended) {
       {
         core::MutexLock lock(mu_);
         if (ended_.empty()) {
@@ -23,28 +48,36 @@ CurlTransport::CurlTransport(uint32_t max_connections, int64_t request_timeout_m
         }
       }
       cv_.notify_one();
-    }));
+    };
+    if (plain)
+      kind.lanes[i] = std::make_unique<Http1Lane>(share_, request_timeout_ms_, std::move(sink));
+    else
+      kind.lanes[i] = std::make_unique<CurlLane>(share_, request_timeout_ms_, std::move(sink));
+  }
+  return *kind.lanes[i];
 }
 
-CurlTransport::~CurlTransport() { lanes_.clear(); }
-
-uint64_t CurlTransport::start(HttpCall call) {
+uint64_t HttpTransport::start(HttpCall call) {
   const uint64_t id = next_id_++;
-  started_[next_lane_].emplace_back(id, std::move(call));
-  next_lane_ = (next_lane_ + 1) % lanes_.size();
+  Kind& k = kinds_[plain_http_ && parse_plain_url(call.url) ? 0 : 1];
+  k.started[k.next].emplace_back(id, std::move(call));
+  k.next = (k.next + 1) % k.started.size();
   ++in_flight_;
   return id;
 }
 
-void CurlTransport::hand_over() {
-  for (size_t i = 0; i < lanes_.size(); ++i)
-    if (!started_[i].empty()) {
-      lanes_[i]->post(std::move(started_[i]));
-      started_[i].clear();
-    }
+void HttpTransport::hand_over() {
+  for (size_t kind = 0; kind < kinds_.size(); ++kind) {
+    Kind& k = kinds_[kind];
+    for (size_t i = 0; i < k.started.size(); ++i)
+      if (!k.started[i].empty()) {
+        lane(k, i, kind == 0).post(std::move(k.started[i]));
+        k.started[i].clear();
+      }
+  }
 }
 
-std::vector<HttpResult> CurlTransport::perform() {
+std::vector<HttpResult> HttpTransport::perform() {
   hand_over();
   std::vector<HttpResult> ended;
   {
@@ -55,7 +88,7 @@ std::vector<HttpResult> CurlTransport::perform() {
   return ended;
 }
 
-void CurlTransport::wait(int timeout_ms) {
+void HttpTransport::wait(int timeout_ms) {
   hand_over();
   if (timeout_ms <= 0) return;
   core::MutexWaitLock lock(mu_);
@@ -64,7 +97,7 @@ void CurlTransport::wait(int timeout_ms) {
   woken_ = false;
 }
 
-void CurlTransport::wakeup() {
+void HttpTransport::wakeup() {
   {
     core::MutexLock lock(mu_);
     woken_ = true;
@@ -72,9 +105,12 @@ void CurlTransport::wakeup() {
   cv_.notify_one();
 }
 
-void CurlTransport::abandon_all() {
-  for (auto& s : started_) s.clear();
-  for (auto& lane : lanes_) lane->abandon_all();
+void HttpTransport::abandon_all() {
+  for (Kind& k : kinds_) {
+    for (auto& s : k.started) s.clear();
+    for (auto& l : k.lanes)
+      if (l) l->abandon_all();
+  }
   core::MutexLock lock(mu_);
   ended_.clear();
   in_flight_ = 0;

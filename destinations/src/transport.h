@@ -1,12 +1,15 @@
 #pragma once
 
-// The curl transport: HTTP transfers on one or more lanes (curl_lane.h),
-// each a thread with its own libcurl multi handle. It knows nothing of
+// The transport: HTTP transfers on lanes (lane.h), threads of their own:
+// plain http:// URLs on HTTP/1.1 lanes (http1_lane.h), everything else
+// (https, URLs the fast lane does not take, any URL while a proxy is set in
+// http_proxy / all_proxy) on curl lanes (curl_lane.h). It knows nothing of
 // deliveries, quotas or tokens: a call goes in, a result comes out. Used by
 // one thread (the dispatcher's), except wakeup(); the scheduler stays the
 // one owner of every destination's quota and limits, the lanes only move
 // bytes.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,18 +40,19 @@ struct HttpResult {
   std::string response_head;  // the first keep_response_bytes of the body
 };
 
-class CurlLane;
+class Lane;
 
-class CurlTransport {
+class HttpTransport {
  public:
-  // `lanes` threads run the transfers, each on its own libcurl multi handle
-  // with its share of `max_connections` (more transfers wait in curl's
-  // queue); calls are spread over them in turn. A transfer ends after its
+  // Up to `lanes` threads of each kind run the transfers (started on first
+  // use), each with its share of `max_connections` (more transfers wait
+  // their turn); calls of a kind are spread over its lanes in turn. A transfer ends after its
   // call's timeout, or `request_timeout_ms` when the call sets none.
-  CurlTransport(uint32_t max_connections, int64_t request_timeout_ms, uint32_t lanes = 1);
-  ~CurlTransport();
-  CurlTransport(const CurlTransport&) = delete;
-  CurlTransport& operator=(const CurlTransport&) = delete;
+  // `plain_http` false sends everything through curl (tests of that lane).
+  HttpTransport(uint32_t max_connections, int64_t request_timeout_ms, uint32_t lanes = 1, bool plain_http = true);
+  ~HttpTransport();
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
 
   // Starts a transfer (handed to a lane at the next perform() or wait());
   // its result carries the id returned.
@@ -65,20 +69,26 @@ class CurlTransport {
   void abandon_all();
 
  private:
+  struct Kind {
+    std::vector<std::unique_ptr<Lane>> lanes;  // made on first use
+    // Started since the last hand-over, one list per lane.
+    std::vector<std::vector<std::pair<uint64_t, HttpCall>>> started;
+    size_t next = 0;
+  };
   void hand_over();
+  Lane& lane(Kind& kind, size_t i, bool plain);
 
+  int64_t request_timeout_ms_;
+  bool plain_http_;  // the HTTP/1.1 lanes are used (no proxy is configured)
+  uint32_t share_ = 1;
   uint64_t next_id_ = 1;
   size_t in_flight_ = 0;
-  size_t next_lane_ = 0;
-  // Started since the last hand-over, one list per lane.
-  std::vector<std::vector<std::pair<uint64_t, HttpCall>>> started_;
+  std::array<Kind, 2> kinds_;  // plain HTTP/1.1, curl
 
   core::Mutex mu_;
   std::condition_variable cv_;
   std::vector<HttpResult> ended_ SY_GUARDED_BY(mu_);
   bool woken_ SY_GUARDED_BY(mu_) = false;
-
-  std::vector<std::unique_ptr<CurlLane>> lanes_;  // last: their threads call into the members above
 };
 
 }  // namespace switchyard::destinations

@@ -1,7 +1,7 @@
-// The curl transport on several lanes against a real receiver on loopback:
-// every call's result comes back once with its own id, answers and failures
-// are told apart, wakeup() ends a wait, abandon_all() drops what is in
-// flight.
+// The transport on several lanes of each kind (HTTP/1.1 and curl) against
+// a real receiver on loopback: every call's result comes back once with its
+// own id, answers and failures are told apart, wakeup() ends a wait,
+// abandon_all() drops what is in flight.
 
 #include "transport.h"
 
@@ -20,7 +20,12 @@ namespace {
 using namespace std::chrono_literals;
 
 // Collects results until `n` arrived or 10 s passed.
-std::vector<HttpResult> collect(CurlTransport& t, size_t n) {
+// Parameter: whether plain http:// goes to the HTTP/1.1 lanes (else curl's).
+class HttpTransportTest : public ::testing::TestWithParam<bool> {
+ protected:
+};
+
+std::vector<HttpResult> collect(HttpTransport& t, size_t n) {
   std::vector<HttpResult> all;
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (all.size() < n && std::chrono::steady_clock::now() < deadline) {
@@ -30,15 +35,15 @@ std::vector<HttpResult> collect(CurlTransport& t, size_t n) {
   return all;
 }
 
-TEST(CurlTransportTest, EveryCallOverEveryLaneEndsOnceWithItsOwnAnswer) {
-  testing::HttpReceiver rx([](const testing::ReceivedRequest& req) {
-    testing::Reply reply;
+TEST_P(HttpTransportTest, EveryCallOverEveryLaneEndsOnceWithItsOwnAnswer) {
+  ::switchyard::testing::HttpReceiver rx([](const ::switchyard::testing::ReceivedRequest& req) {
+    ::switchyard::testing::Reply reply;
     reply.status = std::stoi(req.headers.at("x-status"));
     if (reply.status == 429) reply.headers["Retry-After"] = "7";
     reply.body = "body of " + req.body;
     return reply;
   });
-  CurlTransport t(8, 5000, 3);
+  HttpTransport t(8, 5000, 3, GetParam());
   std::map<uint64_t, int> expected;  // id -> status
   for (int i = 0; i < 60; ++i) {
     HttpCall call;
@@ -58,23 +63,23 @@ TEST(CurlTransportTest, EveryCallOverEveryLaneEndsOnceWithItsOwnAnswer) {
     EXPECT_EQ(r.status, expected[r.id]);
     EXPECT_EQ(r.failure, TransportFailure::kNone);
     EXPECT_EQ(r.response_head.rfind("body of ", 0), 0u) << r.response_head;
-    EXPECT_EQ(r.retry_after, r.status == 429 ? " 7" : "");
+    EXPECT_EQ(r.retry_after, r.status == 429 ? "7" : "");
   }
   EXPECT_EQ(t.in_flight(), 0u);
   EXPECT_EQ(rx.wait_for(60, 1s).size(), 60u);
 }
 
-TEST(CurlTransportTest, ARefusedConnectionAndATimeoutAreFailuresNotAnswers) {
-  testing::HttpReceiver slow([](const testing::ReceivedRequest&) {
+TEST_P(HttpTransportTest, ARefusedConnectionAndATimeoutAreFailuresNotAnswers) {
+  ::switchyard::testing::HttpReceiver slow([](const ::switchyard::testing::ReceivedRequest&) {
     std::this_thread::sleep_for(600ms);
-    return testing::Reply{};
+    return ::switchyard::testing::Reply{};
   });
   unsigned short dead_port = 0;
   {
-    testing::HttpReceiver gone;
+    ::switchyard::testing::HttpReceiver gone;
     dead_port = static_cast<unsigned short>(std::stoi(gone.url("").substr(std::string("http://127.0.0.1:").size())));
   }
-  CurlTransport t(4, 5000, 2);
+  HttpTransport t(4, 5000, 2, GetParam());
   HttpCall refused;
   refused.url = "http://127.0.0.1:" + std::to_string(dead_port) + "/";
   const uint64_t refused_id = t.start(std::move(refused));
@@ -92,8 +97,8 @@ TEST(CurlTransportTest, ARefusedConnectionAndATimeoutAreFailuresNotAnswers) {
   }
 }
 
-TEST(CurlTransportTest, WakeupEndsAWaitEarly) {
-  CurlTransport t(4, 5000, 2);
+TEST_P(HttpTransportTest, WakeupEndsAWaitEarly) {
+  HttpTransport t(4, 5000, 2, GetParam());
   std::thread waker([&] {
     std::this_thread::sleep_for(100ms);
     t.wakeup();
@@ -104,12 +109,12 @@ TEST(CurlTransportTest, WakeupEndsAWaitEarly) {
   waker.join();
 }
 
-TEST(CurlTransportTest, AbandonedTransfersNeverReturn) {
-  testing::HttpReceiver slow([](const testing::ReceivedRequest&) {
+TEST_P(HttpTransportTest, AbandonedTransfersNeverReturn) {
+  ::switchyard::testing::HttpReceiver slow([](const ::switchyard::testing::ReceivedRequest&) {
     std::this_thread::sleep_for(300ms);
-    return testing::Reply{};
+    return ::switchyard::testing::Reply{};
   });
-  CurlTransport t(4, 5000, 2);
+  HttpTransport t(4, 5000, 2, GetParam());
   for (int i = 0; i < 4; ++i) {
     HttpCall call;
     call.url = slow.url("/");
@@ -121,7 +126,7 @@ TEST(CurlTransportTest, AbandonedTransfersNeverReturn) {
   std::this_thread::sleep_for(500ms);
   EXPECT_TRUE(t.perform().empty());
   // The transport still works after it.
-  testing::HttpReceiver fast;
+  ::switchyard::testing::HttpReceiver fast;
   HttpCall call;
   call.url = fast.url("/");
   const uint64_t id = t.start(std::move(call));
@@ -130,6 +135,9 @@ TEST(CurlTransportTest, AbandonedTransfersNeverReturn) {
   EXPECT_EQ(results[0].id, id);
   EXPECT_EQ(results[0].status, 200);
 }
+
+INSTANTIATE_TEST_SUITE_P(Lanes, HttpTransportTest, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Http1" : "Curl"; });
 
 }  // namespace
 }  // namespace switchyard::destinations
