@@ -26,6 +26,7 @@
 #include "circuit.h"
 #include "concurrency_limit.h"
 #include "delivery_metrics.h"
+#include "due_heap.h"
 #include "memory_pager.h"
 #include "rate_window.h"
 #include "ready_queue.h"
@@ -55,10 +56,6 @@ class Dispatcher::Impl {
   uint64_t passes() const { return passes_.load(); }
 
  private:
-  struct DueOrder {
-    bool operator()(const core::DeliveryTask& a, const core::DeliveryTask& b) const { return a.due_ms > b.due_ms; }
-  };
-
   // What a transfer in flight is for: a delivery, or a connection's token.
   struct Call {
     core::DeliveryTask task;
@@ -143,7 +140,7 @@ class Dispatcher::Impl {
   std::vector<std::string> recover_ SY_GUARDED_BY(mu_);
 
   // Owned by the delivery thread.
-  std::priority_queue<core::DeliveryTask, std::vector<core::DeliveryTask>, DueOrder> heap_;
+  DueHeap heap_;
   std::map<std::string, DestState> dest_;
   std::unordered_map<uint64_t, Call> calls_;  // by transfer id
   int64_t age_published_ms_ = 0;

@@ -87,8 +87,7 @@ void Dispatcher::Impl::run() {
     }
     refill();
     while (!heap_.empty() && heap_.top().due_ms <= now) {
-      core::DeliveryTask t = heap_.top();
-      heap_.pop();
+      core::DeliveryTask t = heap_.take();
       DestState& s = state(t.destination);
       --s.waiting;
       s.ready.push(std::move(t));

@@ -1,7 +1,9 @@
 // Delivery benchmark: deliveries per second from the durable queue to a fast
 // local receiver, with D destinations, and memory with a large backlog.
 //
-//   delivery_bench throughput URL DESTINATIONS DELIVERIES
+//   delivery_bench throughput URL DESTINATIONS DELIVERIES [RATE]
+// throughput: destination dI is URL/dI with a quota of RATE a second
+// (default 100,000: above what one destination reaches here).
 //   delivery_bench backlog DELIVERIES
 //   delivery_bench latency RATE SECONDS
 // latency: events handed over at RATE a second (stored first, as ingest
@@ -66,7 +68,9 @@ void store_tasks(sy::storage::Store& store, int count, int destinations) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: delivery_bench throughput URL DESTINATIONS DELIVERIES | backlog DELIVERIES\n";
+    std::cerr
+        << "usage: delivery_bench throughput URL DESTINATIONS DELIVERIES [RATE] | backlog DELIVERIES | latency RATE "
+           "SECONDS\n";
     return 2;
   }
   const std::string mode = argv[1];
@@ -80,17 +84,18 @@ int main(int argc, char** argv) {
   prometheus::Registry registry;
   sy::destinations::Options options;
   if (const char* n = std::getenv("TRANSPORT_THREADS")) options.transport_threads = std::atoi(n);
-  if (mode == "throughput" && argc == 5) {
+  if (mode == "throughput" && (argc == 5 || argc == 6)) {
     const std::string url = argv[2];
     const int destinations = std::atoi(argv[3]), count = std::atoi(argv[4]);
+    const int rate = argc == 6 ? std::atoi(argv[5]) : 100000;
     store_tasks(*store, count, destinations);
     sy::destinations::Dispatcher d(options, *store, registry);
     std::vector<sy::destinations::Destination> dests;
     for (int i = 0; i < destinations; ++i) {
       sy::destinations::Destination dest;
       dest.name = "d" + std::to_string(i);
-      dest.endpoint = url;
-      dest.rate_limit_per_second = 100000;  // above what one destination reaches here
+      dest.endpoint = url + "/" + dest.name;
+      dest.rate_limit_per_second = static_cast<uint32_t>(rate);
       dest.max_concurrency = 64;
       dests.push_back(dest);
     }
