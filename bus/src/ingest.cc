@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "switchyard/core/http_header.h"
+#include "switchyard/core/json_text.h"
 #include "switchyard/core/time.h"
 #include "switchyard/core/uuid.h"
 
@@ -415,21 +416,31 @@ ParsedRequest parse_webhook(std::string_view body, const WebhookSettings& hook, 
   return p;
 }
 
+// Written by hand: it is built for every request.
 std::string put_events_response(const std::vector<EntryResult>& results) {
-  json entries = json::array();
   size_t failed = 0;
-  for (const auto& r : results) {
+  for (const auto& r : results) failed += r.ok() ? 0 : 1;
+  std::string out;
+  out.reserve(40 + 60 * results.size());
+  out += R"({"FailedEntryCount":)";
+  out += std::to_string(failed);
+  out += R"(,"Entries":[)";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const EntryResult& r = results[i];
+    if (i) out += ',';
     if (r.ok()) {
-      entries.push_back({{"EventId", r.event_id}});
+      out += R"({"EventId":)";
+      core::append_json_string(out, r.event_id);
     } else {
-      ++failed;
-      entries.push_back({{"ErrorCode", r.error_code}, {"ErrorMessage", r.error_message}});
+      out += R"({"ErrorCode":)";
+      core::append_json_string(out, r.error_code);
+      out += R"(,"ErrorMessage":)";
+      core::append_json_string(out, r.error_message);
     }
+    out += '}';
   }
-  nlohmann::ordered_json out;
-  out["FailedEntryCount"] = failed;
-  out["Entries"] = std::move(entries);
-  return out.dump();
+  out += "]}";
+  return out;
 }
 
 std::string error_body(std::string_view code, std::string_view message) {

@@ -6,6 +6,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -282,8 +283,7 @@ class Server::Impl {
         res.keep_alive(false);
         stream.expires_after(read_timeout);
         co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-        http_requests_.Add({{"listener", admin ? "admin" : "ingest"}, {"code", std::to_string(bad->status)}})
-            .Increment();
+        requests_counter(admin, static_cast<unsigned>(bad->status)).Increment();
         break;
       }
       if (ec) break;
@@ -328,14 +328,27 @@ class Server::Impl {
       const bool keep_alive = res.keep_alive();
       stream.expires_after(read_timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-      http_requests_.Add({{"listener", admin ? "admin" : "ingest"}, {"code", std::to_string(res.result_int())}})
-          .Increment();
+      requests_counter(admin, res.result_int()).Increment();
       (admin ? admin_seconds_ : ingest_seconds_)
           ->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       if (wec || !keep_alive) break;
     }
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // The request counter of a listener and status code, looked up in the
+  // family (a label map, a hash and a lock) once, then kept.
+  prometheus::Counter& requests_counter(bool admin, unsigned code) {
+    auto lookup = [&]() -> prometheus::Counter& {
+      return http_requests_.Add({{"listener", admin ? "admin" : "ingest"}, {"code", std::to_string(code)}});
+    };
+    if (code >= kCodes) return lookup();
+    std::atomic<prometheus::Counter*>& slot = request_counters_[admin ? 1 : 0][code];
+    if (prometheus::Counter* c = slot.load(std::memory_order_acquire)) return *c;
+    prometheus::Counter& c = lookup();
+    slot.store(&c, std::memory_order_release);
+    return c;
   }
 
   static bool is_test_event_pattern(const Request& req) {
@@ -373,6 +386,8 @@ class Server::Impl {
   std::atomic<bool> draining_{false};
 
   prometheus::Family<prometheus::Counter>& http_requests_;
+  static constexpr unsigned kCodes = 600;
+  std::array<std::array<std::atomic<prometheus::Counter*>, kCodes>, 2> request_counters_{};
   prometheus::Family<prometheus::Histogram>& http_seconds_;
   prometheus::Family<prometheus::Gauge>& http_connections_;
   prometheus::Gauge& ingest_open_;

@@ -106,11 +106,15 @@ core::Status Dispatcher::Impl::purge_dead_letters(const std::string& name, uint6
 
 void Dispatcher::Impl::submit(std::vector<core::DeliveryTask> tasks) {
   if (tasks.empty()) return;
+  bool was_empty = false;
   {
     core::MutexLock lock(mu_);
+    was_empty = inbox_.empty();
     for (auto& t : tasks) inbox_.push_back(std::move(t));
   }
-  transport_.wakeup();
+  // A non-empty inbox has a wakeup on its way already: the delivery thread
+  // takes the whole inbox at once. One wakeup per pass, not per request.
+  if (was_empty) transport_.wakeup();
 }
 
 // `count` dead letters of `name` left the DLQ: the depth gauge drops.

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "switchyard/core/event.h"
+#include "switchyard/core/json_text.h"
 #include "switchyard/core/task.h"
 #include "switchyard/core/time.h"
 #include "switchyard/core/uuid.h"
@@ -97,6 +98,18 @@ TEST(UuidTest, AForkedChildDoesNotRepeatItsParentsIds) {
   int status = 0;
   waitpid(child, &status, 0);
   EXPECT_NE(std::string(buf, 36), mine);
+}
+
+// The hand-written JSON string is byte for byte what nlohmann::json writes,
+// the fast path (printable ASCII) and the rest alike.
+TEST(JsonTextTest, StringsAreWrittenAsNlohmannWritesThem) {
+  for (const std::string& s : {std::string(""), std::string("plain id-1_2.3:4"), std::string("quote \" and \\ slash /"),
+                               std::string("tab\tnew\nline\x01\x1f\x7f"), std::string("caf\xc3\xa9 \xe2\x82\xac"),
+                               std::string("bad \xff\xfe utf-8"), std::string("nul \0 inside", 13)}) {
+    std::string mine;
+    append_json_string(mine, s);
+    EXPECT_EQ(mine, nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) << s;
+  }
 }
 
 }  // namespace

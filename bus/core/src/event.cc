@@ -2,14 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "switchyard/core/json_text.h"
 #include "switchyard/core/time.h"
 
 namespace switchyard::core {
 namespace {
 
-void append_string(std::string& out, const std::string& s) {
-  out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+void append_string(std::string& out, const std::string& s) { append_json_string(out, s); }
 
 }  // namespace
 

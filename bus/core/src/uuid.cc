@@ -1,9 +1,10 @@
 #include "switchyard/core/uuid.h"
 
 #include <openssl/rand.h>
-#include <unistd.h>
+#include <pthread.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -12,6 +13,18 @@ namespace switchyard::core {
 
 namespace {
 
+// Bumped in every forked child (pthread_atfork), so that a pool filled
+// before the fork is refilled: a getpid() per id was a system call per id.
+std::atomic<uint64_t> fork_generation{0};
+
+void count_fork() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+uint64_t current_generation() {
+  static const bool registered = pthread_atfork(nullptr, nullptr, &count_fork) == 0;
+  (void)registered;
+  return fork_generation.load(std::memory_order_relaxed);
+}
+
 // Random bytes from OpenSSL's CSPRNG, drawn a page at a time per thread so
 // that an id costs a copy, not a call into OpenSSL. Event ids and webhook-ids
 // must not be predictable: a receiver may use them as idempotency keys.
@@ -19,7 +32,7 @@ class RandomPool {
  public:
   void take(unsigned char* out, size_t n) {
     // A forked child must not hand out its parent's remaining bytes.
-    if (used_ + n > pool_.size() || pid_ != getpid()) refill();
+    if (used_ + n > pool_.size() || generation_ != current_generation()) refill();
     std::memcpy(out, pool_.data() + used_, n);
     // Bytes handed out are wiped, so a later leak of this memory tells nothing.
     std::memset(pool_.data() + used_, 0, n);
@@ -31,11 +44,11 @@ class RandomPool {
     if (RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) != 1)
       throw std::runtime_error("the system random source failed (RAND_bytes)");
     used_ = 0;
-    pid_ = getpid();
+    generation_ = current_generation();
   }
   std::array<unsigned char, 4096> pool_{};
   size_t used_ = sizeof(pool_);
-  pid_t pid_ = 0;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace
