@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -119,6 +120,7 @@ struct Http1Lane::State {
     std::unique_ptr<Connection> conn;
     std::optional<http::response_parser<HeadBody>> parser;
     bool retried = false;
+    bool finished = false;  // its result is given (a resolve may still answer after a timeout)
     uint64_t epoch = 0;
   };
   using ExchangePtr = std::shared_ptr<Exchange>;
@@ -145,7 +147,14 @@ struct Http1Lane::State {
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
   std::unordered_map<uint64_t, ExchangePtr> active;
   std::deque<ExchangePtr> waiting;  // for a connection, at the cap
-  std::vector<HttpResult> ended;    // given to the sink once the ready handlers ran
+  // Resolved names by host:port, kept 60 s as curl keeps them: a host
+  // name is not looked up again for every new connection.
+  struct Resolved {
+    std::vector<tcp::endpoint> endpoints;
+    Clock::time_point until;
+  };
+  std::unordered_map<std::string, Resolved> resolved;
+  std::vector<HttpResult> ended;  // given to the sink once the ready handlers ran
 
   std::thread thread;
 
@@ -201,18 +210,38 @@ struct Http1Lane::State {
                                      [this, ex](beast::error_code ec) { connected(ex, ec); });
       return;
     }
+    if (auto it = resolved.find(ex->key); it != resolved.end() && Clock::now() < it->second.until) {
+      connect_to(ex, it->second.endpoints);
+      return;
+    }
+    // A lookup has no deadline of its own: the call's timeout ends the
+    // exchange, and the late answer is dropped.
+    auto timer = std::make_shared<asio::steady_timer>(ioc, ex->deadline);
+    timer->async_wait([this, ex](beast::error_code ec) {
+      if (ec || ex->epoch != epoch || ex->finished) return;
+      --open;
+      ex->conn.reset();
+      timed_out(ex);
+    });
     resolver.async_resolve(ex->url.host, std::to_string(ex->url.port),
-                           [this, ex](beast::error_code ec, const tcp::resolver::results_type& results) {
-                             if (ex->epoch != epoch) return;
-                             if (ec) {
+                           [this, ex, timer](beast::error_code ec, const tcp::resolver::results_type& results) {
+                             timer->cancel();
+                             if (ex->epoch != epoch || ex->finished) return;
+                             if (ec || results.empty()) {
                                --open;
                                fail(ex, TransportFailure::kUnresolvedHost, "Could not resolve host: " + ex->url.host);
                                return;
                              }
-                             ex->conn->stream.async_connect(
-                                 results,
-                                 [this, ex](beast::error_code ec, const tcp::endpoint&) { connected(ex, ec); });
+                             Resolved& r = resolved[ex->key];
+                             r.endpoints.assign(results.begin(), results.end());
+                             r.until = Clock::now() + std::chrono::seconds(60);
+                             connect_to(ex, r.endpoints);
                            });
+  }
+
+  void connect_to(const ExchangePtr& ex, const std::vector<tcp::endpoint>& endpoints) {
+    ex->conn->stream.async_connect(endpoints,
+                                   [this, ex](beast::error_code ec, const tcp::endpoint&) { connected(ex, ec); });
   }
 
   void connected(const ExchangePtr& ex, beast::error_code ec) {
@@ -316,6 +345,7 @@ struct Http1Lane::State {
   }
 
   void finish(const ExchangePtr& ex, HttpResult&& r) {
+    ex->finished = true;
     active.erase(ex->id);
     if (ended.empty()) asio::post(ioc, [this] { flush(); });
     ended.push_back(std::move(r));

@@ -191,6 +191,20 @@ TEST(Http1LaneTest, WritesTheHeadersCurlWouldAndNoEmptyOnes) {
   EXPECT_EQ(r.body, "{}");
 }
 
+// A host name is looked up (and the answer kept for the next connection).
+TEST(Http1LaneTest, AHostNameIsResolved) {
+  ScriptedServer server({{"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", true},
+                         {"HTTP/1.1 204 No Content\r\n\r\n", true}});
+  HttpTransport t(4, 5000, 1);
+  const std::string url = server.url("/");
+  const std::string by_name = "http://localhost" + url.substr(std::string("http://127.0.0.1").size());
+  const HttpResult first = call_once(t, by_name);
+  EXPECT_EQ(first.failure, TransportFailure::kNone) << first.error;
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(call_once(t, by_name).status, 204);  // a new connection, from the kept answer
+  EXPECT_EQ(server.connections(), 2);
+}
+
 TEST(PlainUrlTest, TakesPlainHttpAndLeavesTheRestToCurl) {
   auto u = parse_plain_url("http://example.com/a/b?c=d#e");
   ASSERT_TRUE(u);
