@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 namespace switchyard::core {
@@ -20,8 +21,8 @@ std::atomic<uint64_t> fork_generation{0};
 void count_fork() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
 
 uint64_t current_generation() {
-  static const bool registered = pthread_atfork(nullptr, nullptr, &count_fork) == 0;
-  (void)registered;
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(nullptr, nullptr, &count_fork); });
   return fork_generation.load(std::memory_order_relaxed);
 }
 
