@@ -17,7 +17,7 @@ cmake -S . -B build-asan "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DS
 # corpus replays (the service binary and the benchmarks are not built there).
 cmake --build build-asan -j "$(nproc)" --target \
   core_test rules_test storage_test destinations_test bus_test \
-  pattern_fuzz event_fuzz transform_fuzz ingest_fuzz auth_fuzz http_fuzz config_fuzz
+  pattern_fuzz event_fuzz transform_fuzz ingest_fuzz auth_fuzz http_fuzz config_fuzz record_fuzz
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" --timeout 600 -L 'unit|fuzz' || status=$?
