@@ -23,6 +23,7 @@ packages=(
   python3-jsonschema python3-yaml   # deploy kit tests: the config JSON Schema
   faketime                    # clock-step test (tests/e2e/test_clock.py)
   prometheus                  # promtool: the deploy test checks the scrape config and alerts
+  nats-server libnats-dev     # cluster mode's engine, JetStream, and its C client (tests start real servers)
 )
 
 missing=()

@@ -1,0 +1,93 @@
+#pragma once
+
+// A small C++ face on NATS JetStream (libnats 3.4, Debian's), for cluster
+// mode's store: one connection, streams, publishes acknowledged by a quorum
+// and key-value buckets with compare-and-set. Everything answers a Status;
+// nothing of a credential reaches a message. Thread-safe as nats.c is:
+// one JetStream may be used from several threads.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchyard/core/status.h"
+
+namespace switchyard::storage::jetstream {
+
+struct ConnectOptions {
+  std::vector<std::string> urls{};  // nats://host:port, tried in turn
+  std::string user{};               // optional, with password
+  std::string password{};
+  std::string token{};        // optional
+  std::string name{};         // the connection's name (the node id)
+  int64_t timeout_ms = 2000;  // connecting, and each JetStream API request
+};
+
+struct StreamSpec {
+  std::string name{};
+  std::vector<std::string> subjects{};
+  int replicas = 3;
+  bool work_queue = false;         // else limits retention
+  int64_t max_bytes = -1;          // with discard-new: a full stream refuses publishes
+  int64_t max_age_ms = 0;          // 0: kept until removed
+  int64_t duplicates_ms = 120000;  // how long a Nats-Msg-Id is remembered
+};
+
+struct Published {
+  uint64_t sequence = 0;
+  bool duplicate = false;  // the Msg-Id was stored before: this publish stored nothing
+};
+
+struct KvEntry {
+  std::string value;
+  uint64_t revision = 0;
+};
+
+class JetStream {
+ public:
+  // kUnavailable when no server of `urls` answers.
+  static core::Result<std::unique_ptr<JetStream>> connect(const ConnectOptions& options);
+  ~JetStream();
+  JetStream(const JetStream&) = delete;
+  JetStream& operator=(const JetStream&) = delete;
+
+  // Creates the stream, or updates it to `spec` when it exists.
+  core::Status ensure_stream(const StreamSpec& spec);
+  // Messages the stream holds now.
+  core::Result<uint64_t> stream_messages(const std::string& stream);
+  // The server that leads the stream's replicas now (its server_name);
+  // kUnavailable while there is none.
+  core::Result<std::string> stream_leader(const std::string& stream);
+
+  // Publishes `data` with Nats-Msg-Id `msg_id` and waits for the stream's
+  // acknowledgement, which comes once a quorum of its replicas stored it.
+  // While none comes (a leader election, a lost connection) the same
+  // message is sent again every 250 ms, so it is stored at most once,
+  // until `timeout_ms` passed: then kUnavailable ("not acknowledged", which
+  // is not "not stored"; "no responders", which an election answers, is
+  // also what a subject no stream takes gets). A refusal by the stream
+  // (full, a message too large) is kResourceExhausted or
+  // kFailedPrecondition at once.
+  core::Result<Published> publish(const std::string& subject, std::string_view data, const std::string& msg_id,
+                                  int64_t timeout_ms);
+
+  // A key-value bucket (created when missing). `ttl_ms` 0: entries stay.
+  core::Status ensure_bucket(const std::string& bucket, int replicas, int64_t ttl_ms = 0, int history = 1);
+  // The new revision; kFailedPrecondition when the key exists.
+  core::Result<uint64_t> kv_create(const std::string& bucket, const std::string& key, std::string_view value);
+  // The new revision; kFailedPrecondition when the key's revision is no
+  // longer `last_revision` (somebody else wrote it).
+  core::Result<uint64_t> kv_update(const std::string& bucket, const std::string& key, std::string_view value,
+                                   uint64_t last_revision);
+  // kNotFound when the key has no value.
+  core::Result<KvEntry> kv_get(const std::string& bucket, const std::string& key);
+
+ private:
+  struct Handles;
+  explicit JetStream(std::unique_ptr<Handles> h);
+  std::unique_ptr<Handles> h_;
+};
+
+}  // namespace switchyard::storage::jetstream
