@@ -44,3 +44,12 @@ fi
 echo "install-deps: installing ${missing[*]}"
 apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+
+# Debian's nats-server package enables and starts a server on port 4222.
+# Switchyard's default mode needs no second service: it is installed for
+# cluster mode and its tests (which start their own servers on free ports),
+# so a service this script just installed is stopped and disabled.
+if printf '%s\n' "${missing[@]}" | grep -qx nats-server && [ -d /run/systemd/system ]; then
+  systemctl disable --now nats-server.service >/dev/null 2>&1 || true
+  echo "install-deps: nats-server is installed for cluster mode; its system service is left disabled"
+fi
