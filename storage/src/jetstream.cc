@@ -1,4 +1,4 @@
-#include "jetstream.h"
+#include "switchyard/storage/jetstream.h"
 
 #include <nats/nats.h>
 
@@ -219,6 +219,14 @@ core::Result<KvEntry> JetStream::kv_get(const std::string& bucket, const std::st
               kvEntry_Revision(e)};
   kvEntry_Destroy(e);
   return out;
+}
+
+Status JetStream::kv_delete(const std::string& bucket, const std::string& key) {
+  auto kv = h_->bucket(bucket);
+  if (!kv) return kv.status();
+  if (natsStatus s = kvStore_Delete(*kv, key.c_str()); s != NATS_OK)
+    return failure("cannot delete " + bucket + "/" + key, s);
+  return Status::ok();
 }
 
 }  // namespace switchyard::storage::jetstream

@@ -4,7 +4,7 @@
 // repeated ids are stored once, acknowledged messages survive the loss of
 // the stream's leader, and key-value writes compare and set.
 
-#include "jetstream.h"
+#include "switchyard/storage/jetstream.h"
 
 #include <gtest/gtest.h>
 

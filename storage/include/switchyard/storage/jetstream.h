@@ -83,6 +83,8 @@ class JetStream {
                                    uint64_t last_revision);
   // kNotFound when the key has no value.
   core::Result<KvEntry> kv_get(const std::string& bucket, const std::string& key);
+  // Leaves a delete marker: the key has no value, and kv_create takes it.
+  core::Status kv_delete(const std::string& bucket, const std::string& key);
 
  private:
   struct Handles;

@@ -1,0 +1,46 @@
+#include "switchyard/cluster/lease.h"
+
+#include <utility>
+
+namespace switchyard::cluster {
+
+Lease::Lease(storage::jetstream::JetStream& js, LeaseOptions options, core::Clock& clock)
+    : js_(js), options_(std::move(options)), clock_(clock) {}
+
+core::Result<bool> Lease::try_acquire() {
+  if (held_) return true;
+  const int64_t sent = clock_.mono_ms();
+  auto rev = js_.kv_create(options_.bucket, options_.key, options_.holder);
+  if (rev.status().code() == core::Code::kFailedPrecondition) return false;  // somebody holds it
+  if (!rev) return rev.status();
+  held_ = true;
+  epoch_ = revision_ = *rev;
+  renewed_at_ms_ = sent;
+  return true;
+}
+
+core::Status Lease::renew() {
+  if (!held_) return core::Status::failed_precondition("lease " + options_.key + " is not held");
+  const int64_t sent = clock_.mono_ms();
+  auto rev = js_.kv_update(options_.bucket, options_.key, options_.holder, revision_);
+  if (rev.status().code() == core::Code::kFailedPrecondition) {
+    held_ = false;
+    return core::Status::failed_precondition("lease " + options_.key + " was lost");
+  }
+  if (!rev) return rev.status();
+  revision_ = *rev;
+  renewed_at_ms_ = sent;
+  return core::Status::ok();
+}
+
+core::Status Lease::release() {
+  if (!held_) return core::Status::ok();
+  held_ = false;
+  return js_.kv_delete(options_.bucket, options_.key);
+}
+
+bool Lease::may_act() const {
+  return held_ && clock_.mono_ms() < renewed_at_ms_ + options_.ttl_ms - options_.fence_margin_ms;
+}
+
+}  // namespace switchyard::cluster
