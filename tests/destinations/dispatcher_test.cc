@@ -863,7 +863,12 @@ TEST_F(DispatcherTest, TooManyRequestsWithRetryAfterIsWaitedOut) {
   d.set_destinations({destination(rx.url("/"), "POST", 100, {})});
   d.start();
   submit(d, {task("slow0"), task("slow1")});
-  ASSERT_TRUE(eventually([&] { return rx.requests().size() >= 2; }));
+  // Both 429s received *and* taken in by the dispatcher (their retries are
+  // due 2 s from when it read them), before the clock moves.
+  ASSERT_TRUE(eventually([&] {
+    const auto st = d.stats();
+    return rx.requests().size() >= 2 && !st.empty() && st[0].in_flight == 0 && st[0].queued == 2;
+  }));
   clock_.advance(1500);  // not yet: Retry-After asked for 2 s
   settle(d);
   EXPECT_EQ(rx.requests().size(), 2u);
