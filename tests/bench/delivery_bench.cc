@@ -9,6 +9,8 @@
 // latency: events handed over at RATE a second (stored first, as ingest
 // does) to one destination, a receiver in this process stamping arrivals:
 // the added delivery latency (handed over -> request at the receiver).
+// TRANSPORT_THREADS=N in the environment sets Options::transport_threads
+// (default 2), to measure how delivery scales with transport threads.
 #include <prometheus/registry.h>
 
 #include <algorithm>
