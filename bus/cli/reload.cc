@@ -78,6 +78,15 @@ std::vector<std::string> restart_only_changes(const config::Config& a, const con
   check(a.storage.path == b.storage.path, "storage.path");
   check(a.storage.sync == b.storage.sync, "storage.sync");
   check(a.storage.min_free_mb == b.storage.min_free_mb, "storage.min_free_mb");
+  const auto& x = a.cluster;
+  const auto& y = b.cluster;
+  check(x.enabled == y.enabled, "cluster");
+  check(x.node_id == y.node_id && x.servers == y.servers && x.user == y.user && x.password == y.password &&
+            x.token == y.token,
+        "cluster.nats, cluster.node_id");
+  check(x.replicas == y.replicas && x.partitions == y.partitions && x.lease_ttl_ms == y.lease_ttl_ms &&
+            x.publish_timeout_ms == y.publish_timeout_ms,
+        "cluster.replicas, partitions, lease_ttl_ms, publish_timeout_ms");
   return out;
 }
 
@@ -145,6 +154,7 @@ bool Reloader::reload(std::string* report) {
     core::log::warn("reload: this setting changed but takes effect only after a restart", {{"setting", key}});
 
   dispatcher_.set_destinations(destinations_of(next));
+  if (on_applied_) on_applied_(next);
   const auto routing = bus::build_routing(next, registry_);
   server_.set_routing(routing);
   replayer_.set_routing(routing);

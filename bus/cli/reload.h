@@ -6,6 +6,7 @@
 
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +33,10 @@ class Reloader {
   // report POST /admin/reload answers. Everything is also logged.
   bool reload(std::string* report);
 
+  // Runs with each configuration applied (cluster mode: the destinations
+  // this node may own change). Set before the first reload.
+  void set_on_applied(std::function<void(const config::Config&)> fn) { on_applied_ = std::move(fn); }
+
  private:
   std::mutex mu_;
   const std::string path_;
@@ -47,6 +52,7 @@ class Reloader {
   const bool fixed_log_level_;
   prometheus::Family<prometheus::Counter>& reloads_;
   prometheus::Gauge& last_success_;
+  std::function<void(const config::Config&)> on_applied_;
 };
 
 }  // namespace switchyard::cli

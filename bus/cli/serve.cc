@@ -7,9 +7,11 @@
 
 #include <chrono>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "cli/cluster_node.h"
 #include "cli/reload.h"
 #include "cli/tools.h"
 #include "switchyard/bus/routing.h"
@@ -52,14 +54,32 @@ int run_serve(const ServeArgs& args) {
                                      .sync = config.storage.sync,
                                      .min_free_bytes = config.storage.min_free_mb << 20,
                                      .registry = registry.get()};
-  auto opened = sy::storage::Store::open(store_options);
-  if (!opened) {
-    sy::core::log::error("cannot open the store", {{"error", opened.status().message()}});
-    return 1;
+  // Single-node mode: the embedded RocksDB store. Cluster mode: JetStream.
+  std::unique_ptr<sy::storage::Store> rocks;
+  std::unique_ptr<ClusterNode> cluster;
+  sy::destinations::Options dispatch_options;
+  if (config.cluster.enabled) {
+    sy::core::log::info("cluster mode", {{"node", config.cluster.node_id},
+                                         {"nats", config.cluster.servers.front()},
+                                         {"replicas", std::to_string(config.cluster.replicas)}});
+    auto opened = ClusterNode::open(config, *registry);
+    if (!opened) {
+      sy::core::log::error("cannot open the cluster store", {{"error", opened.status().message()}});
+      return 1;
+    }
+    cluster = std::move(*opened);
+    dispatch_options.may_send = [node = cluster.get()](const std::string& d) { return node->may_send(d); };
+  } else {
+    auto opened = sy::storage::Store::open(store_options);
+    if (!opened) {
+      sy::core::log::error("cannot open the store", {{"error", opened.status().message()}});
+      return 1;
+    }
+    rocks = std::move(*opened);
   }
-  std::unique_ptr<sy::storage::Store> store = std::move(*opened);
+  sy::storage::Store* store = cluster ? static_cast<sy::storage::Store*>(&cluster->store()) : rocks.get();
 
-  sy::destinations::Dispatcher dispatcher(sy::destinations::Options{}, *store, *registry);
+  sy::destinations::Dispatcher dispatcher(dispatch_options, *store, *registry);
   dispatcher.set_destinations(sy::cli::destinations_of(config));
   dispatcher.start();
 
@@ -89,9 +109,24 @@ int run_serve(const ServeArgs& args) {
     dispatcher.stop();
     return 1;
   }
+  if (cluster) {
+    reloader.set_on_applied([node = cluster.get()](const sy::config::Config& c) { node->apply(c); });
+    const std::string record = nlohmann::json{
+        {"node", config.cluster.node_id},
+        {"ingest", server.ingest_address()},
+        {"admin",
+         server.admin_address()}}.dump();
+    server.set_cluster_view([node = cluster.get()] { return node->view_json(); });
+    if (auto st = cluster->start(dispatcher, config, record); !st) {
+      sy::core::log::error("cannot join the cluster", {{"error", st.message()}});
+      server.stop(0);
+      dispatcher.stop();
+      return 1;
+    }
+  }
   sy::core::log::info("switchyard is serving", {{"ingest", server.ingest_address()},
                                                 {"admin", server.admin_address()},
-                                                {"data_dir", store_options.path},
+                                                {"data_dir", cluster ? "(cluster mode)" : store_options.path},
                                                 {"config", config_path}});
 
   for (;;) {
@@ -113,9 +148,12 @@ int run_serve(const ServeArgs& args) {
   server.stop(drain_ms);
   server.set_reload_handler(nullptr);
   server.set_replayer(nullptr);
-  replayer.stop();  // a replay stops between two stored steps and resumes after the next start
+  server.set_cluster_view(nullptr);
+  replayer.stop();               // a replay stops between two stored steps and resumes after the next start
+  if (cluster) cluster->stop();  // partitions handed over while this node can still record outcomes
   dispatcher.stop();
-  store.reset();
+  rocks.reset();
+  cluster.reset();
   sy::core::log::info("stopped", {{"shutdown_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                      std::chrono::steady_clock::now() - started)
                                                                      .count())}});

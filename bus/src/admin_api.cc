@@ -67,8 +67,19 @@ class AdminApi::Impl {
         {std::nullopt, "/admin/archives/**", &Impl::archives_and_replays},
         {std::nullopt, "/admin/replays/**", &Impl::archives_and_replays},
         {http::verb::get, "/admin/rules", &Impl::rules},
+        {http::verb::get, "/admin/cluster", &Impl::cluster},
     };
     return kRoutes;
+  }
+
+  // Cluster mode: nodes, partitions and their owners. Single-node mode has
+  // no cluster to describe.
+  Response cluster(const Request& req, const Parts&) const {
+    const ClusterView view = deps_.cluster ? deps_.cluster() : ClusterView{};
+    if (!view)
+      return error_response(req, http::status::not_found, "NotInClusterMode",
+                            "This node runs in single-node mode (no cluster section in its configuration).");
+    return json_response(req, http::status::ok, view());
   }
 
   // EventBridge's answer for an API destination it does not know.

@@ -28,6 +28,7 @@ struct AdminApiDeps {
   std::function<std::shared_ptr<const Routing>()> routing;  // the running rules
   std::function<ReloadHandler()> reload;                    // empty: reload unavailable
   std::function<Replayer*()> replayer;                      // null: replays unavailable
+  std::function<ClusterView()> cluster;                     // empty: single-node mode
 };
 
 class AdminApi {

@@ -16,7 +16,7 @@ size_t Pipeline::route(const BusRoute& bus, const core::Event& event, const std:
 
 void Pipeline::commit(std::shared_ptr<storage::IngestBatch> batch, std::function<void(core::Status)> done) {
   log_.append(batch, [this, batch, done = std::move(done)](core::Status st) {
-    if (st && !batch->tasks.empty()) dispatcher_.submit(std::move(batch->tasks));
+    if (st && !batch->tasks.empty() && log_.delivers_appended_here()) dispatcher_.submit(std::move(batch->tasks));
     done(std::move(st));
   });
 }

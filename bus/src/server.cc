@@ -124,6 +124,11 @@ class Server::Impl {
     replayer_ = replayer;
   }
 
+  void set_cluster_view(ClusterView view) {
+    core::MutexLock lock(mu_);
+    cluster_view_ = std::move(view);
+  }
+
   std::shared_ptr<const Routing> routing() const {
     core::MutexLock lock(mu_);
     return routing_;
@@ -400,6 +405,7 @@ class Server::Impl {
   std::shared_ptr<const Routing> routing_ SY_GUARDED_BY(mu_);
   ReloadHandler reload_ SY_GUARDED_BY(mu_);
   Replayer* replayer_ SY_GUARDED_BY(mu_) = nullptr;
+  ClusterView cluster_view_ SY_GUARDED_BY(mu_);
 
   Pipeline pipeline_{store_, dispatcher_};
   IngestApi ingest_api_{IngestApiDeps{.options = {.max_put_events_bytes = options_.max_put_events_bytes},
@@ -420,6 +426,11 @@ class Server::Impl {
                                        [this] {
                                          core::MutexLock lock(mu_);
                                          return replayer_;
+                                       },
+                                   .cluster =
+                                       [this] {
+                                         core::MutexLock lock(mu_);
+                                         return cluster_view_;
                                        }}};
 };
 
@@ -431,6 +442,7 @@ void Server::set_routing(std::shared_ptr<const Routing> routing) { impl_->set_ro
 core::Status Server::start() { return impl_->start(); }
 void Server::set_reload_handler(ReloadHandler handler) { impl_->set_reload_handler(std::move(handler)); }
 void Server::set_replayer(Replayer* replayer) { impl_->set_replayer(replayer); }
+void Server::set_cluster_view(ClusterView view) { impl_->set_cluster_view(std::move(view)); }
 void Server::stop(int64_t drain_ms) { impl_->stop(drain_ms); }
 std::string Server::ingest_address() const { return impl_->ingest_address(); }
 std::string Server::admin_address() const { return impl_->admin_address(); }

@@ -91,7 +91,9 @@ core::Result<uint64_t> Dispatcher::Impl::redrive(const std::string& name, size_t
   if (!tasks) return tasks.status();
   const uint64_t n = tasks->size();
   if (n > 0) {
-    submit(std::move(*tasks));
+    // Cluster mode: the store put them back on the destination's queue in
+    // JetStream, and its owner (maybe another node) fetches them.
+    if (!options_.may_send) submit(std::move(*tasks));
     dead_letters_removed(name, n);
   }
   return n;
@@ -115,6 +117,31 @@ void Dispatcher::Impl::submit(std::vector<core::DeliveryTask> tasks) {
   // A non-empty inbox has a wakeup on its way already: the delivery thread
   // takes the whole inbox at once. One wakeup per pass, not per request.
   if (was_empty) transport_.wakeup();
+}
+
+void Dispatcher::Impl::stored_elsewhere(const std::string& name, uint64_t count) {
+  {
+    core::MutexLock lock(mu_);
+    stored_elsewhere_.emplace_back(name, count);
+  }
+  transport_.wakeup();
+}
+
+void Dispatcher::Impl::forget(const std::string& name) {
+  {
+    core::MutexLock lock(mu_);
+    forget_.push_back(name);
+  }
+  transport_.wakeup();
+}
+
+void Dispatcher::Impl::apply_paused(std::set<std::string> paused) {
+  {
+    core::MutexLock lock(mu_);
+    if (paused == paused_) return;
+    paused_ = std::move(paused);
+  }
+  transport_.wakeup();
 }
 
 // `count` dead letters of `name` left the DLQ: the depth gauge drops.
@@ -156,6 +183,9 @@ std::vector<DestinationStats> Dispatcher::stats() const { return impl_->stats();
 uint64_t Dispatcher::passes() const { return impl_->passes(); }
 core::Status Dispatcher::pause(const std::string& d) { return impl_->set_paused(d, true); }
 core::Status Dispatcher::resume(const std::string& d) { return impl_->set_paused(d, false); }
+void Dispatcher::stored_elsewhere(const std::string& d, uint64_t count) { impl_->stored_elsewhere(d, count); }
+void Dispatcher::forget(const std::string& d) { impl_->forget(d); }
+void Dispatcher::apply_paused(std::set<std::string> paused) { impl_->apply_paused(std::move(paused)); }
 core::Result<uint64_t> Dispatcher::redrive(const std::string& d, size_t limit) { return impl_->redrive(d, limit); }
 core::Status Dispatcher::purge_dead_letters(const std::string& d, uint64_t* purged) {
   return impl_->purge_dead_letters(d, purged);

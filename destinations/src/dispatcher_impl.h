@@ -54,6 +54,9 @@ class Dispatcher::Impl {
   void submit(std::vector<core::DeliveryTask> tasks);
   std::vector<DestinationStats> stats() const;
   uint64_t passes() const { return passes_.load(); }
+  void stored_elsewhere(const std::string& name, uint64_t count);
+  void forget(const std::string& name);
+  void apply_paused(std::set<std::string> paused);
 
  private:
   // What a transfer in flight is for: a delivery, or a connection's token.
@@ -96,6 +99,7 @@ class Dispatcher::Impl {
   void admit(core::DeliveryTask&& t);
   void enqueue(core::DeliveryTask&& t);
   void refill();
+  void drop_destination(const std::string& name);
   void take_inbox(std::shared_ptr<const std::map<std::string, Destination>>* dests, std::set<std::string>* paused);
   void run();
   void start_attempts(const std::map<std::string, Destination>* dests, const std::set<std::string>& paused, int64_t now,
@@ -138,6 +142,8 @@ class Dispatcher::Impl {
   std::set<std::string> paused_ SY_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, uint64_t>> dlq_removed_ SY_GUARDED_BY(mu_);
   std::vector<std::string> recover_ SY_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, uint64_t>> stored_elsewhere_ SY_GUARDED_BY(mu_);
+  std::vector<std::string> forget_ SY_GUARDED_BY(mu_);
 
   // Owned by the delivery thread.
   DueHeap heap_;

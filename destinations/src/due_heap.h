@@ -5,6 +5,7 @@
 // every task, once per delivery).
 
 #include <algorithm>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -20,6 +21,11 @@ class DueHeap {
   void push(core::DeliveryTask&& t) {
     v_.push_back(std::move(t));
     std::push_heap(v_.begin(), v_.end(), Later{});
+  }
+  // Removes every task of `destination` (a cluster node gave it up).
+  void remove_destination(const std::string& destination) {
+    std::erase_if(v_, [&](const core::DeliveryTask& t) { return t.destination == destination; });
+    std::make_heap(v_.begin(), v_.end(), Later{});
   }
   core::DeliveryTask take() {
     std::pop_heap(v_.begin(), v_.end(), Later{});

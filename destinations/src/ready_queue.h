@@ -21,6 +21,10 @@ class ReadyQueue {
   bool empty() const { return fresh_.empty() && retries_.empty(); }
   size_t size() const { return fresh_.size() + retries_.size(); }
   size_t retries() const { return retries_.size(); }
+  void clear() {
+    fresh_.clear();
+    retries_.clear();
+  }
 
   // The delivery that goes next: lines alternate while both have some;
   // `fresh_first` (a half-open circuit's trials) takes a fresh one when

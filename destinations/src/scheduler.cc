@@ -69,6 +69,32 @@ void Dispatcher::Impl::take_inbox(std::shared_ptr<const std::map<std::string, De
   }
   for (const auto& name : recover_) state(name).holding.on_disk = true;
   recover_.clear();
+  for (const auto& name : forget_) drop_destination(name);
+  forget_.clear();
+  for (const auto& [name, n] : stored_elsewhere_) {
+    DestState& s = state(name);
+    s.stored += n;
+    s.holding.on_disk = true;
+  }
+  stored_elsewhere_.clear();
+}
+
+// Cluster mode: another node delivers for `name` now. What is in memory
+// goes without a store write; attempts in flight finish and record their
+// outcome (the store ignores what it no longer holds).
+void Dispatcher::Impl::drop_destination(const std::string& name) {
+  auto it = dest_.find(name);
+  if (it == dest_.end()) return;
+  DestState& s = it->second;
+  heap_.remove_destination(name);
+  s.ready.clear();
+  s.waiting = 0;
+  std::vector<std::string> ids;
+  for (const auto& [id, held] : s.holding.known) ids.push_back(id);
+  for (const auto& id : ids) pager_.forget(s.holding, id);
+  s.holding = Holding{};
+  s.stored = 0;
+  s.m.backlog->Set(0);
 }
 
 void Dispatcher::Impl::run() {
@@ -157,6 +183,12 @@ void Dispatcher::Impl::start_attempts(const std::map<std::string, Destination>* 
     const uint32_t cap = d->adaptive_concurrency ? s.limit.limit() : d->max_concurrency;
     if (d->oauth && !oauth_ready(*d->oauth, s, now, wake_at)) continue;
     while (!s.ready.empty() && s.in_flight < cap && transport_.in_flight() < max_total) {
+      // Cluster mode: asked right before every send, so a node whose lease
+      // is fenced (paused, cut off from NATS) sends nothing more.
+      if (options_.may_send && !options_.may_send(name)) {
+        *wake_at = std::min(*wake_at, now + 250);
+        break;
+      }
       // A half-open circuit's trials go to fresh deliveries first: a retry
       // may be a poison event, which says nothing about the endpoint.
       const bool trial = s.breaker.half_open();
@@ -294,6 +326,13 @@ void Dispatcher::Impl::finish(HttpResult&& r) {
   task.last_status = static_cast<int>(r.status);
 
   track_circuit(s, task.destination, outcome, c.trial, task.attempts == 1, absorbed);
+  if (!s.holding.holds(task.id)) {
+    // Forgotten while in flight (cluster mode: the destination moved to
+    // another node, which delivers it again). Success is still recorded:
+    // it keeps the duplicate from being sent once more when it can.
+    if (outcome.verdict == Verdict::kDelivered) finished_.push_back(std::move(task));
+    return;
+  }
   if (outcome.verdict == Verdict::kDelivered) {
     pager_.forget(s.holding, task.id);
     s.m.delivered->Increment();

@@ -1,23 +1,17 @@
 #include "switchyard/storage/jetstream.h"
 
-#include <nats/nats.h>
-
 #include <chrono>
 #include <map>
 #include <thread>
 #include <utility>
 
-#include "switchyard/core/mutex.h"
+#include "jetstream_handles.h"
 
 namespace switchyard::storage::jetstream {
-namespace {
 
 using core::Status;
 
-constexpr int64_t kNanosPerMs = 1000000;
-
-// What failed, with nats.c's words for it (they never hold a credential).
-Status failure(const std::string& what, natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
+Status failure(const std::string& what, natsStatus s, jsErrCode jerr) {
   std::string message = what + ": " + natsStatus_GetText(s);
   if (jerr != 0) message += " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")";
   if (s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED || s == NATS_NO_SERVER ||
@@ -30,34 +24,6 @@ bool retryable(natsStatus s) {
   return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_DISCONNECTED ||
          s == NATS_NOT_YET_CONNECTED || s == NATS_CONNECTION_CLOSED;
 }
-
-}  // namespace
-
-struct JetStream::Handles {
-  natsConnection* nc = nullptr;
-  jsCtx* js = nullptr;
-  core::Mutex mu;
-  std::map<std::string, kvStore*> buckets SY_GUARDED_BY(mu);
-
-  ~Handles() {
-    {
-      core::MutexLock lock(mu);
-      for (auto& [name, kv] : buckets) kvStore_Destroy(kv);
-    }
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
-  }
-
-  core::Result<kvStore*> bucket(const std::string& name) {
-    core::MutexLock lock(mu);
-    if (auto it = buckets.find(name); it != buckets.end()) return it->second;
-    kvStore* kv = nullptr;
-    if (natsStatus s = js_KeyValue(&kv, js, name.c_str()); s != NATS_OK)
-      return failure("cannot open key-value bucket " + name, s);
-    buckets[name] = kv;
-    return kv;
-  }
-};
 
 JetStream::JetStream(std::unique_ptr<Handles> h) : h_(std::move(h)) {}
 JetStream::~JetStream() = default;
@@ -219,6 +185,15 @@ core::Result<KvEntry> JetStream::kv_get(const std::string& bucket, const std::st
               kvEntry_Revision(e)};
   kvEntry_Destroy(e);
   return out;
+}
+
+core::Result<uint64_t> JetStream::kv_put(const std::string& bucket, const std::string& key, std::string_view value) {
+  auto kv = h_->bucket(bucket);
+  if (!kv) return kv.status();
+  uint64_t rev = 0;
+  if (natsStatus s = kvStore_Put(&rev, *kv, key.c_str(), value.data(), static_cast<int>(value.size())); s != NATS_OK)
+    return failure("cannot write " + bucket + "/" + key, s);
+  return rev;
 }
 
 Status JetStream::kv_delete(const std::string& bucket, const std::string& key) {

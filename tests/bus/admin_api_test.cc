@@ -46,7 +46,8 @@ class AdminApiTest : public ::testing::Test {
                                                        return true;
                                                      };
                                                    },
-                                                   .replayer = [] { return static_cast<Replayer*>(nullptr); }});
+                                                   .replayer = [] { return static_cast<Replayer*>(nullptr); },
+                                                   .cluster = {}});
   }
   void TearDown() override {
     if (dispatcher_) dispatcher_->stop();

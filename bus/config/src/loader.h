@@ -6,6 +6,7 @@
 //   loader_values.cc      scalars, secrets, names, parameters, patterns
 //   load_destinations.cc  connections (auth, OAuth) and API destinations
 //   load_rules.cc         buses, rules and targets, archives, webhooks
+//   load_cluster.cc       the cluster section (NATS, partitions, leases)
 //   config.cc             the document's top level, load_text, load_file
 // yaml_values.cc reads YAML scalars with strict JSON typing.
 
@@ -118,6 +119,7 @@ class Loader {
   void load_target_input(const YAML::Node& n, const std::string& where, TargetConfig* t);
 
   void load_webhooks(const YAML::Node& list, Config* c);
+  void load_cluster(const YAML::Node& n, Config* c);  // load_cluster.cc
 
  private:
   std::string file_;

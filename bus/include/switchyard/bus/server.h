@@ -38,6 +38,10 @@ struct ServerOptions {
 // configuration was taken, and the JSON body to answer with.
 using ReloadHandler = std::function<bool(std::string* json_report)>;
 
+// GET /admin/cluster in cluster mode: the JSON body that describes the
+// cluster (nodes, partitions and their owners).
+using ClusterView = std::function<std::string()>;
+
 // The HTTP front of Switchyard: the ingest listener (events, webhooks,
 // health) and the admin listener (metrics, admin API), on Boost.Beast.
 //
@@ -54,6 +58,7 @@ class Server {
 
   void set_routing(std::shared_ptr<const Routing> routing);
   void set_reload_handler(ReloadHandler handler);
+  void set_cluster_view(ClusterView view);
   // Serves /admin/replays with it (not owned; outlives the server).
   void set_replayer(Replayer* replayer);
 

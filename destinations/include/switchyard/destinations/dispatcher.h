@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +44,11 @@ struct Options {
   // wait on disk instead of filling memory.
   size_t max_in_memory_bytes_per_destination = 32u << 20;
   size_t max_in_memory_bytes_total = 256u << 20;
+  // Cluster mode: whether this node may start a send to `destination` now
+  // (it owns the destination's partition and its lease is not fenced).
+  // Asked right before every send; a destination refused is asked again
+  // within 250 ms. Null: every destination is this node's.
+  std::function<bool(const std::string& destination)> may_send;
 };
 
 struct DestinationStats {
@@ -102,6 +109,16 @@ class Dispatcher {
   void submit(std::vector<core::DeliveryTask> tasks);
 
   std::vector<DestinationStats> stats() const;
+
+  // Cluster mode. `count` more deliveries of `destination` were stored by
+  // another path than submit() (fetched from JetStream): they are paged
+  // in from the store as memory allows.
+  void stored_elsewhere(const std::string& destination, uint64_t count);
+  // This node no longer delivers for `destination`: its deliveries leave
+  // memory without any store write (another node delivers them now).
+  void forget(const std::string& destination);
+  // The paused destinations as another node set them; nothing is written.
+  void apply_paused(std::set<std::string> paused);
 
   // Scheduling passes the delivery thread has made. A pass takes what was
   // handed over, starts what the clock, quotas and circuits allow, and

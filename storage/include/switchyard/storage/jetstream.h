@@ -7,6 +7,8 @@
 // one JetStream may be used from several threads.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +47,59 @@ struct KvEntry {
   uint64_t revision = 0;
 };
 
+// A durable pull consumer with explicit acks (cluster.md §3.1).
+struct ConsumerSpec {
+  std::string stream{};
+  std::string durable{};
+  std::string filter_subject{};
+  int replicas = 3;
+  int64_t ack_wait_ms = 15000;  // an unacknowledged message comes back after this
+  int64_t max_ack_pending = 10000;
+};
+
+// A message fetched from a consumer. Acknowledging it (or not) is its
+// holder's: a message dropped unacknowledged is delivered again after the
+// consumer's ack wait. Move-only; any thread may acknowledge it.
+class Message {
+ public:
+  Message() = default;
+  explicit Message(void* msg);  // takes a natsMsg*
+  Message(Message&& other) noexcept;
+  Message& operator=(Message&& other) noexcept;
+  ~Message();
+
+  std::string_view data() const;
+  std::string subject() const;
+  uint64_t stream_sequence() const { return stream_sequence_; }
+  uint64_t num_delivered() const { return num_delivered_; }  // 1 the first time
+  explicit operator bool() const { return msg_ != nullptr; }
+
+  void ack();                      // removes it from a work-queue stream
+  void nak(int64_t delay_ms = 0);  // delivered again after the delay
+  void in_progress();              // restarts its ack wait
+
+ private:
+  void* msg_ = nullptr;
+  uint64_t stream_sequence_ = 0;
+  uint64_t num_delivered_ = 0;
+};
+
+// A bound pull subscription to a durable consumer.
+class PullConsumer {
+ public:
+  explicit PullConsumer(void* sub) : sub_(sub) {}
+  ~PullConsumer();
+  PullConsumer(const PullConsumer&) = delete;
+  PullConsumer& operator=(const PullConsumer&) = delete;
+
+  // Up to `max` messages, waiting at most `wait_ms` for the first; none
+  // when nothing is there (not an error).
+  core::Result<std::vector<Message>> fetch(int max, int64_t wait_ms);
+
+ private:
+  void* sub_;
+};
+
 class JetStream {
  public:
   // kUnavailable when no server of `urls` answers.
@@ -73,6 +128,26 @@ class JetStream {
   core::Result<Published> publish(const std::string& subject, std::string_view data, const std::string& msg_id,
                                   int64_t timeout_ms);
 
+  // Creates the durable consumer, or leaves it as it is when it exists.
+  core::Status ensure_consumer(const ConsumerSpec& spec);
+  // Binds to an existing durable consumer (creating nothing).
+  core::Result<std::unique_ptr<PullConsumer>> bind(const std::string& stream, const std::string& durable,
+                                                   const std::string& filter_subject);
+  // Every message of `subject` in `stream`, oldest first, through a
+  // short-lived consumer that acknowledges nothing; `fn` returns false to
+  // stop.
+  core::Status read_subject(const std::string& stream, const std::string& subject,
+                            const std::function<bool(Message&)>& fn);
+  core::Status delete_message(const std::string& stream, uint64_t sequence);
+  // How many messages each subject matching `filter` holds now.
+  core::Result<std::map<std::string, uint64_t>> subject_counts(const std::string& stream, const std::string& filter);
+  // Deletes every message of `subject`; returns how many there were.
+  core::Result<uint64_t> purge_subject(const std::string& stream, const std::string& subject);
+  // Whether the connection to a server is up now.
+  bool connected() const;
+  // The largest message the servers take.
+  int64_t max_payload() const;
+
   // A key-value bucket (created when missing). `ttl_ms` 0: entries stay.
   core::Status ensure_bucket(const std::string& bucket, int replicas, int64_t ttl_ms = 0, int history = 1);
   // The new revision; kFailedPrecondition when the key exists.
@@ -83,8 +158,12 @@ class JetStream {
                                    uint64_t last_revision);
   // kNotFound when the key has no value.
   core::Result<KvEntry> kv_get(const std::string& bucket, const std::string& key);
+  // Writes the key whatever it holds; the new revision.
+  core::Result<uint64_t> kv_put(const std::string& bucket, const std::string& key, std::string_view value);
   // Leaves a delete marker: the key has no value, and kv_create takes it.
   core::Status kv_delete(const std::string& bucket, const std::string& key);
+  // The keys that have a value now.
+  core::Result<std::vector<std::string>> kv_keys(const std::string& bucket);
 
  private:
   struct Handles;

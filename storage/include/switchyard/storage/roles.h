@@ -81,6 +81,10 @@ class IngestLog : public virtual Writability {
   // Queues an ingest batch. `done` runs on the committer thread once the
   // batch is durable (or failed); nothing of a failed batch is stored.
   virtual void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) = 0;
+  // Whether the deliveries of an appended batch go to this process's
+  // dispatcher once stored (true), or reach their destination's owner
+  // through the store itself (cluster mode).
+  virtual bool delivers_appended_here() const { return true; }
   // The stored envelope of one event; kNotFound when it is not (or no
   // longer) stored.
   virtual core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) = 0;

@@ -48,6 +48,8 @@ class Lease {
   bool may_act() const;
   // The revision the lease was acquired at: a new holder has a higher one.
   uint64_t epoch() const { return epoch_; }
+  // Monotonic time from which no send may start (0 when not held).
+  int64_t fence_at_ms() const { return held_ ? renewed_at_ms_ + options_.ttl_ms - options_.fence_margin_ms : 0; }
 
  private:
   storage::jetstream::JetStream& js_;

@@ -40,6 +40,20 @@ struct StorageConfig {
   uint64_t min_free_mb = 128;  // ingest pauses (503) below this much free disk
 };
 
+// Cluster mode (README "Running a cluster"): present, the node keeps every
+// durable byte on NATS JetStream instead of the embedded RocksDB store.
+struct ClusterConfig {
+  bool enabled = false;
+  std::string node_id;                // unique per node, [A-Za-z0-9_-]{1,32}; default: the host name
+  std::vector<std::string> servers;   // nats://host:port
+  std::string user, password, token;  // optional NATS credentials (secrets: ${env:} / ${file:})
+  int replicas = 3;                   // of every stream and bucket; 1 only with allow_single_replica
+  bool allow_single_replica = false;
+  uint32_t partitions = 32;  // stored at first boot; every node must have the same
+  int64_t lease_ttl_ms = 6000;
+  int64_t publish_timeout_ms = 10000;
+};
+
 // AWS credentials a bus accepts on PutEvents (SigV4). Without any, any
 // signature (or none) is accepted.
 struct AccessKey {
@@ -152,6 +166,7 @@ struct Config {
   std::string file;
   ServerConfig server;
   StorageConfig storage;
+  ClusterConfig cluster;
   std::vector<BusConfig> buses;  // always contains "default"
   std::vector<ConnectionConfig> connections;
   std::vector<ApiDestinationConfig> api_destinations;

@@ -1,10 +1,10 @@
-#include "switchyard/cluster/subjects.h"
+#include "switchyard/storage/js_subjects.h"
 
 #include <ctime>
 
 #include "switchyard/core/crypto.h"
 
-namespace switchyard::cluster {
+namespace switchyard::storage::jetstream {
 namespace {
 
 bool token_char(char c) {
@@ -48,4 +48,4 @@ uint32_t partition_of(std::string_view destination, uint32_t partitions) {
   return static_cast<uint32_t>(h % (partitions == 0 ? 1 : partitions));
 }
 
-}  // namespace switchyard::cluster
+}  // namespace switchyard::storage::jetstream

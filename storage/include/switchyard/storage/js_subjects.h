@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace switchyard::cluster {
+namespace switchyard::storage::jetstream {
 
 // A name as one subject token: itself when it is made of [A-Za-z0-9_-] only
 // (and not empty), else every other byte turned into '_' plus '-' and the
@@ -28,4 +28,4 @@ std::string archive_subject(std::string_view archive, int64_t event_time_s);
 // FNV-1a (64 bits) of the destination's name modulo `partitions` (> 0).
 uint32_t partition_of(std::string_view destination, uint32_t partitions);
 
-}  // namespace switchyard::cluster
+}  // namespace switchyard::storage::jetstream

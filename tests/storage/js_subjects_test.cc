@@ -1,6 +1,6 @@
 // Cluster mode's names in JetStream: every node must derive the same ones.
 
-#include "switchyard/cluster/subjects.h"
+#include "switchyard/storage/js_subjects.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include "switchyard/core/crypto.h"
 
-namespace switchyard::cluster {
+namespace switchyard::storage::jetstream {
 namespace {
 
 TEST(SubjectsTest, PlainNamesAreTheirOwnToken) {
@@ -51,4 +51,4 @@ TEST(SubjectsTest, PartitionsAreStableAndSpread) {
 }
 
 }  // namespace
-}  // namespace switchyard::cluster
+}  // namespace switchyard::storage::jetstream

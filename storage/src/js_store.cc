@@ -1,0 +1,158 @@
+// The JetStream store: opening it (streams and buckets), ingest publishes
+// acknowledged by a quorum, and the worker queues.
+
+#include "js_store.h"
+
+#include <prometheus/registry.h>
+
+#include <utility>
+
+#include "records.h"
+#include "switchyard/core/log.h"
+#include "switchyard/storage/js_subjects.h"
+
+namespace switchyard::storage {
+
+using core::Status;
+
+JobQueue::JobQueue(int threads) {
+  for (int i = 0; i < threads; ++i)
+    threads_.emplace_back([this] {
+      for (;;) {
+        std::function<void()> job;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+          if (jobs_.empty()) return;  // stopping, and everything queued ran
+          job = std::move(jobs_.front());
+          jobs_.pop_front();
+        }
+        job();
+      }
+    });
+}
+
+JobQueue::~JobQueue() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void JobQueue::push(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+JsStore::JsStore(jetstream::JetStream& js, const JetStreamStoreOptions& options)
+    : js_(js), options_(options), publishers_(std::max(1, options.publisher_threads)), outcomes_(1) {
+  if (options_.registry != nullptr)
+    redelivered_ = &prometheus::BuildCounter()
+                        .Name("switchyard_cluster_redelivered_total")
+                        .Help(
+                            "Deliveries fetched again after a node failed or was too slow to record them: "
+                            "possible duplicates at the receiver")
+                        .Register(*options_.registry);
+}
+
+JsStore::~JsStore() {
+  std::vector<std::string> names;
+  {
+    core::MutexLock lock(mu_);
+    for (const auto& [name, a] : adopted_) names.push_back(name);
+  }
+  for (const auto& name : names) drop(name, true);
+}
+
+Status JsStore::provision() {
+  using jetstream::StreamSpec;
+  const StreamSpec streams[] = {
+      {.name = kWorkStream,
+       .subjects = {"sy.wk.>"},
+       .replicas = options_.replicas,
+       .work_queue = true,
+       .max_bytes = options_.work_max_bytes,
+       .duplicates_ms = options_.duplicates_ms},
+      {.name = kRetryStream,
+       .subjects = {"sy.rt.>"},
+       .replicas = options_.replicas,
+       .max_bytes = options_.retry_max_bytes,
+       .duplicates_ms = options_.duplicates_ms},
+      {.name = kDeadLetterStream,
+       .subjects = {"sy.dlq.>"},
+       .replicas = options_.replicas,
+       .max_bytes = options_.dlq_max_bytes,
+       .duplicates_ms = options_.duplicates_ms},
+  };
+  for (const auto& spec : streams)
+    if (auto st = js_.ensure_stream(spec); !st) return st;
+  return js_.ensure_bucket(kStateBucket, options_.replicas);
+}
+
+core::Result<std::unique_ptr<JetStreamStore>> JetStreamStore::open(jetstream::JetStream& js,
+                                                                   const JetStreamStoreOptions& options) {
+  auto store = std::make_unique<JsStore>(js, options);
+  if (auto st = store->provision(); !st) return st;
+  return std::unique_ptr<JetStreamStore>(std::move(store));
+}
+
+JetStreamStore::~JetStreamStore() = default;
+
+// Each matched delivery is one message on its destination's subject, its
+// webhook-id the Msg-Id (a request sent again within the dedup window
+// stores nothing twice). The request is acknowledged once every publish
+// is: they run in parallel on the publisher threads. A request whose
+// publishes partly failed is answered 503, and what was stored of it is
+// delivered: a 503 here means "not acknowledged", as the README says.
+void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<void(Status)> done) {
+  if (!batch->archived.empty()) {
+    done(Status::failed_precondition("archives are not available in cluster mode"));
+    return;
+  }
+  if (batch->tasks.empty()) {  // nothing matched: nothing to keep
+    done(Status::ok());
+    return;
+  }
+  struct Pending {
+    std::atomic<size_t> left;
+    core::Mutex mu;
+    Status failed SY_GUARDED_BY(mu);
+    std::function<void(Status)> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = batch->tasks.size();
+  pending->done = std::move(done);
+  for (size_t i = 0; i < batch->tasks.size(); ++i)
+    publishers_.push([this, batch, pending, i] {
+      const core::DeliveryTask& t = batch->tasks[i];
+      auto published =
+          js_.publish(jetstream::work_subject(t.destination), encode_task(t), t.id, options_.publish_timeout_ms);
+      if (!published) {
+        core::MutexLock lock(pending->mu);
+        if (pending->failed) pending->failed = published.status();
+      }
+      if (pending->left.fetch_sub(1) == 1) {
+        Status st;
+        {
+          core::MutexLock lock(pending->mu);
+          st = pending->failed;
+        }
+        pending->done(std::move(st));
+      }
+    });
+}
+
+core::Result<std::string> JsStore::event_envelope(int64_t, const std::string&) {
+  return Status::failed_precondition("event lookup is not available in cluster mode");
+}
+
+Status JsStore::scan_events(int64_t, int64_t, const std::function<bool(const std::string&)>&) {
+  return Status::failed_precondition("reading stored events is not available in cluster mode");
+}
+
+}  // namespace switchyard::storage

@@ -1,0 +1,147 @@
+#pragma once
+
+// The JetStream store's state, shared by its files:
+//   js_store.cc          opening, ingest publishes, the worker queues
+//   js_store_deliveries.cc  adopted destinations: fetching, holding, the
+//                        outcomes (ack, retry copy, dead letter)
+//   js_store_state.cc    the DLQ's reads, redrive and purge, pauses, and
+//                        the roles cluster mode does not offer yet
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "switchyard/core/mutex.h"
+#include "switchyard/storage/jetstream_store.h"
+
+namespace switchyard::storage {
+
+inline constexpr const char* kWorkStream = "SY_WORK";
+inline constexpr const char* kRetryStream = "SY_RETRY";
+inline constexpr const char* kDeadLetterStream = "SY_DLQ";
+inline constexpr const char* kStateBucket = "sy_state";
+
+// Jobs run in order on worker threads.
+class JobQueue {
+ public:
+  explicit JobQueue(int threads);
+  ~JobQueue();
+  void push(std::function<void()> job);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+class JsStore final : public JetStreamStore {
+ public:
+  JsStore(jetstream::JetStream& js, const JetStreamStoreOptions& options);
+  ~JsStore() override;
+
+  bool writable() override { return js_.connected(); }
+  bool delivers_appended_here() const override { return false; }
+
+  // IngestLog
+  void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) override;
+  core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) override;
+  core::Status scan_events(int64_t from_ms, int64_t to_ms, const std::function<bool(const std::string&)>& fn) override;
+
+  // DeliveryQueue
+  core::Status finish_task(const core::DeliveryTask& task) override;
+  core::Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) override;
+  core::Status reschedule_task(int64_t previous_due_ms, const core::DeliveryTask& task) override;
+  core::Status scan_tasks(const std::function<void(core::DeliveryTask&&)>& fn) override;
+  core::Result<uint64_t> count_tasks() override;
+  core::Result<uint64_t> count_tasks(const std::string& destination) override;
+  core::Result<std::vector<std::string>> task_destinations() override;
+  core::Result<std::vector<core::DeliveryTask>> load_tasks(const std::string& destination, size_t limit,
+                                                           const std::function<bool(const std::string&)>& skip,
+                                                           std::string* cursor, size_t max_bytes) override;
+
+  // DeadLetters
+  core::Status dead_letter(const DeadLetter& record) override;
+  core::Result<std::vector<DeadLetter>> list_dead_letters(const std::string& destination, size_t limit) override;
+  core::Result<std::vector<core::DeliveryTask>> redrive(const std::string& destination, size_t limit,
+                                                        int64_t now_ms) override;
+  core::Result<uint64_t> count_dead_letters(const std::string& destination) override;
+  core::Status purge_dead_letters(const std::string& destination, uint64_t* purged) override;
+
+  // Archives: not in cluster mode yet (the config refuses archives there).
+  core::Result<std::vector<ArchivedEvent>> read_archive(const std::string& archive, int64_t from_s, int64_t to_s,
+                                                        const std::string& after_key, size_t limit) override;
+  core::Result<uint64_t> count_archive(const std::string& archive, int64_t from_s, int64_t to_s) override;
+  ArchiveStats archive_stats(const std::string& archive) override;
+  core::Result<uint64_t> expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
+                                        std::string* cursor) override;
+
+  // SmallState
+  core::Status set_paused(const std::string& destination, bool paused) override;
+  core::Result<std::vector<std::string>> paused_destinations() override;
+  core::Status put_meta(const std::string& key, const std::string& value) override;
+  core::Result<std::vector<std::pair<std::string, std::string>>> list_meta(const std::string& prefix) override;
+
+  // JetStreamStore
+  core::Status ensure_destination(const std::string& destination) override;
+  core::Status adopt(const std::string& destination, size_t window) override;
+  void drop(const std::string& destination, bool graceful) override;
+  void set_fetch_listener(std::function<void(const std::string&, uint64_t)> on_fetched) override;
+
+  core::Status provision();
+
+ private:
+  // Where a held delivery is stored: the SY_WORK message it was fetched
+  // as, or (once it waits for a retry) its copy in SY_RETRY.
+  struct Source {
+    jetstream::Message work;
+    uint64_t retry_sequence = 0;
+  };
+  struct Held {
+    core::DeliveryTask task;
+    std::shared_ptr<Source> source;
+    int64_t touched_ms = 0;  // monotonic: fetched, or last told "in progress"
+    uint64_t order = 0;      // arrival order, for load_tasks
+  };
+  struct Adopted {
+    size_t window = 0;
+    std::unordered_map<std::string, Held> held;  // by delivery id
+    std::atomic<bool> stop{false};
+    std::thread fetcher;
+  };
+
+  void fetch_loop(const std::string& destination, Adopted* a);
+  void take_fetched(const std::string& destination, Adopted* a, std::vector<jetstream::Message> messages);
+  core::Status load_retries(const std::string& destination, Adopted* a);
+  // Removes the held delivery and returns where it is stored (null when
+  // this node does not hold it).
+  std::shared_ptr<Source> release(const core::DeliveryTask& task);
+  // Acknowledges the work message or deletes the retry copy.
+  void settle(const std::shared_ptr<Source>& source);
+  prometheus::Counter& redelivered(const std::string& destination);
+
+  jetstream::JetStream& js_;
+  JetStreamStoreOptions options_;
+  JobQueue publishers_;
+  JobQueue outcomes_;  // one thread: a delivery's outcomes are written in order
+  prometheus::Family<prometheus::Counter>* redelivered_ = nullptr;
+
+  mutable core::Mutex mu_;
+  std::map<std::string, std::unique_ptr<Adopted>> adopted_ SY_GUARDED_BY(mu_);
+  std::function<void(const std::string&, uint64_t)> on_fetched_ SY_GUARDED_BY(mu_);
+  uint64_t next_order_ SY_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace switchyard::storage

@@ -1,0 +1,348 @@
+// The JetStream store's adopted destinations: a fetch thread per
+// destination keeps up to its window of deliveries held, the dispatcher
+// pages them in through load_tasks, and each outcome settles the stored
+// copy: success acknowledges it, a retry replaces it with a copy in
+// SY_RETRY, a final failure moves it to SY_DLQ.
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "js_store.h"
+#include "records.h"
+#include "switchyard/core/log.h"
+#include "switchyard/storage/js_subjects.h"
+
+namespace switchyard::storage {
+
+using core::Status;
+
+namespace {
+
+constexpr int64_t kInProgressAfterMs = 5000;  // held longer: tell the server it is still being worked on
+
+int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string consumer_name(const std::string& destination) { return "wk_" + jetstream::subject_token(destination); }
+
+}  // namespace
+
+Status JsStore::ensure_destination(const std::string& destination) {
+  return js_.ensure_consumer({.stream = kWorkStream,
+                              .durable = consumer_name(destination),
+                              .filter_subject = jetstream::work_subject(destination),
+                              .replicas = options_.replicas,
+                              .ack_wait_ms = options_.ack_wait_ms});
+}
+
+void JsStore::set_fetch_listener(std::function<void(const std::string&, uint64_t)> on_fetched) {
+  core::MutexLock lock(mu_);
+  on_fetched_ = std::move(on_fetched);
+}
+
+Status JsStore::adopt(const std::string& destination, size_t window) {
+  Adopted* a = nullptr;
+  {
+    core::MutexLock lock(mu_);
+    auto& slot = adopted_[destination];
+    if (slot) {
+      slot->window = window;
+      return Status::ok();
+    }
+    slot = std::make_unique<Adopted>();
+    slot->window = window;
+    a = slot.get();
+  }
+  if (auto st = load_retries(destination, a); !st) {
+    drop(destination, true);
+    return st;
+  }
+  a->fetcher = std::thread([this, destination, a] { fetch_loop(destination, a); });
+  return Status::ok();
+}
+
+void JsStore::drop(const std::string& destination, bool graceful) {
+  std::unique_ptr<Adopted> a;
+  {
+    core::MutexLock lock(mu_);
+    auto it = adopted_.find(destination);
+    if (it == adopted_.end()) return;
+    it->second->stop = true;
+  }
+  // The fetcher ends within its fetch wait; it still takes the lock.
+  {
+    core::MutexLock lock(mu_);
+    auto it = adopted_.find(destination);
+    a = std::move(it->second);
+    adopted_.erase(it);
+  }
+  if (a->fetcher.joinable()) a->fetcher.join();
+  if (graceful)
+    for (auto& [id, h] : a->held)
+      if (h.source->work) h.source->work.nak();
+}
+
+// The retry copies a previous owner left: of two copies of one delivery
+// the one with more attempts is kept (attempt and age limits stay exact),
+// the other deleted.
+Status JsStore::load_retries(const std::string& destination, Adopted* a) {
+  std::map<std::string, std::pair<core::DeliveryTask, uint64_t>> found;
+  std::vector<uint64_t> superseded;
+  auto st = js_.read_subject(kRetryStream, jetstream::retry_subject(destination), [&](jetstream::Message& m) {
+    auto task = decode_task(m.data());
+    if (!task) {
+      core::log::error("an undecodable retry copy is left in SY_RETRY",
+                       {{"destination", destination}, {"sequence", std::to_string(m.stream_sequence())}});
+      return true;
+    }
+    auto it = found.find(task->id);
+    if (it == found.end()) {
+      std::string id = task->id;
+      found.emplace(std::move(id), std::make_pair(std::move(*task), m.stream_sequence()));
+    } else if (task->attempts > it->second.first.attempts) {
+      superseded.push_back(it->second.second);
+      it->second = {std::move(*task), m.stream_sequence()};
+    } else {
+      superseded.push_back(m.stream_sequence());
+    }
+    return true;
+  });
+  if (!st) return st;
+  for (uint64_t seq : superseded) outcomes_.push([this, seq] { (void)js_.delete_message(kRetryStream, seq); });
+  uint64_t n = 0;
+  {
+    core::MutexLock lock(mu_);
+    for (auto& [id, entry] : found) {
+      auto source = std::make_shared<Source>();
+      source->retry_sequence = entry.second;
+      a->held[id] = Held{std::move(entry.first), std::move(source), mono_ms(), next_order_++};
+      ++n;
+    }
+  }
+  std::function<void(const std::string&, uint64_t)> notify;
+  {
+    core::MutexLock lock(mu_);
+    notify = on_fetched_;
+  }
+  if (n > 0 && notify) notify(destination, n);
+  return Status::ok();
+}
+
+void JsStore::fetch_loop(const std::string& destination, Adopted* a) {
+  std::unique_ptr<jetstream::PullConsumer> consumer;
+  int64_t failing_since = 0;
+  while (!a->stop) {
+    if (!consumer) {
+      auto bound = js_.bind(kWorkStream, consumer_name(destination), jetstream::work_subject(destination));
+      if (!bound) {
+        if (failing_since == 0) {
+          failing_since = mono_ms();
+          core::log::warn("cannot fetch deliveries yet; retrying",
+                          {{"destination", destination}, {"error", bound.status().message()}});
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        continue;
+      }
+      consumer = std::move(*bound);
+      failing_since = 0;
+    }
+    size_t room = 0;
+    {
+      core::MutexLock lock(mu_);
+      room = a->held.size() < a->window ? a->window - a->held.size() : 0;
+      // Held long (waiting for quota, an open circuit): still worked on.
+      const int64_t now = mono_ms();
+      for (auto& [id, h] : a->held)
+        if (h.source->work && now - h.touched_ms > kInProgressAfterMs) {
+          h.source->work.in_progress();
+          h.touched_ms = now;
+        }
+    }
+    if (room == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    auto batch = consumer->fetch(static_cast<int>(std::min<size_t>(room, 256)), 500);
+    if (!batch) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      continue;
+    }
+    if (!batch->empty()) take_fetched(destination, a, std::move(*batch));
+  }
+}
+
+void JsStore::take_fetched(const std::string& destination, Adopted* a, std::vector<jetstream::Message> messages) {
+  uint64_t added = 0;
+  std::function<void(const std::string&, uint64_t)> notify;
+  {
+    core::MutexLock lock(mu_);
+    notify = on_fetched_;
+    for (auto& m : messages) {
+      if (m.num_delivered() > 1) redelivered(destination).Increment();
+      auto task = decode_task(m.data());
+      if (!task) {
+        core::log::error("an undecodable delivery in SY_WORK is set aside",
+                         {{"destination", destination}, {"sequence", std::to_string(m.stream_sequence())}});
+        m.nak(60000);
+        continue;
+      }
+      auto it = a->held.find(task->id);
+      if (it != a->held.end()) {
+        if (it->second.source->work) {
+          it->second.source->work = std::move(m);  // delivered again: the newest delivery is the one to ack
+        } else {
+          m.ack();  // a retry copy with more attempts supersedes it
+        }
+        continue;
+      }
+      auto source = std::make_shared<Source>();
+      source->work = std::move(m);
+      std::string id = task->id;
+      a->held.emplace(std::move(id), Held{std::move(*task), std::move(source), mono_ms(), next_order_++});
+      ++added;
+    }
+  }
+  if (added > 0 && notify) notify(destination, added);
+}
+
+prometheus::Counter& JsStore::redelivered(const std::string& destination) {
+  static prometheus::Counter unregistered;
+  if (redelivered_ == nullptr) return unregistered;
+  return redelivered_->Add({{"destination", destination}});
+}
+
+std::shared_ptr<JsStore::Source> JsStore::release(const core::DeliveryTask& task) {
+  core::MutexLock lock(mu_);
+  auto a = adopted_.find(task.destination);
+  if (a == adopted_.end()) return nullptr;
+  auto it = a->second->held.find(task.id);
+  if (it == a->second->held.end()) return nullptr;
+  auto source = std::move(it->second.source);
+  a->second->held.erase(it);
+  return source;
+}
+
+void JsStore::settle(const std::shared_ptr<Source>& source) {
+  if (source->work) {
+    source->work.ack();
+  } else if (source->retry_sequence != 0) {
+    if (auto st = js_.delete_message(kRetryStream, source->retry_sequence); !st)
+      core::log::warn("cannot delete a delivered retry copy; it is delivered again after a failover",
+                      {{"error", st.message()}});
+  }
+}
+
+Status JsStore::finish_task(const core::DeliveryTask& task) {
+  auto source = release(task);
+  if (source) outcomes_.push([this, source] { settle(source); });
+  return Status::ok();
+}
+
+Status JsStore::finish_tasks(const std::vector<core::DeliveryTask>& tasks) {
+  for (const auto& t : tasks) (void)finish_task(t);
+  return Status::ok();
+}
+
+// The retry copy is stored before the earlier copy is let go, so a crash
+// in between leaves two copies (the one with more attempts wins), never
+// none.
+Status JsStore::reschedule_task(int64_t, const core::DeliveryTask& task) {
+  std::shared_ptr<Source> source;
+  {
+    core::MutexLock lock(mu_);
+    auto a = adopted_.find(task.destination);
+    if (a == adopted_.end()) return Status::ok();  // no longer this node's
+    auto it = a->second->held.find(task.id);
+    if (it == a->second->held.end()) return Status::ok();
+    it->second.task = task;
+    source = it->second.source;
+  }
+  outcomes_.push([this, source, task] {
+    auto copy = js_.publish(jetstream::retry_subject(task.destination), encode_task(task),
+                            task.id + ":a" + std::to_string(task.attempts), options_.publish_timeout_ms);
+    if (!copy) {
+      core::log::warn("cannot store a retry; the delivery keeps its earlier stored copy",
+                      {{"destination", task.destination}, {"webhook_id", task.id}, {"error", copy.status().message()}});
+      return;
+    }
+    const auto previous = std::make_shared<Source>(std::move(*source));
+    *source = Source{};
+    source->retry_sequence = copy->sequence;
+    settle(previous);
+  });
+  return Status::ok();
+}
+
+Status JsStore::scan_tasks(const std::function<void(core::DeliveryTask&&)>&) {
+  return Status::ok();  // deliveries reach memory through adopt() and load_tasks
+}
+
+core::Result<uint64_t> JsStore::count_tasks() {
+  core::MutexLock lock(mu_);
+  uint64_t n = 0;
+  for (const auto& [name, a] : adopted_) n += a->held.size();
+  return n;
+}
+
+core::Result<uint64_t> JsStore::count_tasks(const std::string& destination) {
+  core::MutexLock lock(mu_);
+  auto it = adopted_.find(destination);
+  return it == adopted_.end() ? 0 : it->second->held.size();
+}
+
+core::Result<std::vector<std::string>> JsStore::task_destinations() {
+  core::MutexLock lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, a] : adopted_) out.push_back(name);
+  return out;
+}
+
+// What is held and not yet in the dispatcher's memory, oldest first. There
+// is no disk position to resume from: `cursor` is left empty.
+core::Result<std::vector<core::DeliveryTask>> JsStore::load_tasks(const std::string& destination, size_t limit,
+                                                                  const std::function<bool(const std::string&)>& skip,
+                                                                  std::string* cursor, size_t max_bytes) {
+  if (cursor != nullptr) cursor->clear();
+  std::vector<const Held*> candidates;
+  std::vector<core::DeliveryTask> out;
+  core::MutexLock lock(mu_);
+  auto it = adopted_.find(destination);
+  if (it == adopted_.end()) return out;
+  for (const auto& [id, h] : it->second->held)
+    if (!skip(id)) candidates.push_back(&h);
+  std::sort(candidates.begin(), candidates.end(), [](const Held* a, const Held* b) { return a->order < b->order; });
+  size_t bytes = 0;
+  for (const Held* h : candidates) {
+    if (out.size() >= limit || (!out.empty() && bytes >= max_bytes)) break;
+    bytes += core::task_memory_bytes(h->task);
+    out.push_back(h->task);
+  }
+  return out;
+}
+
+// The dead letter is stored before the delivery's copy is let go.
+Status JsStore::dead_letter(const DeadLetter& record) {
+  auto source = release(record.task);
+  if (!source) return Status::ok();
+  outcomes_.push([this, source, record] {
+    if (record.task.dead_letter) {
+      auto stored =
+          js_.publish(jetstream::dead_letter_subject(record.task.destination), encode_dead_letter(record),
+                      record.task.id + ":dlq:" + std::to_string(record.task.attempts), options_.publish_timeout_ms);
+      if (!stored) {
+        core::log::warn("cannot store a dead letter; the delivery comes back after a failover",
+                        {{"destination", record.task.destination},
+                         {"webhook_id", record.task.id},
+                         {"error", stored.status().message()}});
+        return;
+      }
+    }
+    settle(source);
+  });
+  return Status::ok();
+}
+
+}  // namespace switchyard::storage

@@ -1,0 +1,195 @@
+"""Cluster mode end to end: 3 nats-servers with JetStream, 3 Switchyard
+nodes, a real receiver. Events go to every node under load while nodes and
+servers are killed; every acknowledged event must arrive, no destination's
+quota may be exceeded in any one-second window at the receiver, and a
+killed owner's destinations must resume on another node within 10 s."""
+
+import json
+import os
+import signal
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import cluster
+from cluster import ClusterNode, NatsCluster, longest_gap, sliding_max
+from harness import Receiver, wait_until
+
+PARTITIONS = 8
+
+
+def config(receiver_port):
+    return """
+server:
+  listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  shutdown_timeout_seconds: 2
+api_destinations:
+  - name: steady
+    endpoint: http://127.0.0.1:%(port)d/steady
+    rate_limit_per_second: 50
+  - name: throttled
+    endpoint: http://127.0.0.1:%(port)d/throttled
+    rate_limit_per_second: 20
+rules:
+  - name: all
+    event_pattern: {source: [load]}
+    targets:
+      - id: steady
+        destination: steady
+      - id: throttled
+        destination: throttled
+""" % {"port": receiver_port}
+
+
+def fnv1a64(text):
+    h = 0xcbf29ce484222325
+    for b in text.encode():
+        h ^= b
+        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+class Load:
+    """Posts one event every `interval` seconds to the live nodes in turn,
+    keeping the ids of those answered 200 and counting every other answer."""
+
+    def __init__(self, nodes, interval=0.025):
+        self.nodes, self.interval = nodes, interval
+        self.acked, self.refused, self.failed = [], 0, 0
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        i = 0
+        while not self.stop_flag.is_set():
+            live = [n for n in self.nodes if n.proc and n.proc.poll() is None and hasattr(n, "ingest")]
+            node = live[i % len(live)]
+            i += 1
+            body = json.dumps({"source": "load", "detail-type": "tick", "detail": {"n": i}})
+            req = urllib.request.Request("http://%s/buses/default/events" % node.ingest, data=body.encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=15) as r:
+                    answer = json.loads(r.read())
+                    self.acked.append(answer["Entries"][0]["EventId"])
+            except urllib.error.HTTPError as e:
+                e.read()
+                self.refused += 1
+            except OSError:
+                self.failed += 1
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join(20)
+
+
+@unittest.skipUnless(cluster.NATS_SERVER, "nats-server is not installed")
+class ClusterTest(unittest.TestCase):
+    def setUp(self):
+        self.nats = NatsCluster(3).start()
+        self.receiver = Receiver()
+        text = config(self.receiver.port)
+        self.nodes = [ClusterNode(text, self.nats, "node%d" % i, PARTITIONS) for i in range(3)]
+        for n in self.nodes:
+            n.start()
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.cleanup()
+        self.receiver.close()
+        self.nats.stop()
+
+    def owner_of(self, destination):
+        p = fnv1a64(destination) % PARTITIONS
+        for n in self.nodes:
+            if n.proc.poll() is None:
+                status, text = n.request("GET", "/admin/cluster", admin=True)
+                self.assertEqual(status, 200, text)
+                owner = json.loads(text)["partitions"][p]["owner"]
+                return next((m for m in self.nodes if m.node_id == owner), None)
+        return None
+
+    def arrivals(self, path):
+        return [r for r in self.receiver.requests if r["path"] == "/" + path]
+
+    def event_ids(self, path):
+        return {json.loads(r["body"])["id"] for r in self.arrivals(path)}
+
+    def check_delivery(self, load, since=0.0):
+        acked = set(load.acked)
+        for dest in ("steady", "throttled"):
+            missing = wait_until(lambda: not (acked - self.event_ids(dest)), timeout=90)
+            self.assertTrue(missing, "%s: %d acknowledged events never arrived" %
+                            (dest, len(acked - self.event_ids(dest))))
+        for dest, quota in (("steady", 50), ("throttled", 20)):
+            times = sorted(r["at"] for r in self.arrivals(dest))
+            busiest, start = sliding_max(times)
+            self.assertLessEqual(busiest, quota, "%s: %d in the second from %.2f s after the failure" %
+                                 (dest, busiest, (start or 0) - since))
+        ids = [r["headers"]["webhook-id"] for r in self.receiver.requests]
+        if os.environ.get("CLUSTER_DEBUG"):
+            seen = {}
+            for r in self.receiver.requests:
+                w = r["headers"]["webhook-id"]
+                if w in seen:
+                    print("dup", r["path"], "first %.2f again %.2f" % (seen[w] - since, r["at"] - since))
+                else:
+                    seen[w] = r["at"]
+        return len(ids) - len(set(ids))
+
+    def test_ownership_is_shared_and_a_killed_owner_is_replaced_within_10_s(self):
+        self.assertTrue(wait_until(lambda: sum(n.owned() or 0 for n in self.nodes) == PARTITIONS, 30),
+                        "the partitions were not all owned")
+        self.assertTrue(wait_until(lambda: all((n.owned() or 0) >= 2 for n in self.nodes), 30),
+                        "the partitions were not shared: %s" % [n.owned() for n in self.nodes])
+        with Load(self.nodes) as load:
+            time.sleep(6)
+            victim = self.owner_of("throttled")
+            self.assertIsNotNone(victim)
+            killed_at = time.monotonic()
+            victim.kill()
+            time.sleep(15)
+            victim.start()
+            time.sleep(5)
+        self.assertGreater(len(load.acked), 500)
+        duplicates = self.check_delivery(load, killed_at)
+        after = sorted(r["at"] for r in self.arrivals("throttled") if r["at"] > killed_at)
+        self.assertTrue(after, "nothing was delivered after the kill")
+        stall = after[0] - killed_at
+        print("failover stall %.1f s, duplicates %d, acked %d, refused %d" %
+              (stall, duplicates, len(load.acked), load.refused))
+        self.assertLess(stall, 10.0)
+        # Only what was in flight or fetched at the kill can arrive twice.
+        self.assertLessEqual(duplicates, 32 + 2 * 20 + 32 + 2 * 50)
+
+    def test_no_200_without_quorum_and_everything_resumes(self):
+        with Load(self.nodes, interval=0.05) as load:
+            time.sleep(3)
+            self.nats.kill(1)
+            self.nats.kill(2)
+            lost_at = time.monotonic()
+            acked_before = len(load.acked)
+            time.sleep(12)
+            # Give the in-flight requests of the moment of the loss their timeout.
+            acked_during = [i for i in load.acked[acked_before:]]
+            self.nats.start_server(1)
+            self.nats.start_server(2)
+            self.assertTrue(wait_until(self.nats.ready, 30))
+            time.sleep(8)
+        print("acked while quorum was lost: %d (in the first moments), refused %d" %
+              (len(acked_during), load.refused))
+        self.assertGreater(load.refused, 0, "no request was refused while quorum was lost")
+        self.check_delivery(load)
+        del lost_at
+
+
+if __name__ == "__main__":
+    unittest.main()
