@@ -246,6 +246,7 @@ CLI::App* add_admin_command(CLI::App& app, AdminArgs* args) {
   leaf("reload", "reload the configuration file");
   leaf("archives", "archives: events kept, size, retention");
   leaf("replays", "replays and their progress");
+  leaf("cluster", "cluster mode: nodes, partition owners, streams");
   CLI::App* replay = admin->add_subcommand("replay", "start, follow or cancel a replay");
   replay->require_subcommand(1);
   auto replay_leaf = [&](const char* name, const char* help) {
@@ -319,6 +320,8 @@ int run_admin(const AdminArgs& args) {
     path = "/admin/archives";
   } else if (cmd == "replays") {
     path = "/admin/replays";
+  } else if (cmd == "cluster") {
+    path = "/admin/cluster";
   } else {
     return usage("unknown command '" + cmd + "'");
   }
@@ -334,7 +337,17 @@ int run_admin(const AdminArgs& args) {
     std::cout << r.body << "\n";
     return 0;
   }
-  if (cmd == "rules") {
+  if (cmd == "cluster") {
+    std::string nodes;
+    for (const auto& n : j["nodes"]) nodes += (nodes.empty() ? "" : ", ") + text(n);
+    std::cout << "node " << text(j["node"]) << "; live nodes: " << nodes << "\n";
+    std::vector<std::vector<std::string>> streams{{"STREAM", "LEADER", "MESSAGES"}};
+    for (const auto& s : j["streams"]) streams.push_back({text(s["name"]), text(s["leader"]), text(s["messages"])});
+    print_table(streams);
+    std::vector<std::vector<std::string>> rows{{"PARTITION", "OWNER", "REVISION"}};
+    for (const auto& p : j["partitions"]) rows.push_back({text(p["partition"]), text(p["owner"]), text(p["revision"])});
+    print_table(rows);
+  } else if (cmd == "rules") {
     std::vector<std::vector<std::string>> rows{{"BUS", "RULE", "TARGET", "DESTINATION"}};
     for (const auto& rule : j["rules"])
       for (const auto& t : rule["targets"])

@@ -98,6 +98,18 @@ std::string ClusterNode::view_json() {
     parts.push_back({{"partition", p.partition}, {"owner", p.owner}, {"revision", p.epoch}});
   out["partitions"] = std::move(parts);
   out["owned_here"] = membership_->owned();
+  nlohmann::json streams = nlohmann::json::array();
+  for (const char* name : {"SY_WORK", "SY_RETRY", "SY_DLQ"}) {
+    auto leader = js_->stream_leader(name);
+    auto messages = js_->stream_messages(name);
+    streams.push_back({{"name", name},
+                       {"leader", leader ? *leader : ""},
+                       {"messages", messages ? *messages : 0},
+                       {"error", !leader     ? leader.status().message()
+                                 : !messages ? messages.status().message()
+                                             : ""}});
+  }
+  out["streams"] = std::move(streams);
   return out.dump();
 }
 

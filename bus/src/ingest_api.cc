@@ -44,6 +44,10 @@ asio::awaitable<Response> IngestApi::handle(const Request& req) {
       co_return error_response(req, http::status::method_not_allowed, "MethodNotAllowed", "Use GET.");
     if (!parts.empty() && parts[0] == "readyz" && !deps_.routing())
       co_return error_response(req, http::status::service_unavailable, "NotReady", "No configuration loaded.");
+    if (!parts.empty() && parts[0] == "readyz")
+      if (const core::Status st = deps_.pipeline.readiness(); !st)
+        co_return error_response(req, http::status::service_unavailable, "NotReady",
+                                 "Events cannot be stored now: " + st.message() + ".");
     if (parts.empty()) co_return error_response(req, http::status::not_found, "NotFound", "No route for GET /.");
     co_return json_response(req, http::status::ok,
                             parts[0] == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");

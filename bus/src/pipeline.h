@@ -44,6 +44,8 @@ class Pipeline {
   // to the dispatcher and `done(ok)` runs. On failure nothing is stored or
   // delivered and `done` gets the reason. `done` runs on the store's thread.
   void commit(std::shared_ptr<storage::IngestBatch> batch, std::function<void(core::Status)> done);
+  // Whether events can be stored now (/readyz).
+  core::Status readiness() { return log_.readiness(); }
 
  private:
   storage::IngestLog& log_;

@@ -5,7 +5,9 @@
 
 #include <prometheus/registry.h>
 
+#include <map>
 #include <utility>
+#include <vector>
 
 #include "records.h"
 #include "switchyard/core/log.h"
@@ -106,7 +108,7 @@ JetStreamStore::~JetStreamStore() = default;
 // Each matched delivery is one message on its destination's subject, its
 // webhook-id the Msg-Id (a request sent again within the dedup window
 // stores nothing twice). The request is acknowledged once every publish
-// is: they run in parallel on the publisher threads. A request whose
+// is: destinations in parallel on the publisher threads. A request whose
 // publishes partly failed is answered 503, and what was stored of it is
 // delivered: a 503 here means "not acknowledged", as the README says.
 void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<void(Status)> done) {
@@ -124,17 +126,28 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
     Status failed SY_GUARDED_BY(mu);
     std::function<void(Status)> done;
   };
+  // One job per destination, publishing its deliveries in the batch's
+  // order (which is the order its owner fetches them in).
+  std::map<std::string, std::vector<size_t>> by_destination;
+  for (size_t i = 0; i < batch->tasks.size(); ++i) by_destination[batch->tasks[i].destination].push_back(i);
   auto pending = std::make_shared<Pending>();
-  pending->left = batch->tasks.size();
+  pending->left = by_destination.size();
   pending->done = std::move(done);
-  for (size_t i = 0; i < batch->tasks.size(); ++i)
-    publishers_.push([this, batch, pending, i] {
-      const core::DeliveryTask& t = batch->tasks[i];
-      auto published =
-          js_.publish(jetstream::work_subject(t.destination), encode_task(t), t.id, options_.publish_timeout_ms);
-      if (!published) {
+  for (auto& [destination, indexes] : by_destination)
+    publishers_.push([this, batch, pending, indexes = std::move(indexes)] {
+      Status failed;
+      for (size_t i : indexes) {
+        const core::DeliveryTask& t = batch->tasks[i];
+        auto published =
+            js_.publish(jetstream::work_subject(t.destination), encode_task(t), t.id, options_.publish_timeout_ms);
+        if (!published) {
+          failed = published.status();
+          break;
+        }
+      }
+      if (!failed) {
         core::MutexLock lock(pending->mu);
-        if (pending->failed) pending->failed = published.status();
+        if (pending->failed) pending->failed = failed;
       }
       if (pending->left.fetch_sub(1) == 1) {
         Status st;

@@ -54,6 +54,9 @@ class JsStore final : public JetStreamStore {
 
   bool writable() override { return js_.connected(); }
   bool delivers_appended_here() const override { return false; }
+  core::Status readiness() override {
+    return js_.connected() ? core::Status::ok() : core::Status::unavailable("not connected to NATS");
+  }
 
   // IngestLog
   void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) override;
@@ -98,6 +101,7 @@ class JsStore final : public JetStreamStore {
   core::Status ensure_destination(const std::string& destination) override;
   core::Status adopt(const std::string& destination, size_t window) override;
   void drop(const std::string& destination, bool graceful) override;
+  void drop(const std::vector<std::string>& destinations, bool graceful) override;
   void set_fetch_listener(std::function<void(const std::string&, uint64_t)> on_fetched) override;
 
   core::Status provision();
@@ -106,6 +110,10 @@ class JsStore final : public JetStreamStore {
   // Where a held delivery is stored: the SY_WORK message it was fetched
   // as, or (once it waits for a retry) its copy in SY_RETRY.
   struct Source {
+    // nats.c acknowledges through the subscription a message came from: it
+    // lives as long as any message fetched through it (declared first, so
+    // destroyed after the message).
+    std::shared_ptr<jetstream::PullConsumer> consumer;
     jetstream::Message work;
     uint64_t retry_sequence = 0;
   };
@@ -123,7 +131,8 @@ class JsStore final : public JetStreamStore {
   };
 
   void fetch_loop(const std::string& destination, Adopted* a);
-  void take_fetched(const std::string& destination, Adopted* a, std::vector<jetstream::Message> messages);
+  void take_fetched(const std::string& destination, Adopted* a,
+                    const std::shared_ptr<jetstream::PullConsumer>& consumer, std::vector<jetstream::Message> messages);
   core::Status load_retries(const std::string& destination, Adopted* a);
   // Removes the held delivery and returns where it is stored (null when
   // this node does not hold it).

@@ -65,24 +65,27 @@ Status JsStore::adopt(const std::string& destination, size_t window) {
 }
 
 void JsStore::drop(const std::string& destination, bool graceful) {
-  std::unique_ptr<Adopted> a;
+  drop(std::vector<std::string>{destination}, graceful);
+}
+
+void JsStore::drop(const std::vector<std::string>& destinations, bool graceful) {
+  std::vector<std::unique_ptr<Adopted>> gone;
   {
     core::MutexLock lock(mu_);
-    auto it = adopted_.find(destination);
-    if (it == adopted_.end()) return;
-    it->second->stop = true;
+    for (const auto& d : destinations) {
+      auto it = adopted_.find(d);
+      if (it == adopted_.end()) continue;
+      it->second->stop = true;  // every fetch ends within its wait
+      gone.push_back(std::move(it->second));
+      adopted_.erase(it);
+    }
   }
-  // The fetcher ends within its fetch wait; it still takes the lock.
-  {
-    core::MutexLock lock(mu_);
-    auto it = adopted_.find(destination);
-    a = std::move(it->second);
-    adopted_.erase(it);
+  for (auto& a : gone) {
+    if (a->fetcher.joinable()) a->fetcher.join();
+    if (graceful)
+      for (auto& [id, h] : a->held)
+        if (h.source->work) h.source->work.nak();
   }
-  if (a->fetcher.joinable()) a->fetcher.join();
-  if (graceful)
-    for (auto& [id, h] : a->held)
-      if (h.source->work) h.source->work.nak();
 }
 
 // The retry copies a previous owner left: of two copies of one delivery
@@ -132,7 +135,7 @@ Status JsStore::load_retries(const std::string& destination, Adopted* a) {
 }
 
 void JsStore::fetch_loop(const std::string& destination, Adopted* a) {
-  std::unique_ptr<jetstream::PullConsumer> consumer;
+  std::shared_ptr<jetstream::PullConsumer> consumer;
   int64_t failing_since = 0;
   while (!a->stop) {
     if (!consumer) {
@@ -170,11 +173,13 @@ void JsStore::fetch_loop(const std::string& destination, Adopted* a) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       continue;
     }
-    if (!batch->empty()) take_fetched(destination, a, std::move(*batch));
+    if (!batch->empty()) take_fetched(destination, a, consumer, std::move(*batch));
   }
 }
 
-void JsStore::take_fetched(const std::string& destination, Adopted* a, std::vector<jetstream::Message> messages) {
+void JsStore::take_fetched(const std::string& destination, Adopted* a,
+                           const std::shared_ptr<jetstream::PullConsumer>& consumer,
+                           std::vector<jetstream::Message> messages) {
   uint64_t added = 0;
   std::function<void(const std::string&, uint64_t)> notify;
   {
@@ -193,12 +198,14 @@ void JsStore::take_fetched(const std::string& destination, Adopted* a, std::vect
       if (it != a->held.end()) {
         if (it->second.source->work) {
           it->second.source->work = std::move(m);  // delivered again: the newest delivery is the one to ack
+          it->second.source->consumer = consumer;
         } else {
           m.ack();  // a retry copy with more attempts supersedes it
         }
         continue;
       }
       auto source = std::make_shared<Source>();
+      source->consumer = consumer;
       source->work = std::move(m);
       std::string id = task->id;
       a->held.emplace(std::move(id), Held{std::move(*task), std::move(source), mono_ms(), next_order_++});

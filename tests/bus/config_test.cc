@@ -54,6 +54,51 @@ TEST(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_EQ(c.api_destinations[0].circuit.open_seconds, 1u);
 }
 
+TEST(ConfigTest, TheClusterSectionIsReadWithSecretsFromTheEnvironment) {
+  EXPECT_FALSE(valid(kMinimal).cluster.enabled) << "single-node mode unless the section is there";
+  setenv("SY_TEST_NATS_PASSWORD", "s3cret", 1);
+  Config c = valid(std::string(kMinimal) + R"(
+cluster:
+  node_id: node-2
+  nats:
+    servers: [nats://10.0.0.1:4222, nats://10.0.0.2:4222]
+    user: switchyard
+    password: ${env:SY_TEST_NATS_PASSWORD}
+  partitions: 64
+  lease_ttl_ms: 8000
+)");
+  EXPECT_TRUE(c.cluster.enabled);
+  EXPECT_EQ(c.cluster.node_id, "node-2");
+  EXPECT_EQ(c.cluster.servers, (std::vector<std::string>{"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"}));
+  EXPECT_EQ(c.cluster.password, "s3cret");
+  EXPECT_EQ(c.cluster.replicas, 3);
+  EXPECT_EQ(c.cluster.partitions, 64u);
+  EXPECT_EQ(c.cluster.lease_ttl_ms, 8000);
+  EXPECT_EQ(c.cluster.publish_timeout_ms, 10000);
+  unsetenv("SY_TEST_NATS_PASSWORD");
+}
+
+TEST(ConfigTest, ClusterMistakesAreReportedWhereTheyAre) {
+  auto errors = errors_of(R"(cluster:
+  node_id: "no spaces"
+  nats: {servers: ["http://x:1"], user: u}
+  replicas: 1
+archives: [{name: a}]
+)");
+  std::vector<std::string> got;
+  for (const auto& e : errors) got.push_back(e.format());
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "sy.yaml:2:12: cluster.node_id 'no spaces' must be 1 to 32 letters, digits, '-' or '_' (it "
+                     "defaults to the host name)",
+                     "sy.yaml:3:9: cluster.nats: user and password go together",
+                     "sy.yaml:3:20: cluster.nats.servers: 'http://x:1' is not a nats://host:port URL",
+                     "sy.yaml:4:13: cluster.replicas 1 keeps one copy of every event: set allow_single_replica: "
+                     "true to mean it",
+                     "sy.yaml:5:11: archives are not available in cluster mode yet: remove the archives section or "
+                     "the cluster section",
+                 }));
+}
+
 TEST(ConfigTest, DestinationTimeoutConcurrencyAndCircuitAreRead) {
   Config c = valid(R"(
 api_destinations:

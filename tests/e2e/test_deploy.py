@@ -74,6 +74,30 @@ class DeployKitTest(unittest.TestCase):
             p = subprocess.run([BIN, "check-config", "--config", bad], capture_output=True, text=True)
             self.assertEqual(p.returncode, 2)
 
+    def test_the_cluster_configs_are_valid(self):
+        """The cluster kit: the Kubernetes ConfigMap and the node template
+        run-local.sh fills in pass the schema and check-config."""
+        p = subprocess.run(
+            [SYSTEM_PYTHON, "-c", "import sys, yaml; docs = list(yaml.safe_load_all(open(sys.argv[1])));"
+             "print(next(d for d in docs if d['metadata']['name'] == 'switchyard-cluster-config')"
+             "['data']['switchyard.yaml'])",
+             os.path.join(ROOT, "deploy/kubernetes/cluster.yaml")], capture_output=True, text=True, check=True)
+        with tempfile.TemporaryDirectory() as d:
+            k8s = os.path.join(d, "k8s-cluster.yaml")
+            with open(k8s, "w") as f:
+                f.write(p.stdout.replace("${file:/etc/switchyard-admin/token}", "a-long-enough-admin-token"))
+            node = os.path.join(d, "node.yaml")
+            with open(os.path.join(ROOT, "deploy/cluster/switchyard-node.yaml")) as f:
+                text = f.read()
+            with open(node, "w") as f:
+                f.write(text.replace("NODE_ID", "node0").replace("INGEST_PORT", "8080").replace("ADMIN_PORT", "8081"))
+            errors = self.schema_errors(k8s, node)
+            self.assertEqual(errors, {k8s: [], node: []})
+            for path in (k8s, node):
+                c = subprocess.run([BIN, "check-config", "--config", path], capture_output=True, text=True,
+                                   env=dict(os.environ, POD_NAME="switchyard-cluster-0"))
+                self.assertEqual(c.returncode, 0, c.stdout + c.stderr)
+
     def test_dashboard_and_alerts_use_only_real_metrics(self):
         registered = registered_metrics()
         self.assertGreater(len(registered), 20)

@@ -101,9 +101,12 @@ void Membership::stop() {
   }
   wake_.notify_all();
   thread_.join();
+  // Handed over when NATS can be told; else the leases expire by themselves
+  // (a stop never waits on a cluster that does not answer).
+  const bool reachable = js_.connected();
   for (uint32_t p = 0; p < options_.partitions; ++p)
-    if (leases_[p]->held()) lost(p, true);
-  (void)js_.kv_delete(kNodeBucket, options_.node_id);
+    if (leases_[p]->held()) lost(p, reachable);
+  if (reachable) (void)js_.kv_delete(kNodeBucket, options_.node_id);
 }
 
 void Membership::set_destinations(std::vector<OwnedDestination> destinations) {
@@ -220,18 +223,20 @@ void Membership::rebalance() {
     }
   }
   free_last_pass_ = std::move(free_now);
-  // Above the share while a live node is below it: hand one over.
+  // Above the share while a live node is below it: hand over what that
+  // node lacks (at most the excess), then wait for the counts to settle.
   if (held > share && fewest_owned_ < share && live_nodes_ > 1 &&
       clock_.mono_ms() - last_release_ms_ >= kReleaseEveryMs) {
     last_release_ms_ = clock_.mono_ms();
-    for (uint32_t p = options_.partitions; p-- > 0;)
+    size_t give = std::min(held - share, share - fewest_owned_);
+    for (uint32_t p = options_.partitions; p-- > 0 && give > 0;)
       if (leases_[p]->held()) {
         core::log::info("partition released to rebalance",
                         {{"partition", std::to_string(p)}, {"live_nodes", std::to_string(live_nodes_)}});
         lost(p, true);
-        fewest_owned_ = share;  // until the next heartbeat counts again
-        break;
+        --give;
       }
+    fewest_owned_ = share;  // until the next heartbeat counts again
   }
 }
 
@@ -267,10 +272,10 @@ void Membership::lost(uint32_t p, bool graceful) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  for (const auto& d : dests) {
-    store_.drop(d.name, graceful);
-    dispatcher_.forget(d.name);
-  }
+  std::vector<std::string> names;
+  for (const auto& d : dests) names.push_back(d.name);
+  store_.drop(names, graceful);
+  for (const auto& name : names) dispatcher_.forget(name);
   if (graceful) {
     if (auto st = leases_[p]->release(); !st)
       core::log::warn("cannot delete a released lease; it expires by itself", {{"error", st.message()}});

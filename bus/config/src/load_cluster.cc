@@ -65,8 +65,6 @@ void Loader::load_cluster(const YAML::Node& n, Config* c) {
   k.partitions = number<uint32_t>(n, "partitions", "cluster", k.partitions, 1, 1024);
   k.lease_ttl_ms = number<int64_t>(n, "lease_ttl_ms", "cluster", k.lease_ttl_ms, 3000, 60000);
   k.publish_timeout_ms = number<int64_t>(n, "publish_timeout_ms", "cluster", k.publish_timeout_ms, 1000, 60000);
-  if (!c->archives.empty())
-    error(n, "archives are not available in cluster mode yet: remove the archives section or the cluster section");
 }
 
 }  // namespace switchyard::config::internal

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "switchyard/storage/jetstream.h"
 #include "switchyard/storage/store.h"
@@ -65,6 +66,8 @@ class JetStreamStore : public Store {
   // `graceful`, deliveries not yet recorded are handed back at once (NAK),
   // else they come back to the next owner after the ack wait.
   virtual void drop(const std::string& destination, bool graceful) = 0;
+  // The same for several at once (their fetches end together).
+  virtual void drop(const std::vector<std::string>& destinations, bool graceful) = 0;
   virtual void set_fetch_listener(std::function<void(const std::string&, uint64_t)> on_fetched) = 0;
 };
 

@@ -85,6 +85,9 @@ class IngestLog : public virtual Writability {
   // dispatcher once stored (true), or reach their destination's owner
   // through the store itself (cluster mode).
   virtual bool delivers_appended_here() const { return true; }
+  // Whether the log can take events now, for /readyz (cluster mode: the
+  // connection to NATS is up). The embedded store is always ready.
+  virtual core::Status readiness() { return core::Status::ok(); }
   // The stored envelope of one event; kNotFound when it is not (or no
   // longer) stored.
   virtual core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) = 0;

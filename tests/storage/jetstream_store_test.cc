@@ -1,0 +1,236 @@
+// The JetStream store (cluster mode's Store) against a real 3-server
+// JetStream cluster on loopback: what ingest appends reaches the owner
+// that adopted the destination and nobody else; a delivered task leaves
+// the stream; a retry copy replaces the stored delivery and is what the
+// next owner finds, with its attempts; dead letters are listed, counted,
+// redriven and purged; pauses are shared.
+
+#include "switchyard/storage/jetstream_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "testing/nats_cluster.h"
+
+namespace switchyard::storage {
+namespace {
+
+using namespace std::chrono_literals;
+
+core::DeliveryTask task(const std::string& id, const std::string& destination) {
+  core::DeliveryTask t;
+  t.id = id;
+  t.event_id = "e-" + id;
+  t.destination = destination;
+  t.rule = "r";
+  t.target = "t";
+  t.body = R"({"id":")" + id + R"("})";
+  t.headers = {{"x-a", "1"}};
+  t.ingested_ms = 1700000000000;
+  return t;
+}
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 10s) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (f()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return f();
+}
+
+class JetStreamStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { cluster_ = new ::switchyard::testing::NatsCluster(3); }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+
+  void SetUp() override {
+    auto js = jetstream::JetStream::connect({.urls = cluster_->urls(), .name = "store-test"});
+    ASSERT_TRUE(js) << js.status().message();
+    js_ = std::move(*js);
+    core::Status st;
+    for (int i = 0; i < 100; ++i) {  // the cluster may still elect its meta leader
+      auto store = JetStreamStore::open(*js_, {.replicas = 3, .publish_timeout_ms = 5000, .ack_wait_ms = 2000});
+      if (store) {
+        store_ = std::move(*store);
+        break;
+      }
+      st = store.status();
+      std::this_thread::sleep_for(200ms);
+    }
+    ASSERT_TRUE(store_) << st.message();
+    store_->set_fetch_listener([this](const std::string&, uint64_t n) { fetched_ += n; });
+  }
+
+  core::Status append(std::vector<core::DeliveryTask> tasks) {
+    auto batch = std::make_shared<IngestBatch>();
+    batch->tasks = std::move(tasks);
+    std::promise<core::Status> done;
+    auto f = done.get_future();
+    store_->append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+    return f.get();
+  }
+
+  std::vector<core::DeliveryTask> load(const std::string& destination) {
+    std::string cursor;
+    auto got = store_->load_tasks(
+        destination, 1000, [](const std::string&) { return false; }, &cursor, SIZE_MAX);
+    EXPECT_TRUE(got) << got.status().message();
+    return got ? *got : std::vector<core::DeliveryTask>{};
+  }
+
+  static ::switchyard::testing::NatsCluster* cluster_;
+  std::unique_ptr<jetstream::JetStream> js_;
+  std::unique_ptr<JetStreamStore> store_;
+  std::atomic<uint64_t> fetched_{0};
+};
+
+::switchyard::testing::NatsCluster* JetStreamStoreTest::cluster_ = nullptr;
+
+TEST_F(JetStreamStoreTest, AppendedDeliveriesReachTheAdoptingNodeAndLeaveWhenDelivered) {
+  ASSERT_TRUE(store_->ensure_destination("crm.v1"));
+  EXPECT_FALSE(store_->delivers_appended_here());
+  ASSERT_TRUE(append({task("a1", "crm.v1"), task("a2", "crm.v1"), task("a3", "crm.v1")}));
+  EXPECT_TRUE(load("crm.v1").empty()) << "nothing is held before the destination is adopted";
+
+  ASSERT_TRUE(store_->adopt("crm.v1", 100));
+  ASSERT_TRUE(eventually([&] { return fetched_.load() == 3; }));
+  auto held = load("crm.v1");
+  ASSERT_EQ(held.size(), 3u);
+  EXPECT_EQ(held[0], task("a1", "crm.v1")) << "every field comes back, in order";
+  EXPECT_EQ(*store_->count_tasks("crm.v1"), 3u);
+  // What the dispatcher holds already is left out.
+  std::string cursor;
+  auto rest = store_->load_tasks(
+      "crm.v1", 10, [](const std::string& id) { return id == "a1"; }, &cursor, SIZE_MAX);
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->size(), 2u);
+
+  ASSERT_TRUE(store_->finish_tasks({held[0], held[1], held[2]}));
+  EXPECT_EQ(*store_->count_tasks("crm.v1"), 0u);
+  EXPECT_TRUE(eventually([&] { return *js_->stream_messages("SY_WORK") == 0; }))
+      << "acknowledged deliveries leave the work queue";
+  store_->drop("crm.v1", true);
+}
+
+TEST_F(JetStreamStoreTest, TheSameDeliveryAppendedTwiceIsStoredOnce) {
+  ASSERT_TRUE(store_->ensure_destination("dedup"));
+  ASSERT_TRUE(append({task("d1", "dedup")}));
+  ASSERT_TRUE(append({task("d1", "dedup")}));  // a client's retry of the same request within the window
+  auto counts = js_->subject_counts("SY_WORK", "sy.wk.dedup");
+  ASSERT_TRUE(counts);
+  EXPECT_EQ((*counts)["sy.wk.dedup"], 1u);
+  ASSERT_TRUE(store_->adopt("dedup", 10));
+  ASSERT_TRUE(eventually([&] { return load("dedup").size() == 1; }));
+  ASSERT_TRUE(store_->finish_task(load("dedup")[0]));
+  store_->drop("dedup", true);
+}
+
+TEST_F(JetStreamStoreTest, ARetryCopyIsWhatTheNextOwnerFindsWithItsAttempts) {
+  ASSERT_TRUE(store_->ensure_destination("flaky"));
+  ASSERT_TRUE(append({task("r1", "flaky")}));
+  ASSERT_TRUE(store_->adopt("flaky", 10));
+  ASSERT_TRUE(eventually([&] { return load("flaky").size() == 1; }));
+  core::DeliveryTask t = load("flaky")[0];
+  t.attempts = 2;
+  t.last_status = 503;
+  t.due_ms = 1700000060000;
+  ASSERT_TRUE(store_->reschedule_task(0, t));
+  // The copy is stored and the work message acknowledged (in order, on the
+  // outcome thread).
+  ASSERT_TRUE(eventually([&] {
+    auto c = js_->subject_counts("SY_RETRY", "sy.rt.flaky");
+    return c && (*c)["sy.rt.flaky"] == 1 && *js_->stream_messages("SY_WORK") == 0;
+  }));
+  // The node dies (nothing handed back); the next owner loads the copy.
+  store_->drop("flaky", false);
+  fetched_ = 0;
+  ASSERT_TRUE(store_->adopt("flaky", 10));
+  ASSERT_TRUE(eventually([&] { return fetched_.load() == 1; }));
+  auto again = load("flaky");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0], t);
+  // Delivered at last: the copy is deleted.
+  ASSERT_TRUE(store_->finish_task(again[0]));
+  EXPECT_TRUE(eventually([&] {
+    auto c = js_->subject_counts("SY_RETRY", "sy.rt.flaky");
+    return c && c->empty();
+  }));
+  store_->drop("flaky", true);
+}
+
+TEST_F(JetStreamStoreTest, DeadLettersAreListedCountedRedrivenAndPurged) {
+  ASSERT_TRUE(store_->ensure_destination("dlq.dest"));
+  ASSERT_TRUE(append({task("x1", "dlq.dest"), task("x2", "dlq.dest"), task("x3", "dlq.dest")}));
+  ASSERT_TRUE(store_->adopt("dlq.dest", 10));
+  ASSERT_TRUE(eventually([&] { return load("dlq.dest").size() == 3; }));
+  for (auto& t : load("dlq.dest")) {
+    t.attempts = 1;
+    t.last_status = 400;
+    ASSERT_TRUE(store_->dead_letter({.task = t,
+                                     .error_code = "SDK_CLIENT_ERROR",
+                                     .error_message = "400",
+                                     .exhausted_condition = "",
+                                     .dead_ms = 1700000001000,
+                                     .key = ""}));
+  }
+  ASSERT_TRUE(eventually([&] { return *store_->count_dead_letters("dlq.dest") == 3; }));
+  auto listed = store_->list_dead_letters("dlq.dest", 2);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].task.id, "x1");
+  EXPECT_EQ((*listed)[0].error_code, "SDK_CLIENT_ERROR");
+
+  fetched_ = 0;
+  auto redriven = store_->redrive("dlq.dest", 1, 1700000099000);
+  ASSERT_TRUE(redriven) << redriven.status().message();
+  ASSERT_EQ(redriven->size(), 1u);
+  EXPECT_EQ((*redriven)[0].attempts, 0u);
+  EXPECT_EQ((*redriven)[0].age_from_ms, 1700000099000);
+  EXPECT_EQ(*store_->count_dead_letters("dlq.dest"), 2u);
+  // The owner fetches the redriven delivery, with its webhook-id.
+  ASSERT_TRUE(eventually([&] { return fetched_.load() == 1; }));
+  EXPECT_EQ(load("dlq.dest")[0].id, "x1");
+
+  uint64_t purged = 0;
+  ASSERT_TRUE(store_->purge_dead_letters("dlq.dest", &purged));
+  EXPECT_EQ(purged, 2u);
+  EXPECT_EQ(*store_->count_dead_letters("dlq.dest"), 0u);
+  store_->drop("dlq.dest", true);
+}
+
+TEST_F(JetStreamStoreTest, PausesAreSharedThroughTheCluster) {
+  ASSERT_TRUE(store_->set_paused("orders.v2", true));
+  ASSERT_TRUE(store_->set_paused("orders.v2", true));  // twice is once
+  ASSERT_TRUE(store_->set_paused("crm", true));
+  auto paused = store_->paused_destinations();
+  ASSERT_TRUE(paused);
+  std::sort(paused->begin(), paused->end());
+  EXPECT_EQ(*paused, (std::vector<std::string>{"crm", "orders.v2"}));
+  ASSERT_TRUE(store_->set_paused("crm", false));
+  ASSERT_TRUE(store_->set_paused("orders.v2", false));
+  EXPECT_TRUE(store_->paused_destinations()->empty());
+}
+
+TEST_F(JetStreamStoreTest, ArchivesAreRefusedWithAReason) {
+  auto batch = std::make_shared<IngestBatch>();
+  batch->tasks = {task("z1", "any")};
+  batch->archived = {{"all", 0}};
+  std::promise<core::Status> done;
+  store_->append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+  const core::Status st = done.get_future().get();
+  EXPECT_EQ(st.code(), core::Code::kFailedPrecondition);
+  EXPECT_NE(st.message().find("cluster mode"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace switchyard::storage
