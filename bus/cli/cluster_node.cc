@@ -1,8 +1,11 @@
 #include "cli/cluster_node.h"
 
 #include <algorithm>
+#include <chrono>
+#include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <vector>
 
 #include "switchyard/core/log.h"
@@ -10,6 +13,19 @@
 namespace switchyard::cli {
 
 namespace {
+
+constexpr const char* kConfigBucket = "sy_config";
+constexpr const char* kConfigKey = "config";
+constexpr int kConfigHistory = 64;
+constexpr int64_t kFollowEveryMs = 250;
+
+core::Result<std::string> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return core::Status::unavailable("cannot read " + path);
+  std::ostringstream text;
+  text << f.rdbuf();
+  return text.str();
+}
 
 // How many of a destination's deliveries its owner keeps fetched: enough
 // for two seconds at its quota plus its in-flight cap.
@@ -27,8 +43,11 @@ std::vector<cluster::OwnedDestination> owned_of(const config::Config& c) {
 }  // namespace
 
 core::Result<std::unique_ptr<ClusterNode>> ClusterNode::open(const config::Config& config,
+                                                             const std::string& config_path,
                                                              prometheus::Registry& registry) {
   std::unique_ptr<ClusterNode> node(new ClusterNode());
+  node->local_ = config;
+  node->path_ = config_path;
   node->settings_ = config.cluster;
   node->registry_ = &registry;
   const auto& k = config.cluster;
@@ -40,8 +59,91 @@ core::Result<std::unique_ptr<ClusterNode>> ClusterNode::open(const config::Confi
       *node->js_, {.replicas = k.replicas, .publish_timeout_ms = k.publish_timeout_ms, .registry = &registry});
   if (!store) return store.status();
   node->store_ = std::move(*store);
-  node->ensure_consumers(config);
+  if (auto st = node->js_->ensure_bucket(kConfigBucket, k.replicas, 0, kConfigHistory); !st) return st;
   return node;
+}
+
+core::Result<config::Config> ClusterNode::shared_config(const config::Config& local) {
+  auto text = read_file(path_);
+  if (!text) return text.status();
+  auto created = js_->kv_create(kConfigBucket, kConfigKey, *text);
+  if (created) {
+    std::lock_guard lock(shared_mu_);
+    shared_revision_ = *created;
+    core::log::info("this node's configuration is the cluster's", {{"revision", std::to_string(*created)}});
+    ensure_consumers(local);
+    return local;
+  }
+  if (created.status().code() != core::Code::kFailedPrecondition) return created.status();
+  auto entry = js_->kv_get(kConfigBucket, kConfigKey);
+  if (!entry) return entry.status();
+  auto merged = from_shared(entry->value, local);
+  if (!merged) return merged.status();
+  if (entry->value != *text)
+    core::log::warn("this node's file differs from the cluster's configuration; the cluster's is used",
+                    {{"revision", std::to_string(entry->revision)}, {"config", path_}});
+  {
+    std::lock_guard lock(shared_mu_);
+    shared_revision_ = entry->revision;
+  }
+  ensure_consumers(*merged);
+  return *merged;
+}
+
+core::Result<config::Config> ClusterNode::from_shared(const std::string& text, const config::Config& local) {
+  config::Config shared;
+  std::vector<config::ConfigError> errors;
+  if (!config::load_text(text, "the cluster's configuration", &shared, &errors))
+    return core::Status::failed_precondition("the cluster's configuration is not valid here: " +
+                                             errors.front().format());
+  // Node-local settings stay this node's own.
+  shared.file = local.file;
+  shared.server = local.server;
+  shared.storage = local.storage;
+  shared.cluster = local.cluster;
+  return shared;
+}
+
+core::Status ClusterNode::share(const config::Config& next) {
+  auto text = read_file(path_);
+  if (!text) return text.status();
+  std::lock_guard lock(shared_mu_);
+  auto rev = js_->kv_update(kConfigBucket, kConfigKey, *text, shared_revision_);
+  if (rev.status().code() == core::Code::kFailedPrecondition)
+    return core::Status::failed_precondition(
+        "another node changed the cluster's configuration since this node applied revision " +
+        std::to_string(shared_revision_) + "; reload again");
+  if (!rev) return rev.status();
+  shared_revision_ = *rev;
+  ensure_consumers(next);
+  core::log::info("configuration shared with the cluster", {{"revision", std::to_string(*rev)}});
+  return core::Status::ok();
+}
+
+void ClusterNode::follow(std::function<void(config::Config, uint64_t)> apply) {
+  following_ = true;
+  follower_ = std::thread([this, apply = std::move(apply)] {
+    while (following_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kFollowEveryMs));
+      auto entry = js_->kv_get(kConfigBucket, kConfigKey);
+      if (!entry) continue;
+      {
+        std::lock_guard lock(shared_mu_);
+        if (entry->revision <= shared_revision_) continue;
+      }
+      auto merged = from_shared(entry->value, local_);
+      std::lock_guard lock(shared_mu_);
+      if (entry->revision <= shared_revision_) continue;  // this node shared it meanwhile
+      shared_revision_ = entry->revision;
+      if (!merged) {
+        core::log::error("cannot apply the cluster's configuration; the running one is kept",
+                         {{"revision", std::to_string(entry->revision)}, {"error", merged.status().message()}});
+        continue;
+      }
+      ensure_consumers(*merged);
+      apply(std::move(*merged), entry->revision);
+    }
+  });
 }
 
 ClusterNode::~ClusterNode() { stop(); }
@@ -80,7 +182,6 @@ core::Status ClusterNode::start(destinations::Dispatcher& dispatcher, const conf
 }
 
 void ClusterNode::apply(const config::Config& config) {
-  ensure_consumers(config);
   if (membership_) membership_->set_destinations(owned_of(config));
 }
 
@@ -114,6 +215,8 @@ std::string ClusterNode::view_json() {
 }
 
 void ClusterNode::stop() {
+  following_ = false;
+  if (follower_.joinable()) follower_.join();
   if (membership_) membership_->stop();
 }
 

@@ -6,7 +6,12 @@
 
 #include <prometheus/registry.h>
 
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
 
 #include "switchyard/cluster/membership.h"
 #include "switchyard/config/config.h"
@@ -20,7 +25,19 @@ namespace switchyard::cli {
 class ClusterNode {
  public:
   // Connects and provisions the streams and buckets; the store is ready.
-  static core::Result<std::unique_ptr<ClusterNode>> open(const config::Config& config, prometheus::Registry& registry);
+  // The first node stores its file's text as the cluster's configuration;
+  // later nodes take the cluster's (shared_config()).
+  static core::Result<std::unique_ptr<ClusterNode>> open(const config::Config& config, const std::string& config_path,
+                                                         prometheus::Registry& registry);
+  // The running configuration: buses, connections, destinations, rules and
+  // webhooks from the cluster's copy; server, storage and cluster settings
+  // from this node's own file.
+  core::Result<config::Config> shared_config(const config::Config& local);
+  // A reload on this node: its file (valid) becomes the cluster's
+  // configuration, unless another node changed it since this node read it.
+  core::Status share(const config::Config& next);
+  // Applies every configuration another node shares, as it appears.
+  void follow(std::function<void(config::Config, uint64_t)> apply);
   ~ClusterNode();
 
   storage::JetStreamStore& store() { return *store_; }
@@ -29,7 +46,7 @@ class ClusterNode {
 
   // Starts taking partitions and feeding `dispatcher`.
   core::Status start(destinations::Dispatcher& dispatcher, const config::Config& config, const std::string& record);
-  // A configuration applied: consumers for new destinations, ownership of them.
+  // A configuration applied: ownership of its destinations.
   void apply(const config::Config& config);
   // GET /admin/cluster: this node, the live nodes' records, the partitions.
   std::string view_json();
@@ -39,7 +56,14 @@ class ClusterNode {
  private:
   ClusterNode() = default;
   void ensure_consumers(const config::Config& config);
+  static core::Result<config::Config> from_shared(const std::string& text, const config::Config& local);
 
+  config::Config local_;  // this node's file as it started
+  std::string path_;
+  std::mutex shared_mu_;
+  uint64_t shared_revision_ = 0;  // the configuration revision this node runs
+  std::atomic<bool> following_{false};
+  std::thread follower_;
   config::ClusterConfig settings_;
   prometheus::Registry* registry_ = nullptr;
   std::unique_ptr<storage::jetstream::JetStream> js_;

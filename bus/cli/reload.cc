@@ -146,6 +146,30 @@ bool Reloader::reload(std::string* report) {
     return false;
   }
 
+  if (share_) {
+    if (const core::Status shared = share_(next); !shared) {
+      core::log::error("reload refused: the configuration could not be shared with the cluster",
+                       {{"error", shared.message()}});
+      reloads_.Add({{"outcome", "refused"}}).Increment();
+      *report = nlohmann::json{{"code", "ClusterConfigNotShared"},
+                               {"message", "The configuration is valid but could not be shared with the cluster (" +
+                                               shared.message() + "); the running configuration is kept."}}
+                    .dump();
+      return false;
+    }
+  }
+  apply(std::move(next), report);
+  return true;
+}
+
+void Reloader::apply_shared(config::Config next, uint64_t revision) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string report;
+  apply(std::move(next), &report);
+  core::log::info("config revision applied", {{"revision", std::to_string(revision)}});
+}
+
+void Reloader::apply(config::Config next, std::string* report) {
   // Compared with what runs (the configuration the process started with),
   // not with the last file loaded: a change made by an earlier reload is
   // still pending until a restart.
@@ -201,7 +225,6 @@ bool Reloader::reload(std::string* report) {
       {"kept_deliveries_without_destination", waiting},
       {"restart_required",
        restart}}.dump();
-  return true;
 }
 
 }  // namespace switchyard::cli

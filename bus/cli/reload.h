@@ -36,6 +36,12 @@ class Reloader {
   // Runs with each configuration applied (cluster mode: the destinations
   // this node may own change). Set before the first reload.
   void set_on_applied(std::function<void(const config::Config&)> fn) { on_applied_ = std::move(fn); }
+  // Cluster mode: a valid new file is first shared with every node; when
+  // that fails the reload is refused and nothing changes. Set before the
+  // first reload.
+  void set_share(std::function<core::Status(const config::Config&)> fn) { share_ = std::move(fn); }
+  // Applies a configuration another node shared (already valid).
+  void apply_shared(config::Config next, uint64_t revision);
 
  private:
   std::mutex mu_;
@@ -53,6 +59,10 @@ class Reloader {
   prometheus::Family<prometheus::Counter>& reloads_;
   prometheus::Gauge& last_success_;
   std::function<void(const config::Config&)> on_applied_;
+  std::function<core::Status(const config::Config&)> share_;
+
+  // Swaps `next` in (mu_ held) and writes the report.
+  void apply(config::Config next, std::string* report);
 };
 
 }  // namespace switchyard::cli

@@ -62,12 +62,18 @@ int run_serve(const ServeArgs& args) {
     sy::core::log::info("cluster mode", {{"node", config.cluster.node_id},
                                          {"nats", config.cluster.servers.front()},
                                          {"replicas", std::to_string(config.cluster.replicas)}});
-    auto opened = ClusterNode::open(config, *registry);
+    auto opened = ClusterNode::open(config, config_path, *registry);
     if (!opened) {
       sy::core::log::error("cannot open the cluster store", {{"error", opened.status().message()}});
       return 1;
     }
     cluster = std::move(*opened);
+    auto shared = cluster->shared_config(config);
+    if (!shared) {
+      sy::core::log::error("cannot read the cluster's configuration", {{"error", shared.status().message()}});
+      return 1;
+    }
+    config = std::move(*shared);
     dispatch_options.may_send = [node = cluster.get()](const std::string& d) { return node->may_send(d); };
   } else {
     auto opened = sy::storage::Store::open(store_options);
@@ -103,14 +109,20 @@ int run_serve(const ServeArgs& args) {
   server.set_replayer(&replayer);
   const int64_t drain_ms = int64_t{config.server.shutdown_timeout_seconds} * 1000;
   sy::cli::Reloader reloader(config_path, config, *store, dispatcher, server, replayer, *registry, fixed_log_level);
+  if (cluster) {  // a reload is shared with every node, and every node follows the others'
+    reloader.set_on_applied([node = cluster.get()](const sy::config::Config& c) { node->apply(c); });
+    reloader.set_share([node = cluster.get()](const sy::config::Config& c) { return node->share(c); });
+    cluster->follow(
+        [&reloader](sy::config::Config c, uint64_t revision) { reloader.apply_shared(std::move(c), revision); });
+  }
   server.set_reload_handler([&reloader](std::string* report) { return reloader.reload(report); });
   if (auto st = server.start(); !st) {
     sy::core::log::error("cannot start the server", {{"error", st.message()}});
+    if (cluster) cluster->stop();  // its follower calls the reloader
     dispatcher.stop();
     return 1;
   }
   if (cluster) {
-    reloader.set_on_applied([node = cluster.get()](const sy::config::Config& c) { node->apply(c); });
     const std::string record = nlohmann::json{
         {"node", config.cluster.node_id},
         {"ingest", server.ingest_address()},
@@ -119,6 +131,7 @@ int run_serve(const ServeArgs& args) {
     server.set_cluster_view([node = cluster.get()] { return node->view_json(); });
     if (auto st = cluster->start(dispatcher, config, record); !st) {
       sy::core::log::error("cannot join the cluster", {{"error", st.message()}});
+      cluster->stop();
       server.stop(0);
       dispatcher.stop();
       return 1;

@@ -94,7 +94,15 @@ class AdminApi::Impl {
     if (!reload) return error_response(req, http::status::not_implemented, "NotSupported", "Reload is not available.");
     std::string report;
     const bool ok = reload(&report);
-    return json_response(req, ok ? http::status::ok : http::status::bad_request, report);
+    // A valid file the cluster could not take (another node changed the
+    // configuration meanwhile, or NATS did not answer) is a conflict, not
+    // a bad file.
+    const bool conflict = !ok && report.find("\"ClusterConfigNotShared\"") != std::string::npos;
+    return json_response(req,
+                         ok         ? http::status::ok
+                         : conflict ? http::status::conflict
+                                    : http::status::bad_request,
+                         report);
   }
 
   Response metrics(const Request& req, const Parts&) const {

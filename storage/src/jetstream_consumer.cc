@@ -150,6 +150,17 @@ Status JetStream::delete_message(const std::string& stream, uint64_t sequence) {
   return failure("cannot delete message " + std::to_string(sequence) + " of " + stream, s, jerr);
 }
 
+core::Result<std::string> JetStream::last_message(const std::string& stream, const std::string& subject) {
+  natsMsg* msg = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetLastMsg(&msg, h_->js, stream.c_str(), subject.c_str(), nullptr, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return Status::not_found("no message on " + subject);
+  if (s != NATS_OK) return failure("cannot read " + subject + " from " + stream, s, jerr);
+  std::string data(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  natsMsg_Destroy(msg);
+  return data;
+}
+
 core::Result<std::map<std::string, uint64_t>> JetStream::subject_counts(const std::string& stream,
                                                                         const std::string& filter) {
   jsOptions o;

@@ -74,6 +74,11 @@ JsStore::~JsStore() {
 Status JsStore::provision() {
   using jetstream::StreamSpec;
   const StreamSpec streams[] = {
+      {.name = kEventStream,
+       .subjects = {"sy.ev.>"},
+       .replicas = options_.replicas,
+       .max_age_ms = options_.events_max_age_ms,
+       .duplicates_ms = options_.duplicates_ms},
       {.name = kWorkStream,
        .subjects = {"sy.wk.>"},
        .replicas = options_.replicas,
@@ -116,7 +121,7 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
     done(Status::failed_precondition("archives are not available in cluster mode"));
     return;
   }
-  if (batch->tasks.empty()) {  // nothing matched: nothing to keep
+  if (batch->tasks.empty() && batch->events.empty()) {
     done(Status::ok());
     return;
   }
@@ -131,10 +136,32 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
   std::map<std::string, std::vector<size_t>> by_destination;
   for (size_t i = 0; i < batch->tasks.size(); ++i) by_destination[batch->tasks[i].destination].push_back(i);
   auto pending = std::make_shared<Pending>();
-  pending->left = by_destination.size();
+  pending->left = by_destination.size() + batch->events.size();
   pending->done = std::move(done);
+  auto finished = [pending](const Status& failed) {
+    if (!failed) {
+      core::MutexLock lock(pending->mu);
+      if (pending->failed) pending->failed = failed;
+    }
+    if (pending->left.fetch_sub(1) == 1) {
+      Status st;
+      {
+        core::MutexLock lock(pending->mu);
+        st = pending->failed;
+      }
+      pending->done(std::move(st));
+    }
+  };
+  // Each event's record, for lookups and dead letters' bodies.
+  for (size_t i = 0; i < batch->events.size(); ++i)
+    publishers_.push([this, batch, finished, i] {
+      const core::Event& e = batch->events[i];
+      const std::string record = encode_event_record(e, i < batch->envelopes.size() ? &batch->envelopes[i] : nullptr);
+      auto published = js_.publish(event_subject(e.id), record, "ev:" + e.id, options_.publish_timeout_ms);
+      finished(published ? Status::ok() : published.status());
+    });
   for (auto& [destination, indexes] : by_destination)
-    publishers_.push([this, batch, pending, indexes = std::move(indexes)] {
+    publishers_.push([this, batch, finished, indexes = std::move(indexes)] {
       Status failed;
       for (size_t i : indexes) {
         const core::DeliveryTask& t = batch->tasks[i];
@@ -145,23 +172,22 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
           break;
         }
       }
-      if (!failed) {
-        core::MutexLock lock(pending->mu);
-        if (pending->failed) pending->failed = failed;
-      }
-      if (pending->left.fetch_sub(1) == 1) {
-        Status st;
-        {
-          core::MutexLock lock(pending->mu);
-          st = pending->failed;
-        }
-        pending->done(std::move(st));
-      }
+      finished(failed);
     });
 }
 
-core::Result<std::string> JsStore::event_envelope(int64_t, const std::string&) {
-  return Status::failed_precondition("event lookup is not available in cluster mode");
+std::string JsStore::event_subject(const std::string& event_id) {
+  return "sy.ev." + jetstream::subject_token(event_id);
+}
+
+core::Result<std::string> JsStore::event_envelope(int64_t, const std::string& event_id) {
+  auto record = js_.last_message(kEventStream, event_subject(event_id));
+  if (!record) {
+    if (record.status().code() == core::Code::kNotFound)
+      return Status::not_found("event " + event_id + " is not stored (or older than 25 hours)");
+    return record.status();
+  }
+  return std::string(envelope_of(*record));
 }
 
 Status JsStore::scan_events(int64_t, int64_t, const std::function<bool(const std::string&)>&) {

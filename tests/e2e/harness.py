@@ -16,6 +16,9 @@ import urllib.error
 import urllib.request
 
 BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(os.path.dirname(__file__), "../../build/bus/switchyard"))
+# SWITCHYARD_E2E_CLUSTER=1: every Service runs in cluster mode, on 3
+# nats-servers of its own (cluster.py), so the same tests check both modes.
+CLUSTER_MODE = os.environ.get("SWITCHYARD_E2E_CLUSTER") == "1"
 
 
 def free_port():
@@ -102,6 +105,11 @@ class Service:
         run in the child before exec (resource limits)."""
         self.env = dict(os.environ, **(env or {}))
         self.preexec_fn = preexec_fn
+        self.nats = None
+        if CLUSTER_MODE and "\ncluster:" not in "\n" + config_text:
+            import cluster  # pylint: disable=import-outside-toplevel (cluster.py imports this module)
+            self.nats = cluster.NatsCluster(3).start()
+            config_text = config_text + "\n" + cluster.cluster_section(self.nats, "e2e")
         self.dir = tempfile.mkdtemp(prefix="switchyard-e2e-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.config_path = os.path.join(self.dir, "switchyard.yaml")
@@ -142,6 +150,8 @@ class Service:
 
     def cleanup(self):
         self.stop()
+        if self.nats:
+            self.nats.stop()
         if self.proc and self.proc.stderr:
             self.proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)

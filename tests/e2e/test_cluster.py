@@ -170,6 +170,52 @@ class ClusterTest(unittest.TestCase):
         # Only what was in flight or fetched at the kill can arrive twice.
         self.assertLessEqual(duplicates, 32 + 2 * 20 + 32 + 2 * 50)
 
+    def test_the_work_streams_leader_killed_under_load(self):
+        with Load(self.nodes) as load:
+            time.sleep(4)
+            status, text = self.nodes[0].request("GET", "/admin/cluster", admin=True)
+            leader = next(s["leader"] for s in json.loads(text)["streams"] if s["name"] == "SY_WORK")
+            self.assertRegex(leader, r"^n[0-2]$")
+            killed_at = time.monotonic()
+            self.nats.kill(int(leader[1:]))
+            time.sleep(15)
+            self.nats.start_server(int(leader[1:]))
+            time.sleep(5)
+        self.assertGreater(len(load.acked), 300)
+        duplicates = self.check_delivery(load, killed_at)
+        after = sorted(r["at"] for r in self.arrivals("steady") if r["at"] > killed_at)
+        gap = longest_gap([killed_at] + after)
+        print("stream leader killed: longest gap %.1f s, duplicates %d, acked %d, refused %d" %
+              (gap, duplicates, len(load.acked), load.refused))
+        self.assertLess(gap, 15.0)
+
+    def test_a_reload_on_one_node_applies_to_all(self):
+        node1 = self.nodes[1]
+        with open(node1.config_path) as f:
+            text = f.read()
+        with open(node1.config_path, "w") as f:  # one more rule, on node1's file only
+            f.write(text.replace("rules:\n", "rules:\n  - name: audit\n    event_pattern: {source: [audit]}\n"
+                                 "    targets: [{id: steady, destination: steady}]\n", 1))
+        status, text = node1.request("POST", "/admin/reload", b"", admin=True)
+        self.assertEqual(status, 200, text)
+
+        def rules_of(node):
+            status, text = node.request("GET", "/admin/rules", admin=True)
+            return sorted(r["name"] for r in json.loads(text)["rules"]) if status == 200 else None
+
+        for n in self.nodes:
+            self.assertTrue(wait_until(lambda: rules_of(n) == ["all", "audit"], 10), "%s: %s" % (n.node_id, rules_of(n)))
+        # An event for the new rule, put on a node whose own file does not have it, is delivered.
+        status, answer = self.nodes[2].post("/buses/default/events", {"source": "audit", "detail-type": "x", "detail": {}})
+        self.assertEqual(status, 200, answer)
+        event_id = answer["Entries"][0]["EventId"]
+        self.assertTrue(wait_until(lambda: event_id in self.event_ids("steady"), 20))
+        # A reload on node0 shares node0's own file (without the rule): every node follows it.
+        status, text = self.nodes[0].request("POST", "/admin/reload", b"", admin=True)
+        self.assertEqual(status, 200, text)
+        for n in self.nodes:
+            self.assertTrue(wait_until(lambda: rules_of(n) == ["all"], 10), "%s: %s" % (n.node_id, rules_of(n)))
+
     def test_no_200_without_quorum_and_everything_resumes(self):
         with Load(self.nodes, interval=0.05) as load:
             time.sleep(3)

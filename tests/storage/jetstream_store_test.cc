@@ -122,6 +122,26 @@ TEST_F(JetStreamStoreTest, AppendedDeliveriesReachTheAdoptingNodeAndLeaveWhenDel
   store_->drop("crm.v1", true);
 }
 
+TEST_F(JetStreamStoreTest, AcceptedEventsAreKeptForLookups) {
+  auto batch = std::make_shared<IngestBatch>();
+  core::Event e;
+  e.id = "5b1e0c7a-0000-4000-8000-000000000001";
+  e.bus = "default";
+  e.source = "shop";
+  e.detail_type = "OrderPlaced";
+  e.detail = R"({"n":1})";
+  e.time = 1796637600;
+  e.ingested_ms = 1700000000000;
+  batch->events = {e};
+  std::promise<core::Status> done;
+  store_->append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+  ASSERT_TRUE(done.get_future().get());
+  auto envelope = store_->event_envelope(e.ingested_ms, e.id);
+  ASSERT_TRUE(envelope) << envelope.status().message();
+  EXPECT_EQ(*envelope, core::envelope_json(e));
+  EXPECT_EQ(store_->event_envelope(0, "not-stored").status().code(), core::Code::kNotFound);
+}
+
 TEST_F(JetStreamStoreTest, TheSameDeliveryAppendedTwiceIsStoredOnce) {
   ASSERT_TRUE(store_->ensure_destination("dedup"));
   ASSERT_TRUE(append({task("d1", "dedup")}));

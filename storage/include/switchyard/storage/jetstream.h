@@ -139,6 +139,8 @@ class JetStream {
   core::Status read_subject(const std::string& stream, const std::string& subject,
                             const std::function<bool(Message&)>& fn);
   core::Status delete_message(const std::string& stream, uint64_t sequence);
+  // The data of the newest message of `subject`; kNotFound when it has none.
+  core::Result<std::string> last_message(const std::string& stream, const std::string& subject);
   // How many messages each subject matching `filter` holds now.
   core::Result<std::map<std::string, uint64_t>> subject_counts(const std::string& stream, const std::string& filter);
   // Deletes every message of `subject`; returns how many there were.

@@ -5,6 +5,8 @@
 // (../shared/spec/cluster.md; README "Running a cluster").
 //
 // Layout (all streams and buckets with `replicas` replicas):
+//   SY_EVENTS limits, sy.ev.<tok(event id)>: every accepted event's record,
+//             for lookups and dead letters' bodies, kept 25 hours.
 //   SY_WORK   work queue, sy.wk.<tok(destination)>: first attempts. Ingest
 //             publishes each matched delivery here, Msg-Id = its webhook-id,
 //             and answers 200 once every publish of the request is
@@ -40,6 +42,9 @@ struct JetStreamStoreOptions {
   int64_t publish_timeout_ms = 10000;
   int64_t ack_wait_ms = 15000;  // a fetched delivery not acknowledged comes back after this
   int64_t duplicates_ms = 120000;
+  // Accepted events are kept this long for lookups and the DLQ's bodies
+  // (EventBridge's longest event age, 24 h, and an hour more).
+  int64_t events_max_age_ms = 25 * 3600 * 1000LL;
   int64_t work_max_bytes = -1;  // -1: no limit (the servers' disks are)
   int64_t retry_max_bytes = -1;
   int64_t dlq_max_bytes = -1;
