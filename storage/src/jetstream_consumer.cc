@@ -23,6 +23,7 @@ Message::Message(void* msg) : msg_(msg) {
   if (natsMsg_GetMetaData(&meta, as_msg(msg_)) == NATS_OK) {
     stream_sequence_ = meta->Sequence.Stream;
     num_delivered_ = meta->NumDelivered;
+    num_pending_ = meta->NumPending;
     jsMsgMetaData_Destroy(meta);
   }
 }
@@ -30,7 +31,8 @@ Message::Message(void* msg) : msg_(msg) {
 Message::Message(Message&& other) noexcept
     : msg_(std::exchange(other.msg_, nullptr)),
       stream_sequence_(other.stream_sequence_),
-      num_delivered_(other.num_delivered_) {}
+      num_delivered_(other.num_delivered_),
+      num_pending_(other.num_pending_) {}
 
 Message& Message::operator=(Message&& other) noexcept {
   if (this != &other) {
@@ -38,6 +40,7 @@ Message& Message::operator=(Message&& other) noexcept {
     msg_ = std::exchange(other.msg_, nullptr);
     stream_sequence_ = other.stream_sequence_;
     num_delivered_ = other.num_delivered_;
+    num_pending_ = other.num_pending_;
   }
   return *this;
 }
@@ -99,6 +102,16 @@ Status JetStream::ensure_consumer(const ConsumerSpec& spec) {
   jsConsumerInfo_Destroy(ci);
   if (s != NATS_OK) return failure("cannot create consumer " + spec.durable + " on " + spec.stream, s, jerr);
   return Status::ok();
+}
+
+core::Result<uint64_t> JetStream::consumer_pending(const std::string& stream, const std::string& durable) {
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (natsStatus s = js_GetConsumerInfo(&ci, h_->js, stream.c_str(), durable.c_str(), nullptr, &jerr); s != NATS_OK)
+    return failure("cannot read consumer " + durable, s, jerr);
+  const uint64_t n = ci->NumPending;
+  jsConsumerInfo_Destroy(ci);
+  return n;
 }
 
 core::Result<std::unique_ptr<PullConsumer>> JetStream::bind(const std::string& stream, const std::string& durable,

@@ -60,6 +60,13 @@ JsStore::JsStore(jetstream::JetStream& js, const JetStreamStoreOptions& options)
                             "Deliveries fetched again after a node failed or was too slow to record them: "
                             "possible duplicates at the receiver")
                         .Register(*options_.registry);
+  if (options_.registry != nullptr)
+    pending_ = &prometheus::BuildGauge()
+                    .Name("switchyard_cluster_work_pending")
+                    .Help(
+                        "Deliveries waiting in the work stream for a destination this node owns, beyond those "
+                        "it has fetched: the owner's lag")
+                    .Register(*options_.registry);
 }
 
 JsStore::~JsStore() {

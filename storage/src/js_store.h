@@ -9,6 +9,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -142,12 +143,14 @@ class JsStore final : public JetStreamStore {
   // Acknowledges the work message or deletes the retry copy.
   void settle(const std::shared_ptr<Source>& source);
   prometheus::Counter& redelivered(const std::string& destination);
+  void set_pending(const std::string& destination, uint64_t n);
 
   jetstream::JetStream& js_;
   JetStreamStoreOptions options_;
   JobQueue publishers_;
   JobQueue outcomes_;  // one thread: a delivery's outcomes are written in order
   prometheus::Family<prometheus::Counter>* redelivered_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* pending_ = nullptr;
 
   mutable core::Mutex mu_;
   std::map<std::string, std::unique_ptr<Adopted>> adopted_ SY_GUARDED_BY(mu_);

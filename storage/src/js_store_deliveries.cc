@@ -137,6 +137,7 @@ Status JsStore::load_retries(const std::string& destination, Adopted* a) {
 void JsStore::fetch_loop(const std::string& destination, Adopted* a) {
   std::shared_ptr<jetstream::PullConsumer> consumer;
   int64_t failing_since = 0;
+  int64_t pending_read_ms = 0;
   while (!a->stop) {
     if (!consumer) {
       auto bound = js_.bind(kWorkStream, consumer_name(destination), jetstream::work_subject(destination));
@@ -164,7 +165,11 @@ void JsStore::fetch_loop(const std::string& destination, Adopted* a) {
           h.touched_ms = now;
         }
     }
-    if (room == 0) {
+    if (room == 0) {  // the window is full: the lag is read from the consumer, once a second
+      if (const int64_t now = mono_ms(); now - pending_read_ms >= 1000) {
+        pending_read_ms = now;
+        if (auto n = js_.consumer_pending(kWorkStream, consumer_name(destination)); n) set_pending(destination, *n);
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       continue;
     }
@@ -173,6 +178,7 @@ void JsStore::fetch_loop(const std::string& destination, Adopted* a) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       continue;
     }
+    set_pending(destination, batch->empty() ? 0 : batch->back().num_pending());
     if (!batch->empty()) take_fetched(destination, a, consumer, std::move(*batch));
   }
 }
@@ -213,6 +219,10 @@ void JsStore::take_fetched(const std::string& destination, Adopted* a,
     }
   }
   if (added > 0 && notify) notify(destination, added);
+}
+
+void JsStore::set_pending(const std::string& destination, uint64_t n) {
+  if (pending_ != nullptr) pending_->Add({{"destination", destination}}).Set(static_cast<double>(n));
 }
 
 prometheus::Counter& JsStore::redelivered(const std::string& destination) {

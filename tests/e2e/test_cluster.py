@@ -159,6 +159,14 @@ class ClusterTest(unittest.TestCase):
             time.sleep(15)
             victim.start()
             time.sleep(5)
+            # Frozen, not dead: the owner of `steady` stops for 12 s. It must
+            # not send once its lease could have been taken over, nor after it
+            # wakes with a lease it lost (the quota check below).
+            frozen = self.owner_of("steady")
+            frozen.proc.send_signal(signal.SIGSTOP)
+            time.sleep(12)
+            frozen.proc.send_signal(signal.SIGCONT)
+            time.sleep(8)
         self.assertGreater(len(load.acked), 500)
         duplicates = self.check_delivery(load, killed_at)
         after = sorted(r["at"] for r in self.arrivals("throttled") if r["at"] > killed_at)
@@ -188,6 +196,9 @@ class ClusterTest(unittest.TestCase):
         print("stream leader killed: longest gap %.1f s, duplicates %d, acked %d, refused %d" %
               (gap, duplicates, len(load.acked), load.refused))
         self.assertLess(gap, 15.0)
+        # Acknowledgements lost in the election bring deliveries back: at most
+        # what the owners held (their fetch windows).
+        self.assertLessEqual(duplicates, 32 + 2 * 20 + 32 + 2 * 50)
 
     def test_a_reload_on_one_node_applies_to_all(self):
         node1 = self.nodes[1]
@@ -221,21 +232,15 @@ class ClusterTest(unittest.TestCase):
             time.sleep(3)
             self.nats.kill(1)
             self.nats.kill(2)
-            lost_at = time.monotonic()
-            acked_before = len(load.acked)
-            time.sleep(12)
-            # Give the in-flight requests of the moment of the loss their timeout.
-            acked_during = [i for i in load.acked[acked_before:]]
+            time.sleep(12)  # longer than publish_timeout_ms: requests are answered 503
             self.nats.start_server(1)
             self.nats.start_server(2)
             self.assertTrue(wait_until(self.nats.ready, 30))
             time.sleep(8)
-        print("acked while quorum was lost: %d (in the first moments), refused %d" %
-              (len(acked_during), load.refused))
+        print("quorum lost for 12 s: acked %d in all, refused %d" % (len(load.acked), load.refused))
         self.assertGreater(load.refused, 0, "no request was refused while quorum was lost")
+        # Every 200, before, during (none should be) and after, was stored and is delivered.
         self.check_delivery(load)
-        del lost_at
-
 
 if __name__ == "__main__":
     unittest.main()

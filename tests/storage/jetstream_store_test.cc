@@ -8,6 +8,7 @@
 #include "switchyard/storage/jetstream_store.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <future>
 #include <thread>
 
+#include "switchyard/storage/js_subjects.h"
 #include "testing/nats_cluster.h"
 
 namespace switchyard::storage {
@@ -59,7 +61,8 @@ class JetStreamStoreTest : public ::testing::Test {
     js_ = std::move(*js);
     core::Status st;
     for (int i = 0; i < 100; ++i) {  // the cluster may still elect its meta leader
-      auto store = JetStreamStore::open(*js_, {.replicas = 3, .publish_timeout_ms = 5000, .ack_wait_ms = 2000});
+      auto store = JetStreamStore::open(
+          *js_, {.replicas = 3, .publish_timeout_ms = 5000, .ack_wait_ms = 2000, .registry = &registry_});
       if (store) {
         store_ = std::move(*store);
         break;
@@ -88,7 +91,17 @@ class JetStreamStoreTest : public ::testing::Test {
     return got ? *got : std::vector<core::DeliveryTask>{};
   }
 
+  double gauge(const std::string& name, const std::string& destination) {
+    for (const auto& family : registry_.Collect())
+      if (family.name == name)
+        for (const auto& m : family.metric)
+          for (const auto& label : m.label)
+            if (label.name == "destination" && label.value == destination) return m.gauge.value;
+    return -1;
+  }
+
   static ::switchyard::testing::NatsCluster* cluster_;
+  prometheus::Registry registry_;
   std::unique_ptr<jetstream::JetStream> js_;
   std::unique_ptr<JetStreamStore> store_;
   std::atomic<uint64_t> fetched_{0};
@@ -117,8 +130,10 @@ TEST_F(JetStreamStoreTest, AppendedDeliveriesReachTheAdoptingNodeAndLeaveWhenDel
 
   ASSERT_TRUE(store_->finish_tasks({held[0], held[1], held[2]}));
   EXPECT_EQ(*store_->count_tasks("crm.v1"), 0u);
-  EXPECT_TRUE(eventually([&] { return *js_->stream_messages("SY_WORK") == 0; }))
-      << "acknowledged deliveries leave the work queue";
+  EXPECT_TRUE(eventually([&] {
+    auto w = js_->subject_counts("SY_WORK", jetstream::work_subject("crm.v1"));
+    return w && w->empty();
+  })) << "acknowledged deliveries leave the work queue";
   store_->drop("crm.v1", true);
 }
 
@@ -140,6 +155,21 @@ TEST_F(JetStreamStoreTest, AcceptedEventsAreKeptForLookups) {
   ASSERT_TRUE(envelope) << envelope.status().message();
   EXPECT_EQ(*envelope, core::envelope_json(e));
   EXPECT_EQ(store_->event_envelope(0, "not-stored").status().code(), core::Code::kNotFound);
+}
+
+TEST_F(JetStreamStoreTest, AnOwnerHoldsItsWindowAndShowsWhatWaitsBeyondIt) {
+  ASSERT_TRUE(store_->ensure_destination("lagging"));
+  std::vector<core::DeliveryTask> tasks;
+  for (int i = 0; i < 5; ++i) tasks.push_back(task("l" + std::to_string(i), "lagging"));
+  ASSERT_TRUE(append(tasks));
+  ASSERT_TRUE(store_->adopt("lagging", 2));
+  ASSERT_TRUE(eventually([&] { return fetched_.load() == 2; }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(*store_->count_tasks("lagging"), 2u) << "no more than the window is held";
+  EXPECT_TRUE(eventually([&] { return gauge("switchyard_cluster_work_pending", "lagging") == 3; }));
+  for (const auto& t : load("lagging")) ASSERT_TRUE(store_->finish_task(t));
+  ASSERT_TRUE(eventually([&] { return fetched_.load() == 4; })) << "room again: the next two are fetched";
+  store_->drop("lagging", true);
 }
 
 TEST_F(JetStreamStoreTest, TheSameDeliveryAppendedTwiceIsStoredOnce) {
@@ -169,7 +199,8 @@ TEST_F(JetStreamStoreTest, ARetryCopyIsWhatTheNextOwnerFindsWithItsAttempts) {
   // outcome thread).
   ASSERT_TRUE(eventually([&] {
     auto c = js_->subject_counts("SY_RETRY", "sy.rt.flaky");
-    return c && (*c)["sy.rt.flaky"] == 1 && *js_->stream_messages("SY_WORK") == 0;
+    auto w = js_->subject_counts("SY_WORK", "sy.wk.flaky");
+    return c && (*c)["sy.rt.flaky"] == 1 && w && w->empty();
   }));
   // The node dies (nothing handed back); the next owner loads the copy.
   store_->drop("flaky", false);

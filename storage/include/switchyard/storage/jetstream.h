@@ -72,6 +72,7 @@ class Message {
   std::string subject() const;
   uint64_t stream_sequence() const { return stream_sequence_; }
   uint64_t num_delivered() const { return num_delivered_; }  // 1 the first time
+  uint64_t num_pending() const { return num_pending_; }      // messages the consumer has after this one
   explicit operator bool() const { return msg_ != nullptr; }
 
   void ack();                      // removes it from a work-queue stream
@@ -82,6 +83,7 @@ class Message {
   void* msg_ = nullptr;
   uint64_t stream_sequence_ = 0;
   uint64_t num_delivered_ = 0;
+  uint64_t num_pending_ = 0;
 };
 
 // A bound pull subscription to a durable consumer.
@@ -130,6 +132,8 @@ class JetStream {
 
   // Creates the durable consumer, or leaves it as it is when it exists.
   core::Status ensure_consumer(const ConsumerSpec& spec);
+  // Messages the consumer has not delivered yet.
+  core::Result<uint64_t> consumer_pending(const std::string& stream, const std::string& durable);
   // Binds to an existing durable consumer (creating nothing).
   core::Result<std::unique_ptr<PullConsumer>> bind(const std::string& stream, const std::string& durable,
                                                    const std::string& filter_subject);
