@@ -18,10 +18,11 @@ constexpr const char* kConfigBucket = "sy_config";
 constexpr const char* kConfigKey = "config";
 constexpr int kConfigHistory = 64;
 constexpr int64_t kFollowEveryMs = 250;
+constexpr int kProvisionSeconds = 60;
 
 core::Result<std::string> read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) return core::Status::unavailable("cannot read " + path);
+  if (!f) return core::Status::failed_precondition("cannot read " + path);
   std::ostringstream text;
   text << f.rdbuf();
   return text.str();
@@ -55,15 +56,36 @@ core::Result<std::unique_ptr<ClusterNode>> ClusterNode::open(const config::Confi
       {.urls = k.servers, .user = k.user, .password = k.password, .token = k.token, .name = "switchyard-" + k.node_id});
   if (!js) return js.status();
   node->js_ = std::move(*js);
-  auto store = storage::JetStreamStore::open(
-      *node->js_, {.replicas = k.replicas, .publish_timeout_ms = k.publish_timeout_ms, .registry = &registry});
-  if (!store) return store.status();
-  node->store_ = std::move(*store);
-  if (auto st = node->js_->ensure_bucket(kConfigBucket, k.replicas, 0, kConfigHistory); !st) return st;
-  return node;
+  // The servers may still be electing leaders, or be busy: provisioning is
+  // retried for a minute before the node gives up.
+  const storage::JetStreamStoreOptions options{
+      .replicas = k.replicas, .publish_timeout_ms = k.publish_timeout_ms, .registry = &registry};
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kProvisionSeconds);
+  for (;;) {
+    auto store = storage::JetStreamStore::open(*node->js_, options);
+    core::Status st = store ? node->js_->ensure_bucket(kConfigBucket, k.replicas, 0, kConfigHistory) : store.status();
+    if (st) {
+      node->store_ = std::move(*store);
+      return node;
+    }
+    if (st.code() != core::Code::kUnavailable || std::chrono::steady_clock::now() >= give_up) return st;
+    core::log::warn("JetStream is not ready yet; retrying", {{"error", st.message()}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
 }
 
 core::Result<config::Config> ClusterNode::shared_config(const config::Config& local) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kProvisionSeconds);
+  for (;;) {
+    auto shared = read_shared_config(local);
+    if (shared || shared.status().code() != core::Code::kUnavailable || std::chrono::steady_clock::now() >= give_up)
+      return shared;
+    core::log::warn("cannot read the cluster's configuration yet; retrying", {{"error", shared.status().message()}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+core::Result<config::Config> ClusterNode::read_shared_config(const config::Config& local) {
   auto text = read_file(path_);
   if (!text) return text.status();
   auto created = js_->kv_create(kConfigBucket, kConfigKey, *text);
@@ -178,7 +200,13 @@ core::Status ClusterNode::start(destinations::Dispatcher& dispatcher, const conf
                                                                        .lease_ttl_ms = settings_.lease_ttl_ms},
                                             *registry_);
   membership_->set_destinations(owned_of(config));
-  return membership_->start();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kProvisionSeconds);
+  for (;;) {
+    const core::Status st = membership_->start();
+    if (st || st.code() != core::Code::kUnavailable || std::chrono::steady_clock::now() >= give_up) return st;
+    core::log::warn("cannot join the cluster yet; retrying", {{"error", st.message()}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
 }
 
 void ClusterNode::apply(const config::Config& config) {

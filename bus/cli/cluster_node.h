@@ -56,6 +56,7 @@ class ClusterNode {
  private:
   ClusterNode() = default;
   void ensure_consumers(const config::Config& config);
+  core::Result<config::Config> read_shared_config(const config::Config& local);
   static core::Result<config::Config> from_shared(const std::string& text, const config::Config& local);
 
   config::Config local_;  // this node's file as it started

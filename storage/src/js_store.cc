@@ -5,6 +5,7 @@
 
 #include <prometheus/registry.h>
 
+#include <chrono>
 #include <map>
 #include <utility>
 #include <vector>
@@ -69,7 +70,31 @@ JsStore::JsStore(jetstream::JetStream& js, const JetStreamStoreOptions& options)
                     .Register(*options_.registry);
 }
 
+void JsStore::check_health() {
+  std::unique_lock lock(health_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const bool answers = static_cast<bool>(js_.stream_leader(kWorkStream));
+    if (answers != stream_answers_.exchange(answers))
+      core::log::warn(answers ? "the work stream answers again" : "the work stream does not answer (no quorum?)", {});
+    lock.lock();
+    health_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_.load(); });
+  }
+}
+
+Status JsStore::readiness() {
+  if (!js_.connected()) return Status::unavailable("not connected to NATS");
+  if (!stream_answers_) return Status::unavailable("JetStream's work stream does not answer (no quorum)");
+  return Status::ok();
+}
+
 JsStore::~JsStore() {
+  {
+    std::lock_guard lock(health_mu_);
+    stopping_ = true;
+  }
+  health_cv_.notify_all();
+  if (health_.joinable()) health_.join();
   std::vector<std::string> names;
   {
     core::MutexLock lock(mu_);
@@ -105,6 +130,7 @@ Status JsStore::provision() {
   };
   for (const auto& spec : streams)
     if (auto st = js_.ensure_stream(spec); !st) return st;
+  health_ = std::thread([this] { check_health(); });
   return js_.ensure_bucket(kStateBucket, options_.replicas);
 }
 

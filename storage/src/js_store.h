@@ -56,9 +56,9 @@ class JsStore final : public JetStreamStore {
 
   bool writable() override { return js_.connected(); }
   bool delivers_appended_here() const override { return false; }
-  core::Status readiness() override {
-    return js_.connected() ? core::Status::ok() : core::Status::unavailable("not connected to NATS");
-  }
+  // Connected, and the work stream answered within the last checks (a
+  // background thread asks it every second: without a quorum it cannot).
+  core::Status readiness() override;
 
   // IngestLog
   void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) override;
@@ -147,7 +147,14 @@ class JsStore final : public JetStreamStore {
 
   jetstream::JetStream& js_;
   JetStreamStoreOptions options_;
+  void check_health();
+
   JobQueue publishers_;
+  std::atomic<bool> stream_answers_{true};
+  std::atomic<bool> stopping_{false};
+  std::mutex health_mu_;
+  std::condition_variable health_cv_;
+  std::thread health_;
   JobQueue outcomes_;  // one thread: a delivery's outcomes are written in order
   prometheus::Family<prometheus::Counter>* redelivered_ = nullptr;
   prometheus::Family<prometheus::Gauge>* pending_ = nullptr;

@@ -117,6 +117,13 @@ class ClusterTest(unittest.TestCase):
                 return next((m for m in self.nodes if m.node_id == owner), None)
         return None
 
+    @staticmethod
+    def readyz(node):
+        try:
+            return node.request("GET", "/readyz")[0]
+        except OSError:
+            return None
+
     def arrivals(self, path):
         return [r for r in self.receiver.requests if r["path"] == "/" + path]
 
@@ -232,11 +239,16 @@ class ClusterTest(unittest.TestCase):
             time.sleep(3)
             self.nats.kill(1)
             self.nats.kill(2)
-            time.sleep(12)  # longer than publish_timeout_ms: requests are answered 503
+            lost_at = time.monotonic()
+            self.assertTrue(wait_until(lambda: all(self.readyz(n) == 503 for n in self.nodes), 12),
+                            "a node stayed ready without a quorum")
+            time.sleep(max(0.0, 12 - (time.monotonic() - lost_at)))  # longer than publish_timeout_ms
             self.nats.start_server(1)
             self.nats.start_server(2)
             self.assertTrue(wait_until(self.nats.ready, 30))
-            time.sleep(8)
+            self.assertTrue(wait_until(lambda: all(self.readyz(n) == 200 for n in self.nodes), 30),
+                            "a node did not become ready again")
+            time.sleep(5)
         print("quorum lost for 12 s: acked %d in all, refused %d" % (len(load.acked), load.refused))
         self.assertGreater(load.refused, 0, "no request was refused while quorum was lost")
         # Every 200, before, during (none should be) and after, was stored and is delivered.
