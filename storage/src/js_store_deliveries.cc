@@ -141,6 +141,8 @@ void JsStore::fetch_loop(const std::string& destination, Adopted* a) {
   while (!a->stop) {
     if (!consumer) {
       auto bound = js_.bind(kWorkStream, consumer_name(destination), jetstream::work_subject(destination));
+      if (!bound && ensure_destination(destination))  // its creation may have failed at start (a busy server)
+        bound = js_.bind(kWorkStream, consumer_name(destination), jetstream::work_subject(destination));
       if (!bound) {
         if (failing_since == 0) {
           failing_since = mono_ms();

@@ -133,7 +133,10 @@ class Service:
                     ready.set()
 
         threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(timeout):
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.2) and time.monotonic() < deadline and self.proc.poll() is None:
+            pass  # a process that exited is reported at once, not after the timeout
+        if not ready.wait(0.5):
             self.stop()
             raise AssertionError("switchyard did not start:\n" + "".join(self.log))
         return self

@@ -23,6 +23,7 @@ constexpr const char* kPartitionsKey = "cluster.partitions";
 constexpr int64_t kTickMs = 250;
 constexpr int64_t kPausesMs = 1000;
 constexpr int64_t kReleaseEveryMs = 2000;
+constexpr int64_t kStatsRefreshMs = 150;
 
 std::string lease_key(uint32_t p) { return "part." + std::to_string(p); }
 
@@ -262,6 +263,10 @@ void Membership::lost(uint32_t p, bool graceful) {
   send_from_[p].store(0, std::memory_order_release);
   const auto dests = destinations_of(p);
   if (graceful) {
+    // The dispatcher's view is refreshed at least every 100 ms: read it only
+    // once a refresh after the fence is sure, so that a send started just
+    // before the fence is seen in flight.
+    std::this_thread::sleep_for(std::chrono::milliseconds(kStatsRefreshMs));
     const int64_t until = clock_.mono_ms() + options_.in_flight_drain_ms;
     for (;;) {
       uint32_t in_flight = 0;
