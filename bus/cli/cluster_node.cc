@@ -101,9 +101,11 @@ core::Result<config::Config> ClusterNode::read_shared_config(const config::Confi
   if (!entry) return entry.status();
   auto merged = from_shared(entry->value, local);
   if (!merged) return merged.status();
-  if (entry->value != *text)
-    core::log::warn("this node's file differs from the cluster's configuration; the cluster's is used",
-                    {{"revision", std::to_string(entry->revision)}, {"config", path_}});
+  if (entry->value != *text)  // the node-local sections always differ; the rest may too
+    core::log::info(
+        "this node runs the cluster's configuration: its own file gives only the server, storage and "
+        "cluster sections",
+        {{"revision", std::to_string(entry->revision)}, {"config", path_}});
   {
     std::lock_guard lock(shared_mu_);
     shared_revision_ = entry->revision;

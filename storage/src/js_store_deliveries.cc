@@ -19,7 +19,8 @@ using core::Status;
 
 namespace {
 
-constexpr int64_t kInProgressAfterMs = 5000;  // held longer: tell the server it is still being worked on
+constexpr int64_t kInProgressAfterMs = 5000;
+constexpr int kRebindAfterFailures = 8;  // held longer: tell the server it is still being worked on
 
 int64_t mono_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -82,9 +83,10 @@ void JsStore::drop(const std::vector<std::string>& destinations, bool graceful) 
   }
   for (auto& a : gone) {
     if (a->fetcher.joinable()) a->fetcher.join();
-    if (graceful)
-      for (auto& [id, h] : a->held)
-        if (h.source->work) h.source->work.nak();
+    if (!graceful) continue;
+    core::MutexLock lock(mu_);  // an outcome in progress may still change a source
+    for (auto& [id, h] : a->held)
+      if (h.source->work) h.source->work.nak();
   }
 }
 
@@ -138,6 +140,7 @@ void JsStore::fetch_loop(const std::string& destination, Adopted* a) {
   std::shared_ptr<jetstream::PullConsumer> consumer;
   int64_t failing_since = 0;
   int64_t pending_read_ms = 0;
+  int fetch_failures = 0;
   while (!a->stop) {
     if (!consumer) {
       auto bound = js_.bind(kWorkStream, consumer_name(destination), jetstream::work_subject(destination));
@@ -177,9 +180,16 @@ void JsStore::fetch_loop(const std::string& destination, Adopted* a) {
     }
     auto batch = consumer->fetch(static_cast<int>(std::min<size_t>(room, 256)), 500);
     if (!batch) {
+      // Failing for a while (its leader moved, the connection was replaced):
+      // bind again.
+      if (++fetch_failures >= kRebindAfterFailures) {
+        consumer.reset();
+        fetch_failures = 0;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       continue;
     }
+    fetch_failures = 0;
     set_pending(destination, batch->empty() ? 0 : batch->back().num_pending());
     if (!batch->empty()) take_fetched(destination, a, consumer, std::move(*batch));
   }
@@ -287,9 +297,13 @@ Status JsStore::reschedule_task(int64_t, const core::DeliveryTask& task) {
                       {{"destination", task.destination}, {"webhook_id", task.id}, {"error", copy.status().message()}});
       return;
     }
-    const auto previous = std::make_shared<Source>(std::move(*source));
-    *source = Source{};
-    source->retry_sequence = copy->sequence;
+    std::shared_ptr<Source> previous;
+    {  // the fetch thread may swap in a redelivered message meanwhile
+      core::MutexLock lock(mu_);
+      previous = std::make_shared<Source>(std::move(*source));
+      *source = Source{};
+      source->retry_sequence = copy->sequence;
+    }
     settle(previous);
   });
   return Status::ok();

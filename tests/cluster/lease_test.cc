@@ -62,6 +62,24 @@ TEST_F(LeaseTest, OneHolderAtATimeAndASilentHolderIsReplacedAfterExpiry) {
   EXPECT_TRUE(b.may_act());
 }
 
+TEST_F(LeaseTest, ARenewalStoredWhoseAnswerWasLostKeepsTheLease) {
+  Lease a(*js_, options("node-a"), core::system_clock());
+  ASSERT_EQ(a.try_acquire().value_or(false), true);
+  // What a lost answer leaves behind: the key moved on, still with a's name.
+  auto entry = js_->kv_get("leases", "part.1");
+  ASSERT_TRUE(entry);
+  ASSERT_TRUE(js_->kv_update("leases", "part.1", "node-a", entry->revision));
+  ASSERT_TRUE(a.renew());
+  EXPECT_TRUE(a.held());
+  EXPECT_TRUE(a.may_act());
+  // Another holder's name is never taken for this node's.
+  entry = js_->kv_get("leases", "part.1");
+  ASSERT_TRUE(js_->kv_update("leases", "part.1", "node-b", entry->revision));
+  EXPECT_EQ(a.renew().code(), core::Code::kFailedPrecondition);
+  EXPECT_FALSE(a.held());
+  ASSERT_TRUE(js_->kv_delete("leases", "part.1"));
+}
+
 TEST_F(LeaseTest, AReleasedLeaseIsTakenAtOnce) {
   Lease a(*js_, options("node-a"), core::system_clock());
   Lease b(*js_, options("node-b"), core::system_clock());

@@ -103,6 +103,9 @@ class ClusterTest(unittest.TestCase):
 
     def tearDown(self):
         for n in self.nodes:
+            if os.environ.get("CLUSTER_DEBUG"):  # keep the nodes' logs to read after a failure
+                with open("/tmp/%s-%s.log" % (self.id().split(".")[-1], n.node_id), "w") as f:
+                    f.write("".join(n.log))
             n.cleanup()
         self.receiver.close()
         self.nats.stop()

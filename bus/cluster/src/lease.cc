@@ -24,6 +24,15 @@ core::Status Lease::renew() {
   const int64_t sent = clock_.mono_ms();
   auto rev = js_.kv_update(options_.bucket, options_.key, options_.holder, revision_);
   if (rev.status().code() == core::Code::kFailedPrecondition) {
+    // An earlier renewal may have been stored while its answer was lost (a
+    // leader election): the key then still holds this node's name, at a
+    // later revision only this node can have written. Anything else (gone,
+    // expired, another holder) means the lease is lost.
+    auto current = js_.kv_get(options_.bucket, options_.key);
+    if (current && current->value == options_.holder && current->revision > revision_)
+      rev = js_.kv_update(options_.bucket, options_.key, options_.holder, current->revision);
+  }
+  if (rev.status().code() == core::Code::kFailedPrecondition || rev.status().code() == core::Code::kNotFound) {
     held_ = false;
     return core::Status::failed_precondition("lease " + options_.key + " was lost");
   }

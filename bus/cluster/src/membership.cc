@@ -135,7 +135,6 @@ std::vector<OwnedDestination> Membership::destinations_of(uint32_t p) {
 }
 
 void Membership::run() {
-  std::set<std::string> adopted;  // destinations this node delivers for now
   for (;;) {
     {
       std::unique_lock lock(wake_mu_);
@@ -150,13 +149,11 @@ void Membership::run() {
       core::MutexLock lock(mu_);
       changed = std::exchange(destinations_changed_, false);
     }
-    if (changed)  // a reload: adopt new destinations of owned partitions, let removed ones go
-      for (uint32_t p = 0; p < options_.partitions; ++p)
-        if (leases_[p]->held())
-          for (const auto& d : destinations_of(p))
-            if (auto st = store_.adopt(d.name, d.window); !st)
-              core::log::error("cannot fetch a destination's deliveries",
-                               {{"destination", d.name}, {"error", st.message()}});
+    // Every destination of an owned partition is fetched: those whose
+    // adoption failed (JetStream electing a leader) are tried again each
+    // pass, and after a reload all are (new ones, new windows).
+    for (uint32_t p = 0; p < options_.partitions; ++p)
+      if (leases_[p]->held()) adopt(p, changed);
     if (now - last_pauses_ms_ >= kPausesMs) apply_pauses();
     std::unique_lock lock(wake_mu_);
     wake_.wait_for(lock, std::chrono::milliseconds(kTickMs), [this] { return stopping_; });
@@ -241,13 +238,24 @@ void Membership::rebalance() {
   }
 }
 
+void Membership::adopt(uint32_t p, bool all) {
+  for (const auto& d : destinations_of(p)) {
+    if (!all && adopted_.count(d.name)) continue;
+    if (auto st = store_.adopt(d.name, d.window); st) {
+      adopted_.insert(d.name);
+    } else {
+      adopted_.erase(d.name);
+      core::log::warn("cannot fetch a destination's deliveries yet; retrying",
+                      {{"destination", d.name}, {"error", st.message()}});
+    }
+  }
+}
+
 void Membership::acquired(uint32_t p) {
   const Lease& lease = *leases_[p];
   send_until_[p].store(lease.fence_at_ms(), std::memory_order_release);
   send_from_[p].store(clock_.mono_ms() + options_.takeover_delay_ms, std::memory_order_release);
-  for (const auto& d : destinations_of(p))
-    if (auto st = store_.adopt(d.name, d.window); !st)
-      core::log::error("cannot fetch a destination's deliveries", {{"destination", d.name}, {"error", st.message()}});
+  adopt(p, true);
   ++owned_;
   metrics_->acquired.Increment();
   metrics_->owned.Set(static_cast<double>(owned_.load()));
@@ -278,7 +286,10 @@ void Membership::lost(uint32_t p, bool graceful) {
     }
   }
   std::vector<std::string> names;
-  for (const auto& d : dests) names.push_back(d.name);
+  for (const auto& d : dests) {
+    names.push_back(d.name);
+    adopted_.erase(d.name);
+  }
   store_.drop(names, graceful);
   for (const auto& name : names) dispatcher_.forget(name);
   if (graceful) {

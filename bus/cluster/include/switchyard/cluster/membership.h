@@ -108,6 +108,9 @@ class Membership {
   void renew_all();
   void rebalance();
   void acquired(uint32_t p);
+  // Has the store fetch the destinations of partition `p`: all of them, or
+  // only those not adopted yet.
+  void adopt(uint32_t p, bool all);
   void lost(uint32_t p, bool graceful);
   std::vector<OwnedDestination> destinations_of(uint32_t p);
   void apply_pauses();
@@ -131,6 +134,7 @@ class Membership {
   size_t live_nodes_ = 1;
   size_t fewest_owned_ = 0;            // partitions held by the live node that holds fewest
   std::set<uint32_t> free_last_pass_;  // partitions nobody held at the last pass
+  std::set<std::string> adopted_;      // destinations the store fetches for this node
 
   mutable core::Mutex mu_;
   std::vector<OwnedDestination> destinations_ SY_GUARDED_BY(mu_);
