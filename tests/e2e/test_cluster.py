@@ -166,9 +166,9 @@ class ClusterTest(unittest.TestCase):
             self.assertIsNotNone(victim)
             killed_at = time.monotonic()
             victim.kill()
-            time.sleep(15)
+            time.sleep(12)
             victim.start()
-            time.sleep(5)
+            time.sleep(4)
             # Frozen, not dead: the owner of `steady` stops for 12 s. It must
             # not send once its lease could have been taken over, nor after it
             # wakes with a lease it lost (the quota check below).
