@@ -93,7 +93,7 @@ core::Result<uint64_t> Dispatcher::Impl::redrive(const std::string& name, size_t
   if (n > 0) {
     // Cluster mode: the store put them back on the destination's queue in
     // JetStream, and its owner (maybe another node) fetches them.
-    if (!options_.may_send) submit(std::move(*tasks));
+    if (store_.delivers_appended_here()) submit(std::move(*tasks));
     dead_letters_removed(name, n);
   }
   return n;

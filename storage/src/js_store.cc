@@ -190,7 +190,7 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
     publishers_.push([this, batch, finished, i] {
       const core::Event& e = batch->events[i];
       const std::string record = encode_event_record(e, i < batch->envelopes.size() ? &batch->envelopes[i] : nullptr);
-      auto published = js_.publish(event_subject(e.id), record, "ev:" + e.id, options_.publish_timeout_ms);
+      auto published = js_.publish(jetstream::event_subject(e.id), record, "ev:" + e.id, options_.publish_timeout_ms);
       finished(published ? Status::ok() : published.status());
     });
   for (auto& [destination, indexes] : by_destination)
@@ -209,12 +209,8 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
     });
 }
 
-std::string JsStore::event_subject(const std::string& event_id) {
-  return "sy.ev." + jetstream::subject_token(event_id);
-}
-
 core::Result<std::string> JsStore::event_envelope(int64_t, const std::string& event_id) {
-  auto record = js_.last_message(kEventStream, event_subject(event_id));
+  auto record = js_.last_message(kEventStream, jetstream::event_subject(event_id));
   if (!record) {
     if (record.status().code() == core::Code::kNotFound)
       return Status::not_found("event " + event_id + " is not stored (or older than 25 hours)");

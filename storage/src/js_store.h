@@ -139,7 +139,6 @@ class JsStore final : public JetStreamStore {
   // Removes the held delivery and returns where it is stored (null when
   // this node does not hold it).
   std::shared_ptr<Source> release(const core::DeliveryTask& task);
-  static std::string event_subject(const std::string& event_id);
   // Acknowledges the work message or deletes the retry copy.
   void settle(const std::shared_ptr<Source>& source);
   prometheus::Counter& redelivered(const std::string& destination);

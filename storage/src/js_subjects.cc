@@ -25,7 +25,7 @@ std::string subject_token(std::string_view name) {
   return out;
 }
 
-std::string events_subject(std::string_view bus) { return "sy.ev." + subject_token(bus); }
+std::string event_subject(std::string_view event_id) { return "sy.ev." + subject_token(event_id); }
 std::string work_subject(std::string_view destination) { return "sy.wk." + subject_token(destination); }
 std::string retry_subject(std::string_view destination) { return "sy.rt." + subject_token(destination); }
 std::string dead_letter_subject(std::string_view destination) { return "sy.dlq." + subject_token(destination); }

@@ -14,7 +14,7 @@ namespace {
 TEST(SubjectsTest, PlainNamesAreTheirOwnToken) {
   EXPECT_EQ(subject_token("orders"), "orders");
   EXPECT_EQ(subject_token("Partner_Orders-2"), "Partner_Orders-2");
-  EXPECT_EQ(events_subject("default"), "sy.ev.default");
+  EXPECT_EQ(event_subject("default"), "sy.ev.default");
   EXPECT_EQ(work_subject("crm"), "sy.wk.crm");
   EXPECT_EQ(retry_subject("crm"), "sy.rt.crm");
   EXPECT_EQ(dead_letter_subject("crm"), "sy.dlq.crm");
@@ -31,7 +31,7 @@ TEST(SubjectsTest, OtherNamesAreMadeSafeAndStayDistinct) {
     EXPECT_FALSE(tok.empty()) << name;
     for (const char c : tok) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') << tok;
   }
-  EXPECT_EQ(events_subject("team/orders"), "sy.ev." + subject_token("team/orders"));
+  EXPECT_EQ(event_subject("team/orders"), "sy.ev." + subject_token("team/orders"));
 }
 
 TEST(SubjectsTest, ArchiveSubjectsAreByEventHourInUtc) {

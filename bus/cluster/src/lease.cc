@@ -48,8 +48,6 @@ core::Status Lease::release() {
   return js_.kv_delete(options_.bucket, options_.key);
 }
 
-bool Lease::may_act() const {
-  return held_ && clock_.mono_ms() < renewed_at_ms_ + options_.ttl_ms - options_.fence_margin_ms;
-}
+bool Lease::may_act() const { return held_ && clock_.mono_ms() < fence_at_ms(); }
 
 }  // namespace switchyard::cluster

@@ -105,8 +105,13 @@ void Membership::stop() {
   // Handed over when NATS can be told; else the leases expire by themselves
   // (a stop never waits on a cluster that does not answer).
   const bool reachable = js_.connected();
+  for (uint32_t p = 0; p < options_.partitions; ++p) {  // every send stops, then one refresh wait for all
+    send_until_[p].store(0, std::memory_order_release);
+    send_from_[p].store(0, std::memory_order_release);
+  }
+  if (reachable) std::this_thread::sleep_for(std::chrono::milliseconds(kStatsRefreshMs));
   for (uint32_t p = 0; p < options_.partitions; ++p)
-    if (leases_[p]->held()) lost(p, reachable);
+    if (leases_[p]->held()) lost(p, reachable, /*fenced_already=*/true);
   if (reachable) (void)js_.kv_delete(kNodeBucket, options_.node_id);
 }
 
@@ -266,7 +271,7 @@ void Membership::acquired(uint32_t p) {
 // and record their outcome before the fetched deliveries are handed back
 // and the lease deleted; when the lease was lost, everything held is let go
 // and comes back to the new owner after the ack wait.
-void Membership::lost(uint32_t p, bool graceful) {
+void Membership::lost(uint32_t p, bool graceful, bool fenced_already) {
   send_until_[p].store(0, std::memory_order_release);
   send_from_[p].store(0, std::memory_order_release);
   const auto dests = destinations_of(p);
@@ -274,7 +279,7 @@ void Membership::lost(uint32_t p, bool graceful) {
     // The dispatcher's view is refreshed at least every 100 ms: read it only
     // once a refresh after the fence is sure, so that a send started just
     // before the fence is seen in flight.
-    std::this_thread::sleep_for(std::chrono::milliseconds(kStatsRefreshMs));
+    if (!fenced_already) std::this_thread::sleep_for(std::chrono::milliseconds(kStatsRefreshMs));
     const int64_t until = clock_.mono_ms() + options_.in_flight_drain_ms;
     for (;;) {
       uint32_t in_flight = 0;
@@ -324,12 +329,6 @@ core::Result<std::vector<std::string>> Membership::nodes() {
     if (now - beat <= options_.live_within_ms) live.push_back(id);
   }
   return live;
-}
-
-core::Result<std::string> Membership::record_of(const std::string& node) {
-  auto record = js_.kv_get(kNodeBucket, node);
-  if (!record) return record.status();
-  return record->value;
 }
 
 std::vector<PartitionView> Membership::partitions() {

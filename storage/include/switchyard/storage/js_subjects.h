@@ -18,7 +18,7 @@ namespace switchyard::storage::jetstream {
 // names '.', which NATS reads as separators.
 std::string subject_token(std::string_view name);
 
-std::string events_subject(std::string_view bus);               // sy.ev.<tok>
+std::string event_subject(std::string_view event_id);           // sy.ev.<tok>: one accepted event
 std::string work_subject(std::string_view destination);         // sy.wk.<tok>
 std::string retry_subject(std::string_view destination);        // sy.rt.<tok>
 std::string dead_letter_subject(std::string_view destination);  // sy.dlq.<tok>

@@ -81,9 +81,9 @@ class IngestLog : public virtual Writability {
   // Queues an ingest batch. `done` runs on the committer thread once the
   // batch is durable (or failed); nothing of a failed batch is stored.
   virtual void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) = 0;
-  // Whether the deliveries of an appended batch go to this process's
-  // dispatcher once stored (true), or reach their destination's owner
-  // through the store itself (cluster mode).
+  // Whether the deliveries of an appended batch (and those a redrive puts
+  // back) go to this process's dispatcher once stored (true), or reach
+  // their destination's owner through the store itself (cluster mode).
   virtual bool delivers_appended_here() const { return true; }
   // Whether the log can take events now, for /readyz (cluster mode: the
   // connection to NATS is up). The embedded store is always ready.

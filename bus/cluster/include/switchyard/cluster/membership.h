@@ -97,8 +97,6 @@ class Membership {
 
   // Live node ids (this one included) and who holds each partition.
   core::Result<std::vector<std::string>> nodes();
-  // The node's record as it published it (JSON, with its last heartbeat).
-  core::Result<std::string> record_of(const std::string& node);
   std::vector<PartitionView> partitions();
   size_t owned() const { return owned_.load(); }
 
@@ -111,7 +109,9 @@ class Membership {
   // Has the store fetch the destinations of partition `p`: all of them, or
   // only those not adopted yet.
   void adopt(uint32_t p, bool all);
-  void lost(uint32_t p, bool graceful);
+  // `fenced_already`: its sends were stopped over 150 ms ago (a stop fences
+  // every partition first and waits once).
+  void lost(uint32_t p, bool graceful, bool fenced_already = false);
   std::vector<OwnedDestination> destinations_of(uint32_t p);
   void apply_pauses();
 
