@@ -186,7 +186,13 @@ void ClusterNode::ensure_consumers(const config::Config& config) {
 }
 
 bool ClusterNode::may_send(const std::string& destination) const {
-  return membership_ != nullptr && membership_->may_send(destination);
+  const cluster::Membership* m = running_.load(std::memory_order_acquire);
+  return m != nullptr && m->may_send(destination);
+}
+
+bool ClusterNode::runs_replays() const {
+  const cluster::Membership* m = running_.load(std::memory_order_acquire);
+  return m != nullptr && m->holds(0);
 }
 
 core::Status ClusterNode::start(destinations::Dispatcher& dispatcher, const config::Config& config,
@@ -202,6 +208,7 @@ core::Status ClusterNode::start(destinations::Dispatcher& dispatcher, const conf
                                                                        .lease_ttl_ms = settings_.lease_ttl_ms},
                                             *registry_);
   membership_->set_destinations(owned_of(config));
+  running_.store(membership_.get(), std::memory_order_release);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kProvisionSeconds);
   for (;;) {
     const core::Status st = membership_->start();

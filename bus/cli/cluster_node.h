@@ -43,6 +43,9 @@ class ClusterNode {
   storage::JetStreamStore& store() { return *store_; }
   // For the dispatcher's options: sends only for owned, unfenced partitions.
   bool may_send(const std::string& destination) const;
+  // For the replayer's options: this node runs the cluster's replays and
+  // archive retention now (it holds partition 0).
+  bool runs_replays() const;
 
   // Starts taking partitions and feeding `dispatcher`.
   core::Status start(destinations::Dispatcher& dispatcher, const config::Config& config, const std::string& record);
@@ -70,6 +73,7 @@ class ClusterNode {
   std::unique_ptr<storage::jetstream::JetStream> js_;
   std::unique_ptr<storage::JetStreamStore> store_;
   std::unique_ptr<cluster::Membership> membership_;
+  std::atomic<cluster::Membership*> running_{nullptr};  // membership_ once made: read by other threads
 };
 
 }  // namespace switchyard::cli

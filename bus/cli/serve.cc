@@ -103,6 +103,10 @@ int run_serve(const ServeArgs& args) {
   server.set_routing(routing);
   sy::bus::Replayer::Options replay_options;
   replay_options.max_events_per_second = config.server.replay_max_events_per_second;
+  if (cluster) {  // every node sees the replays; the holder of partition 0 runs them
+    replay_options.shared = true;
+    replay_options.may_run = [node = cluster.get()] { return node->runs_replays(); };
+  }
   sy::bus::Replayer replayer(replay_options, *store, dispatcher, *registry);
   replayer.set_routing(routing);
   replayer.start();

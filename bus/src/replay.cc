@@ -30,6 +30,9 @@ namespace switchyard::bus {
 namespace {
 
 constexpr const char* kMetaPrefix = "replay/";
+// Shared mode: a cancellation on any node is a record of its own, so that
+// it never races the running node's progress writes.
+constexpr const char* kCancelPrefix = "replay-cancel/";
 constexpr size_t kMaxActive = 10;  // EventBridge: 10 active replays per account and region
 
 bool active(const std::string& state) { return state == "STARTING" || state == "RUNNING" || state == "CANCELLING"; }
@@ -124,6 +127,7 @@ class Replayer::Impl {
     if (r.start_ms >= r.end_ms)
       return fail(400, "ValidationException",
                   "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.");
+    if (!refresh()) return fail(503, "ServiceUnavailable", "The stored replays cannot be read now.");
     core::MutexLock lock(mu_);
     if (!routing_) return fail(503, "ServiceUnavailable", "No configuration loaded.");
     auto archive = routing_->archives.find(r.archive);
@@ -167,6 +171,12 @@ class Replayer::Impl {
 
   ReplayAnswer cancel(const std::string& name) {
     ReplayAnswer a;
+    if (!refresh()) {
+      a.http_status = 503;
+      a.code = "ServiceUnavailable";
+      a.message = "The stored replays cannot be read now.";
+      return a;
+    }
     core::MutexLock lock(mu_);
     auto it = replays_.find(name);
     if (it == replays_.end()) {
@@ -183,21 +193,33 @@ class Replayer::Impl {
       a.status = s;
       return a;
     }
-    s.state = "CANCELLING";
-    persist(s);
+    if (options_.shared) {
+      if (auto st = store_.put_meta(kCancelPrefix + name, "1"); !st) {
+        a.http_status = 503;
+        a.code = "ServiceUnavailable";
+        a.message = "The cancellation could not be stored: " + st.message();
+        return a;
+      }
+      s.state = "CANCELLING";
+    } else {
+      s.state = "CANCELLING";
+      persist(s);
+    }
     cv_.notify_all();
     a.status = s;
     return a;
   }
 
-  std::vector<ReplayStatus> list() const {
+  std::vector<ReplayStatus> list() {
+    refresh();  // on failure: as last read
     core::MutexLock lock(mu_);
     std::vector<ReplayStatus> out;
     for (const auto& [_, s] : replays_) out.push_back(s);
     return out;
   }
 
-  std::optional<ReplayStatus> get(const std::string& name) const {
+  std::optional<ReplayStatus> get(const std::string& name) {
+    refresh();
     core::MutexLock lock(mu_);
     auto it = replays_.find(name);
     if (it == replays_.end()) return std::nullopt;
@@ -205,9 +227,49 @@ class Replayer::Impl {
   }
 
  private:
+  // Shared mode: reads every replay again from the store (another node may
+  // have started, advanced or cancelled one). False when it cannot.
+  bool refresh() {
+    if (!options_.shared) return true;
+    auto stored = store_.list_meta(kMetaPrefix);
+    auto cancelled = store_.list_meta(kCancelPrefix);
+    if (!stored || !cancelled) {
+      core::log::warn("cannot read the stored replays",
+                      {{"error", (!stored ? stored.status() : cancelled.status()).message()}});
+      return false;
+    }
+    std::set<std::string> cancel;
+    for (const auto& [key, value] : *cancelled) cancel.insert(key.substr(std::string_view(kCancelPrefix).size()));
+    std::map<std::string, ReplayStatus> read;
+    for (const auto& [key, value] : *stored) {
+      auto s = decode_replay(value);
+      if (!s) continue;  // logged at start
+      if (cancel.count(s->name) && (s->state == "STARTING" || s->state == "RUNNING")) s->state = "CANCELLING";
+      read[s->name] = std::move(*s);
+    }
+    core::MutexLock lock(mu_);
+    replays_ = std::move(read);
+    return true;
+  }
+
+  bool may_run() const { return !options_.may_run || options_.may_run(); }
+
   void run() {
     int64_t next_retention = INT64_MIN;  // an interval: on the monotonic clock
     for (;;) {
+      if (!may_run()) {  // another node runs them: look again in a second
+        std::shared_ptr<const Routing> routing;
+        {
+          core::MutexWaitLock lock(mu_);
+          if (!stopping_) cv_.wait_for(lock.native(), std::chrono::milliseconds(1000));
+          if (stopping_) return;
+          routing = routing_;
+        }
+        if (routing) publish_archive_gauges(*routing);
+        next_retention = INT64_MIN;  // due at once when this node takes over
+        continue;
+      }
+      refresh();
       std::shared_ptr<const Routing> routing;
       std::string next;  // the active replay to advance
       {
@@ -369,6 +431,8 @@ class Replayer::Impl {
   void expire(const Routing& routing, int64_t now) {
     constexpr size_t kChunk = 5000;
     for (const auto& [name, a] : routing.archives) {
+      if (auto st = store_.set_archive_retention(name, a.retention_days); !st)
+        core::log::warn("cannot set an archive's retention", {{"archive", name}, {"error", st.message()}});
       if (a.retention_days > 0) {
         const int64_t cutoff = now - int64_t{a.retention_days} * 86'400'000;
         uint64_t removed = 0;
@@ -440,7 +504,7 @@ void Replayer::start() { impl_->start(); }
 void Replayer::stop() { impl_->stop(); }
 ReplayAnswer Replayer::start_replay(const ReplayRequest& request) { return impl_->start_replay(request); }
 ReplayAnswer Replayer::cancel(const std::string& name) { return impl_->cancel(name); }
-std::vector<ReplayStatus> Replayer::list() const { return impl_->list(); }
+std::vector<ReplayStatus> Replayer::list() const { return impl_->list(); }  // Impl reads the store again
 std::optional<ReplayStatus> Replayer::get(const std::string& name) const { return impl_->get(name); }
 
 }  // namespace switchyard::bus

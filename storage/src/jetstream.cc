@@ -14,6 +14,7 @@ using core::Status;
 Status failure(const std::string& what, natsStatus s, jsErrCode jerr) {
   std::string message = what + ": " + natsStatus_GetText(s);
   if (jerr != 0) message += " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")";
+  if (jerr == JSStreamNotFoundErr) return Status::not_found(message);
   if (s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED || s == NATS_NO_SERVER ||
       s == NATS_CONNECTION_DISCONNECTED)
     return Status::unavailable(message);
@@ -56,7 +57,7 @@ core::Result<std::unique_ptr<JetStream>> JetStream::connect(const ConnectOptions
   return std::unique_ptr<JetStream>(new JetStream(std::move(h)));
 }
 
-Status JetStream::ensure_stream(const StreamSpec& spec) {
+Status JetStream::ensure_stream(const StreamSpec& spec, bool update) {
   jsStreamConfig cfg;
   jsStreamConfig_Init(&cfg);
   std::vector<const char*> subjects;
@@ -74,7 +75,10 @@ Status JetStream::ensure_stream(const StreamSpec& spec) {
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_AddStream(&si, h_->js, &cfg, nullptr, &jerr);
-  if (s != NATS_OK && jerr == JSStreamNameExistErr) s = js_UpdateStream(&si, h_->js, &cfg, nullptr, &jerr);
+  if (s != NATS_OK && jerr == JSStreamNameExistErr) {
+    if (!update) return Status::ok();
+    s = js_UpdateStream(&si, h_->js, &cfg, nullptr, &jerr);
+  }
   jsStreamInfo_Destroy(si);
   if (s != NATS_OK) return failure("cannot create stream " + spec.name, s, jerr);
   return Status::ok();
@@ -88,6 +92,25 @@ core::Result<uint64_t> JetStream::stream_messages(const std::string& stream) {
   const uint64_t n = si->State.Msgs;
   jsStreamInfo_Destroy(si);
   return n;
+}
+
+core::Result<StreamState> JetStream::stream_state(const std::string& stream) {
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (natsStatus s = js_GetStreamInfo(&si, h_->js, stream.c_str(), nullptr, &jerr); s != NATS_OK)
+    return failure("cannot read stream " + stream, s, jerr);
+  const StreamState state{.messages = si->State.Msgs,
+                          .bytes = si->State.Bytes,
+                          .max_age_ms = si->Config != nullptr ? si->Config->MaxAge / kNanosPerMs : 0};
+  jsStreamInfo_Destroy(si);
+  return state;
+}
+
+core::Result<bool> JetStream::stream_exists(const std::string& stream) {
+  auto size = stream_state(stream);
+  if (size) return true;
+  if (size.status().code() == core::Code::kNotFound) return false;
+  return size.status();
 }
 
 core::Result<std::string> JetStream::stream_leader(const std::string& stream) {

@@ -128,12 +128,13 @@ core::Result<std::unique_ptr<PullConsumer>> JetStream::bind(const std::string& s
 }
 
 Status JetStream::read_subject(const std::string& stream, const std::string& subject,
-                               const std::function<bool(Message&)>& fn) {
+                               const std::function<bool(Message&)>& fn, uint64_t start_sequence) {
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = stream.c_str();
   so.Config.AckPolicy = js_AckNone;
-  so.Config.DeliverPolicy = js_DeliverAll;
+  so.Config.DeliverPolicy = start_sequence > 0 ? js_DeliverByStartSequence : js_DeliverAll;
+  so.Config.OptStartSeq = start_sequence;
   so.Config.InactiveThreshold = 30000 * kNanosPerMs;  // the server drops it if this node dies mid-read
   so.Config.Replicas = 1;
   so.Config.MemoryStorage = true;
@@ -146,11 +147,15 @@ Status JetStream::read_subject(const std::string& stream, const std::string& sub
     auto batch = consumer.fetch(256, 250);
     if (!batch) return batch.status();
     if (batch->empty()) break;
-    for (auto& m : *batch)
+    bool last = false;  // the consumer had nothing after it when it was sent
+    for (auto& m : *batch) {
+      last = m.num_pending() == 0;
       if (!fn(m)) {
         natsSubscription_Unsubscribe(sub);
         return Status::ok();
       }
+    }
+    if (last) break;
   }
   natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
   return Status::ok();

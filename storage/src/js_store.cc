@@ -149,12 +149,13 @@ JetStreamStore::~JetStreamStore() = default;
 // is: destinations in parallel on the publisher threads. A request whose
 // publishes partly failed is answered 503, and what was stored of it is
 // delivered: a 503 here means "not acknowledged", as the README says.
+//
+// Archive copies go to their archive's stream the same way, and a batch's
+// small records (a replay's progress) are written last, once everything
+// else of it is stored: a step that fails is repeated, and the Msg-Ids make
+// the repetition store nothing twice.
 void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<void(Status)> done) {
-  if (!batch->archived.empty()) {
-    done(Status::failed_precondition("archives are not available in cluster mode"));
-    return;
-  }
-  if (batch->tasks.empty() && batch->events.empty()) {
+  if (batch->tasks.empty() && batch->events.empty() && batch->meta.empty()) {
     done(Status::ok());
     return;
   }
@@ -168,9 +169,17 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
   // order (which is the order its owner fetches them in).
   std::map<std::string, std::vector<size_t>> by_destination;
   for (size_t i = 0; i < batch->tasks.size(); ++i) by_destination[batch->tasks[i].destination].push_back(i);
+  std::map<std::string, std::vector<size_t>> by_archive;
+  for (const auto& [archive, i] : batch->archived) by_archive[archive].push_back(i);
   auto pending = std::make_shared<Pending>();
-  pending->left = by_destination.size() + batch->events.size();
-  pending->done = std::move(done);
+  pending->left = by_destination.size() + batch->events.size() + by_archive.size() + 1;
+  pending->done = [this, batch, done = std::move(done)](Status st) {
+    for (const auto& [key, value] : batch->meta) {
+      if (!st) break;
+      st = put_meta(key, value);
+    }
+    done(std::move(st));
+  };
   auto finished = [pending](const Status& failed) {
     if (!failed) {
       core::MutexLock lock(pending->mu);
@@ -207,6 +216,11 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
       }
       finished(failed);
     });
+  for (auto& [archive, indexes] : by_archive)
+    publishers_.push([this, batch, finished, name = archive, indexes = std::move(indexes)] {
+      publish_archived(batch, name, indexes, finished);
+    });
+  finished(Status::ok());  // the count's extra one: nothing finishes before every job is queued
 }
 
 core::Result<std::string> JsStore::event_envelope(int64_t, const std::string& event_id) {

@@ -4,8 +4,8 @@
 //   js_store.cc          opening, ingest publishes, the worker queues
 //   js_store_deliveries.cc  adopted destinations: fetching, holding, the
 //                        outcomes (ack, retry copy, dead letter)
-//   js_store_state.cc    the DLQ's reads, redrive and purge, pauses, and
-//                        the roles cluster mode does not offer yet
+//   js_store_state.cc    the DLQ's reads, redrive and purge, pauses
+//   js_store_archives.cc archives (a stream each) and small records
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -85,13 +86,14 @@ class JsStore final : public JetStreamStore {
   core::Result<uint64_t> count_dead_letters(const std::string& destination) override;
   core::Status purge_dead_letters(const std::string& destination, uint64_t* purged) override;
 
-  // Archives: not in cluster mode yet (the config refuses archives there).
+  // Archives
   core::Result<std::vector<ArchivedEvent>> read_archive(const std::string& archive, int64_t from_s, int64_t to_s,
                                                         const std::string& after_key, size_t limit) override;
   core::Result<uint64_t> count_archive(const std::string& archive, int64_t from_s, int64_t to_s) override;
   ArchiveStats archive_stats(const std::string& archive) override;
   core::Result<uint64_t> expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
                                         std::string* cursor) override;
+  core::Status set_archive_retention(const std::string& archive, uint32_t retention_days) override;
 
   // SmallState
   core::Status set_paused(const std::string& destination, bool paused) override;
@@ -143,6 +145,13 @@ class JsStore final : public JetStreamStore {
   void settle(const std::shared_ptr<Source>& source);
   prometheus::Counter& redelivered(const std::string& destination);
   void set_pending(const std::string& destination, uint64_t n);
+  // Archives: the stream exists (created without an age limit when the
+  // retention pass has not made it yet); the batch's archived events of one
+  // archive, published in order.
+  core::Status ensure_archive(const std::string& archive);
+  void publish_archived(const std::shared_ptr<const IngestBatch>& batch, const std::string& archive,
+                        const std::vector<size_t>& events, const std::function<void(const core::Status&)>& finished);
+  core::Result<std::map<int64_t, std::pair<std::string, uint64_t>>> archive_hours(const std::string& archive);
 
   jetstream::JetStream& js_;
   JetStreamStoreOptions options_;
@@ -162,6 +171,8 @@ class JsStore final : public JetStreamStore {
   std::map<std::string, std::unique_ptr<Adopted>> adopted_ SY_GUARDED_BY(mu_);
   std::function<void(const std::string&, uint64_t)> on_fetched_ SY_GUARDED_BY(mu_);
   uint64_t next_order_ SY_GUARDED_BY(mu_) = 0;
+  std::set<std::string> archives_ SY_GUARDED_BY(mu_);             // streams known to exist
+  std::map<std::string, uint32_t> retention_ SY_GUARDED_BY(mu_);  // as last set
 };
 
 }  // namespace switchyard::storage

@@ -1,6 +1,5 @@
-// The JetStream store's dead-letter reads, redrive and purge, pause state,
-// and the roles cluster mode does not offer yet (archives and replay
-// progress: the config refuses archives in cluster mode).
+// The JetStream store's dead-letter reads, redrive and purge, and pause
+// state.
 
 #include <utility>
 
@@ -15,8 +14,6 @@ using core::Status;
 namespace {
 
 constexpr const char* kPausePrefix = "pause.";
-
-Status no_archives() { return Status::failed_precondition("archives are not available in cluster mode"); }
 
 }  // namespace
 
@@ -81,16 +78,6 @@ Status JsStore::purge_dead_letters(const std::string& destination, uint64_t* pur
   return Status::ok();
 }
 
-core::Result<std::vector<ArchivedEvent>> JsStore::read_archive(const std::string&, int64_t, int64_t, const std::string&,
-                                                               size_t) {
-  return no_archives();
-}
-core::Result<uint64_t> JsStore::count_archive(const std::string&, int64_t, int64_t) { return no_archives(); }
-ArchiveStats JsStore::archive_stats(const std::string&) { return {}; }
-core::Result<uint64_t> JsStore::expire_archive(const std::string&, int64_t, size_t, std::string*) {
-  return no_archives();
-}
-
 // Every node reads the pauses (the owner of a destination applies them), so
 // a pause set on any node holds cluster-wide and across restarts.
 Status JsStore::set_paused(const std::string& destination, bool paused) {
@@ -118,14 +105,6 @@ core::Result<std::vector<std::string>> JsStore::paused_destinations() {
     }
   }
   return out;
-}
-
-Status JsStore::put_meta(const std::string&, const std::string&) {
-  return Status::failed_precondition("replays are not available in cluster mode");
-}
-
-core::Result<std::vector<std::pair<std::string, std::string>>> JsStore::list_meta(const std::string&) {
-  return std::vector<std::pair<std::string, std::string>>{};  // no replay has run here
 }
 
 }  // namespace switchyard::storage

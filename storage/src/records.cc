@@ -140,6 +140,16 @@ std::string encode_event_record(const core::Event& e, const std::string* envelop
   return out;
 }
 
+std::string encode_archive_record(const core::Event& e, const std::string* envelope) {
+  std::string out = R"({"id":)";
+  out += json(e.id).dump();
+  out += R"(,"time_s":)";
+  out += std::to_string(e.time);
+  out += ',';
+  out += std::string_view(encode_event_record(e, envelope)).substr(1);
+  return out;
+}
+
 std::string_view envelope_of(std::string_view record) {
   static constexpr std::string_view kMarker = R"(,"event":)";
   const auto at = record.find(kMarker);
@@ -154,6 +164,8 @@ core::Result<EventRecordHeader> decode_event_header(std::string_view record) {
   if (!j.is_object()) return core::Status::corruption("a stored event record's header is not readable");
   try {
     EventRecordHeader h;
+    h.id = j.value("id", "");
+    h.time_s = j.value("time_s", int64_t{0});
     h.bus = j.value("bus", "");
     h.ingested_ms = j.value("ingested_ms", int64_t{0});
     h.trace_header = j.value("trace_header", "");

@@ -30,6 +30,10 @@ core::Result<DeadLetter> decode_dead_letter(std::string_view data);
 // `envelope`, when given, is envelope_json(e) already made.
 std::string encode_event_record(const core::Event& e, const std::string* envelope = nullptr);
 
+// An event record that also names the event's id and time (seconds): what
+// cluster mode's archive streams hold, {"id":...,"time_s":...,"bus":...}.
+std::string encode_archive_record(const core::Event& e, const std::string* envelope = nullptr);
+
 // The envelope inside an event record, byte for byte: it follows "event":
 // and ends before the closing brace. Earlier members are escaped strings and
 // numbers, so the marker cannot occur inside them. Empty when not found.
@@ -37,6 +41,8 @@ std::string_view envelope_of(std::string_view record);
 
 // The members of an event record before its envelope.
 struct EventRecordHeader {
+  std::string id;      // archive records only
+  int64_t time_s = 0;  // archive records only
   std::string bus;
   int64_t ingested_ms = 0;
   std::string trace_header;

@@ -106,10 +106,12 @@ class Service:
         self.env = dict(os.environ, **(env or {}))
         self.preexec_fn = preexec_fn
         self.nats = None
+        self.cluster_section = ""  # added to every text this service's config file gets
         if CLUSTER_MODE and "\ncluster:" not in "\n" + config_text:
             import cluster  # pylint: disable=import-outside-toplevel (cluster.py imports this module)
             self.nats = cluster.NatsCluster(3).start()
-            config_text = config_text + "\n" + cluster.cluster_section(self.nats, "e2e")
+            self.cluster_section = "\n" + cluster.cluster_section(self.nats, "e2e")
+            config_text = config_text + self.cluster_section
         self.dir = tempfile.mkdtemp(prefix="switchyard-e2e-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.config_path = os.path.join(self.dir, "switchyard.yaml")
@@ -117,6 +119,11 @@ class Service:
             f.write(config_text)
         self.proc = None
         self.log = []
+
+    def write_config(self, text):
+        """Replaces the config file (a reload reads it), keeping cluster mode's section."""
+        with open(self.config_path, "w") as f:
+            f.write(text + self.cluster_section)
 
     def start(self, timeout=15):
         self.proc = subprocess.Popen(

@@ -47,8 +47,7 @@ class OperationsTest(unittest.TestCase):
         self.addCleanup(self.service.cleanup)
 
     def rewrite(self, text):
-        with open(self.service.config_path, "w") as f:
-            f.write(text)
+        self.service.write_config(text)
 
     def _admin(self, method, path, token=TOKEN):
         url = "http://%s%s" % (self.service.admin, path)

@@ -3,7 +3,8 @@
 // that adopted the destination and nobody else; a delivered task leaves
 // the stream; a retry copy replaces the stored delivery and is what the
 // next owner finds, with its attempts; dead letters are listed, counted,
-// redriven and purged; pauses are shared.
+// redriven and purged; pauses are shared; archives are read by event time
+// and position; small records are kept.
 
 #include "switchyard/storage/jetstream_store.h"
 
@@ -272,15 +273,125 @@ TEST_F(JetStreamStoreTest, PausesAreSharedThroughTheCluster) {
   EXPECT_TRUE(store_->paused_destinations()->empty());
 }
 
-TEST_F(JetStreamStoreTest, ArchivesAreRefusedWithAReason) {
+core::Event archived_event(const std::string& id, int64_t time_s) {
+  core::Event e;
+  e.id = id;
+  e.bus = "orders/eu";
+  e.source = "shop";
+  e.detail_type = "OrderPlaced";
+  e.detail = R"({"id":")" + id + R"("})";
+  e.time = time_s;
+  e.ingested_ms = 1700000000000 + time_s;
+  e.trace_header = "Root=1-" + id;
+  return e;
+}
+
+// An hour boundary (2026-12-07T10:00:00Z), so the hours below are exact.
+constexpr int64_t kHour0 = 1796637600;
+
+TEST_F(JetStreamStoreTest, ArchivesAreReadByEventTimeThenArchiveOrderAndResumeAtAPosition) {
+  const std::string archive = "orders.all";  // a '.' in the name: a token with a hash
+  auto first = std::make_shared<IngestBatch>();
+  first->events = {archived_event("a1", kHour0 + 10), archived_event("a2", kHour0 + 3599),
+                   archived_event("a3", kHour0 + 3600), archived_event("a4", kHour0 + 7300)};
+  for (size_t i = 0; i < first->events.size(); ++i) first->archived.emplace_back(archive, i);
+  auto second = std::make_shared<IngestBatch>();
+  second->events = {archived_event("a5", kHour0 + 20)};
+  second->archived = {{archive, 0}};
+  for (const auto& batch : {first, second, first}) {  // the first twice: stored once
+    std::promise<core::Status> done;
+    store_->append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+    ASSERT_TRUE(done.get_future().get());
+  }
+
+  // Hour by hour, and within an hour in the order archived.
+  std::vector<std::string> ids;
+  std::string after;
+  for (int step = 0; step < 10; ++step) {
+    auto read = store_->read_archive(archive, kHour0, kHour0 + 3 * 3600, after, 2);
+    ASSERT_TRUE(read) << read.status().message();
+    if (read->empty()) break;
+    EXPECT_LE(read->size(), 2u);
+    for (const auto& e : *read) ids.push_back(e.id);
+    after = read->back().key;
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"a1", "a2", "a5", "a3", "a4"}));
+
+  // A window that cuts hours: only the events whose time is inside.
+  auto edge = store_->read_archive(archive, kHour0 + 15, kHour0 + 3600, "", 10);
+  ASSERT_TRUE(edge);
+  ASSERT_EQ(edge->size(), 2u);
+  EXPECT_EQ((*edge)[0].id, "a2");
+  EXPECT_EQ((*edge)[1].id, "a5");
+  const core::Event a5 = archived_event("a5", kHour0 + 20);
+  EXPECT_EQ((*edge)[1].envelope, core::envelope_json(a5));  // byte for byte
+  EXPECT_EQ((*edge)[1].bus, "orders/eu");
+  EXPECT_EQ((*edge)[1].time_s, kHour0 + 20);
+  EXPECT_EQ((*edge)[1].ingested_ms, a5.ingested_ms);
+  EXPECT_EQ((*edge)[1].trace_header, "Root=1-a5");
+
+  EXPECT_EQ(store_->count_archive(archive, kHour0, kHour0 + 3 * 3600).value_or(0), 5u);
+  EXPECT_EQ(store_->count_archive(archive, kHour0 + 15, kHour0 + 3600).value_or(0), 2u);
+  EXPECT_EQ(store_->count_archive(archive, kHour0 + 3600, kHour0 + 7301).value_or(0), 2u);
+  EXPECT_EQ(store_->count_archive(archive, kHour0 + 7301, kHour0 + 9 * 3600).value_or(9), 0u);
+  const ArchiveStats stats = store_->archive_stats(archive);
+  EXPECT_EQ(stats.events, 5u);
+  EXPECT_GT(stats.bytes, 5 * core::envelope_json(a5).size());
+
+  // An archive nothing was stored in: empty, not an error.
+  auto none = store_->read_archive("never-used", 0, kHour0, "", 10);
+  ASSERT_TRUE(none) << none.status().message();
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(store_->count_archive("never-used", 0, kHour0).value_or(9), 0u);
+  EXPECT_EQ(store_->archive_stats("never-used").events, 0u);
+}
+
+TEST_F(JetStreamStoreTest, AnArchivesRetentionIsItsStreamsMaximumAgeAndIngestLeavesItAlone) {
+  ASSERT_TRUE(store_->set_archive_retention("kept", 7));
+  auto state = js_->stream_state("SY_AR_kept");
+  ASSERT_TRUE(state) << state.status().message();
+  EXPECT_EQ(state->max_age_ms, 7 * 86'400'000LL);
+
+  // Another node's store (fresh: it has not seen the stream) archives into it.
+  auto other = JetStreamStore::open(*js_, {.replicas = 3, .publish_timeout_ms = 5000, .registry = &registry_});
+  ASSERT_TRUE(other) << other.status().message();
   auto batch = std::make_shared<IngestBatch>();
-  batch->tasks = {task("z1", "any")};
-  batch->archived = {{"all", 0}};
+  batch->events = {archived_event("k1", kHour0)};
+  batch->archived = {{"kept", 0}};
+  std::promise<core::Status> done;
+  (*other)->append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+  ASSERT_TRUE(done.get_future().get());
+  EXPECT_EQ(js_->stream_state("SY_AR_kept")->max_age_ms, 7 * 86'400'000LL);
+  EXPECT_EQ(store_->archive_stats("kept").events, 1u);
+
+  ASSERT_TRUE(store_->set_archive_retention("kept", 0));  // forever
+  EXPECT_EQ(js_->stream_state("SY_AR_kept")->max_age_ms, 0);
+  EXPECT_EQ(store_->archive_stats("kept").events, 1u);
+}
+
+TEST_F(JetStreamStoreTest, SmallRecordsAreListedByPrefixAndABatchsRecordsAreWrittenWithIt) {
+  ASSERT_TRUE(store_->put_meta("replay/fix.1", "one"));
+  ASSERT_TRUE(store_->put_meta("replay/fix-2", "two"));
+  ASSERT_TRUE(store_->put_meta("replay-cancel/fix.1", "1"));
+  ASSERT_TRUE(store_->put_meta("replay/fix-2", "two again"));  // replaced
+  auto listed = store_->list_meta("replay/");
+  ASSERT_TRUE(listed) << listed.status().message();
+  EXPECT_EQ(*listed,
+            (std::vector<std::pair<std::string, std::string>>{{"replay/fix-2", "two again"}, {"replay/fix.1", "one"}}));
+
+  auto batch = std::make_shared<IngestBatch>();
+  batch->tasks = {task("m1", "meta-dest")};
+  batch->meta = {{"replay/fix-3", "after its deliveries"}};
+  ASSERT_TRUE(append({}));  // nothing at all: fine
   std::promise<core::Status> done;
   store_->append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
-  const core::Status st = done.get_future().get();
-  EXPECT_EQ(st.code(), core::Code::kFailedPrecondition);
-  EXPECT_NE(st.message().find("cluster mode"), std::string::npos);
+  ASSERT_TRUE(done.get_future().get());
+  listed = store_->list_meta("replay/fix-3");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(*listed, (std::vector<std::pair<std::string, std::string>>{{"replay/fix-3", "after its deliveries"}}));
+  auto work = js_->subject_counts("SY_WORK", jetstream::work_subject("meta-dest"));
+  ASSERT_TRUE(work);
+  EXPECT_EQ((*work)[jetstream::work_subject("meta-dest")], 1u);
 }
 
 }  // namespace

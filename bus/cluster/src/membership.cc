@@ -125,7 +125,11 @@ void Membership::set_destinations(std::vector<OwnedDestination> destinations) {
 }
 
 bool Membership::may_send(const std::string& destination) const {
-  const uint32_t p = storage::jetstream::partition_of(destination, options_.partitions);
+  return holds(storage::jetstream::partition_of(destination, options_.partitions));
+}
+
+bool Membership::holds(uint32_t p) const {
+  if (p >= options_.partitions) return false;
   const int64_t from = send_from_[p].load(std::memory_order_acquire);
   const int64_t now = clock_.mono_ms();
   return from != 0 && now >= from && now < send_until_[p].load(std::memory_order_acquire);

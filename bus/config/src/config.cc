@@ -76,9 +76,6 @@ void Loader::load(const YAML::Node& root, Config* c) {
   load_webhooks(root["webhooks"], c);
   load_archives(root["archives"], c);
   if (const auto n = root["cluster"]) load_cluster(n, c);
-  if (c->cluster.enabled && !c->archives.empty())
-    error(root["archives"],
-          "archives are not available in cluster mode yet: remove the archives section or the cluster section");
 }
 
 }  // namespace internal

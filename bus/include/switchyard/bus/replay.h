@@ -8,6 +8,7 @@
 // The same thread removes archived events past their retention.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,11 @@ class Replayer {
     size_t chunk = 1000;                    // events per atomic step
     int64_t retention_interval_ms = 60000;  // how often expired archive events are removed
     uint32_t max_events_per_second = 0;     // replays together read at most this many; 0: no limit
+    // Cluster mode: every node reads and writes the same replays through
+    // the store (each answer reads them again), and only the node for
+    // which `may_run` says yes advances them and sets archive retention.
+    bool shared = false;
+    std::function<bool()> may_run{};  // empty: this process runs them
   };
 
   // Replay times and retention run on `clock` (its wall time for ages and

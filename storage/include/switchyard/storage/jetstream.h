@@ -37,6 +37,12 @@ struct StreamSpec {
   int64_t duplicates_ms = 120000;  // how long a Nats-Msg-Id is remembered
 };
 
+struct StreamState {
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  int64_t max_age_ms = 0;
+};
+
 struct Published {
   uint64_t sequence = 0;
   bool duplicate = false;  // the Msg-Id was stored before: this publish stored nothing
@@ -110,8 +116,9 @@ class JetStream {
   JetStream(const JetStream&) = delete;
   JetStream& operator=(const JetStream&) = delete;
 
-  // Creates the stream, or updates it to `spec` when it exists.
-  core::Status ensure_stream(const StreamSpec& spec);
+  // Creates the stream, or updates it to `spec` when it exists (or, with
+  // `update` false, leaves it as it is).
+  core::Status ensure_stream(const StreamSpec& spec, bool update = true);
   // Messages the stream holds now.
   core::Result<uint64_t> stream_messages(const std::string& stream);
   // The server that leads the stream's replicas now (its server_name);
@@ -137,11 +144,17 @@ class JetStream {
   // Binds to an existing durable consumer (creating nothing).
   core::Result<std::unique_ptr<PullConsumer>> bind(const std::string& stream, const std::string& durable,
                                                    const std::string& filter_subject);
-  // Every message of `subject` in `stream`, oldest first, through a
+  // Every message of `subject` in `stream` (from the stream sequence
+  // `start_sequence` on, when it is not 0), oldest first, through a
   // short-lived consumer that acknowledges nothing; `fn` returns false to
-  // stop.
+  // stop. Messages published while it reads may or may not be seen.
   core::Status read_subject(const std::string& stream, const std::string& subject,
-                            const std::function<bool(Message&)>& fn);
+                            const std::function<bool(Message&)>& fn, uint64_t start_sequence = 0);
+  // What the stream holds now, and its age limit; kNotFound when it does
+  // not exist.
+  core::Result<StreamState> stream_state(const std::string& stream);
+  // Whether the stream exists (kUnavailable when that cannot be told).
+  core::Result<bool> stream_exists(const std::string& stream);
   core::Status delete_message(const std::string& stream, uint64_t sequence);
   // The data of the newest message of `subject`; kNotFound when it has none.
   core::Result<std::string> last_message(const std::string& stream, const std::string& subject);

@@ -161,6 +161,12 @@ class Archives : public virtual Writability {
   // chunk, each starts where the last ended.
   virtual core::Result<uint64_t> expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
                                                 std::string* cursor) = 0;
+  // The archive's retention (0: kept until the archive is removed), for a
+  // store that removes old events by itself (cluster mode's streams have a
+  // maximum age); the embedded store removes them in expire_archive.
+  virtual core::Status set_archive_retention(const std::string& /*archive*/, uint32_t /*retention_days*/) {
+    return core::Status::ok();
+  }
 };
 
 // Small operator state: paused destinations, replay progress.

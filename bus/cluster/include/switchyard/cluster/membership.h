@@ -94,6 +94,10 @@ class Membership {
 
   // Whether a send to `destination` may start now on this node.
   bool may_send(const std::string& destination) const;
+  // Whether this node holds partition `p` now (and may act for it). The
+  // holder of partition 0 also runs the cluster's replays and archive
+  // retention: one node at a time, as a partition's owner.
+  bool holds(uint32_t p) const;
 
   // Live node ids (this one included) and who holds each partition.
   core::Result<std::vector<std::string>> nodes();
