@@ -53,7 +53,11 @@ void JobQueue::push(std::function<void()> job) {
 }
 
 JsStore::JsStore(jetstream::JetStream& js, const JetStreamStoreOptions& options)
-    : js_(js), options_(options), publishers_(std::max(1, options.publisher_threads)), outcomes_(1) {
+    : js_(js),
+      options_(options),
+      publishers_(std::max(1, options.publisher_threads)),
+      outcomes_(1),
+      metrics_(StoreMetrics::make(options.registry, /*disk=*/false)) {
   if (options_.registry != nullptr)
     redelivered_ = &prometheus::BuildCounter()
                         .Name("switchyard_cluster_redelivered_total")
@@ -173,10 +177,19 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
   for (const auto& [archive, i] : batch->archived) by_archive[archive].push_back(i);
   auto pending = std::make_shared<Pending>();
   pending->left = by_destination.size() + batch->events.size() + by_archive.size() + 1;
-  pending->done = [this, batch, done = std::move(done)](Status st) {
+  pending->done = [this, batch, done = std::move(done), started = std::chrono::steady_clock::now()](Status st) {
     for (const auto& [key, value] : batch->meta) {
       if (!st) break;
       st = put_meta(key, value);
+    }
+    if (metrics_) {
+      if (st) {
+        metrics_->batches->Increment();
+        metrics_->commit_seconds->Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      } else {
+        (st.code() == core::Code::kResourceExhausted ? metrics_->refused_full : metrics_->refused_error)->Increment();
+      }
     }
     done(std::move(st));
   };

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store_metrics.h"
 #include "switchyard/core/mutex.h"
 #include "switchyard/storage/jetstream_store.h"
 
@@ -166,6 +167,7 @@ class JsStore final : public JetStreamStore {
   JobQueue outcomes_;  // one thread: a delivery's outcomes are written in order
   prometheus::Family<prometheus::Counter>* redelivered_ = nullptr;
   prometheus::Family<prometheus::Gauge>* pending_ = nullptr;
+  std::unique_ptr<StoreMetrics> metrics_;  // the storage_* metrics single-node mode has, but the disk's
 
   mutable core::Mutex mu_;
   std::map<std::string, std::unique_ptr<Adopted>> adopted_ SY_GUARDED_BY(mu_);

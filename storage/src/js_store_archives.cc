@@ -161,7 +161,9 @@ core::Result<std::vector<ArchivedEvent>> JsStore::read_archive(const std::string
   if (!hours) return hours.status();
   const Position after = decode_position(after_key);
   Status failed;
-  for (const auto& [hour, subject_count] : *hours) {
+  for (const auto& entry : *hours) {
+    const int64_t hour = entry.first;  // a plain variable: the reader below captures it
+    const std::pair<std::string, uint64_t>& subject_count = entry.second;
     if (out.size() >= limit) break;
     if (hour + kHourS <= from_s || hour < after.hour) continue;
     if (hour >= to_s) break;

@@ -17,11 +17,12 @@ struct StoreMetrics {
   prometheus::Counter* batches;
   prometheus::Counter* refused_full;
   prometheus::Counter* refused_error;
-  prometheus::Gauge* free_bytes;
-  prometheus::Gauge* min_free_bytes;
+  prometheus::Gauge* free_bytes = nullptr;  // the embedded store's disk only
+  prometheus::Gauge* min_free_bytes = nullptr;
 
-  // None without a registry.
-  static std::unique_ptr<StoreMetrics> make(prometheus::Registry* registry);
+  // None without a registry. `disk`: the gauges of the local disk's free
+  // space too (not in cluster mode, where the streams' limits apply).
+  static std::unique_ptr<StoreMetrics> make(prometheus::Registry* registry, bool disk = true);
 };
 
 }  // namespace switchyard::storage
