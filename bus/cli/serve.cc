@@ -75,6 +75,7 @@ int run_serve(const ServeArgs& args) {
     }
     config = std::move(*shared);
     dispatch_options.may_send = [node = cluster.get()](const std::string& d) { return node->may_send(d); };
+    dispatch_options.stored_beyond = [node = cluster.get()](const std::string& d) { return node->store().waiting(d); };
   } else {
     auto opened = sy::storage::Store::open(store_options);
     if (!opened) {

@@ -32,7 +32,8 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& r)
                                   .Register(r)),
       queued_(prometheus::BuildGauge()
                   .Name("switchyard_delivery_queue_depth")
-                  .Help("Deliveries waiting in memory per destination")
+                  .Help("Deliveries waiting per destination: in memory (cluster mode: and in the work stream for "
+                        "this owner)")
                   .Register(r)),
       backlog_(prometheus::BuildGauge()
                    .Name("switchyard_delivery_backlog")

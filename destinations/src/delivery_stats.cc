@@ -47,7 +47,8 @@ void Dispatcher::Impl::publish_stats() {
     out.concurrency_limit = s.limit.limit();
     out.backlog_on_disk = s.holding.on_disk;
     out.dlq_depth = s.dlq_count;
-    out.queued = s.ready.size() + s.waiting;
+    const uint64_t beyond = options_.stored_beyond ? options_.stored_beyond(name) : 0;
+    out.queued = s.ready.size() + s.waiting + beyond;
     out.in_flight = s.in_flight;
     out.delivered = delivered_count_[name];
     out.dead_lettered = dead_count_[name];
@@ -57,8 +58,8 @@ void Dispatcher::Impl::publish_stats() {
       if (at < sec) last10 += n;
     out.delivery_rate_per_second = static_cast<double>(last10) / 10.0;
     s.m.queued->Set(static_cast<double>(out.queued));
-    out.backlog = s.stored;
-    s.m.backlog->Set(static_cast<double>(s.stored));
+    out.backlog = s.stored + beyond;
+    s.m.backlog->Set(static_cast<double>(out.backlog));
     if (refresh_age) {
       const int64_t oldest = s.holding.oldest_ingested_ms();
       out.oldest_pending_age_seconds = oldest == 0 ? 0 : std::max<int64_t>(0, now - oldest) / 1000.0;

@@ -108,6 +108,7 @@ class JsStore final : public JetStreamStore {
   void drop(const std::string& destination, bool graceful) override;
   void drop(const std::vector<std::string>& destinations, bool graceful) override;
   void set_fetch_listener(std::function<void(const std::string&, uint64_t)> on_fetched) override;
+  uint64_t waiting(const std::string& destination) const override;
 
   core::Status provision();
 
@@ -173,6 +174,8 @@ class JsStore final : public JetStreamStore {
   std::map<std::string, std::unique_ptr<Adopted>> adopted_ SY_GUARDED_BY(mu_);
   std::function<void(const std::string&, uint64_t)> on_fetched_ SY_GUARDED_BY(mu_);
   uint64_t next_order_ SY_GUARDED_BY(mu_) = 0;
+  mutable core::Mutex waiting_mu_;  // a leaf: nothing else is locked under it
+  std::map<std::string, uint64_t> waiting_ SY_GUARDED_BY(waiting_mu_);
   std::set<std::string> archives_ SY_GUARDED_BY(mu_);             // streams known to exist
   std::map<std::string, uint32_t> retention_ SY_GUARDED_BY(mu_);  // as last set
 };

@@ -81,6 +81,10 @@ void JsStore::drop(const std::vector<std::string>& destinations, bool graceful) 
       adopted_.erase(it);
     }
   }
+  for (const auto& d : destinations) {  // another node counts them now
+    core::MutexLock lock(waiting_mu_);
+    waiting_.erase(d);
+  }
   for (auto& a : gone) {
     if (a->fetcher.joinable()) a->fetcher.join();
     if (!graceful) continue;
@@ -234,7 +238,17 @@ void JsStore::take_fetched(const std::string& destination, Adopted* a,
 }
 
 void JsStore::set_pending(const std::string& destination, uint64_t n) {
+  {
+    core::MutexLock lock(waiting_mu_);
+    waiting_[destination] = n;
+  }
   if (pending_ != nullptr) pending_->Add({{"destination", destination}}).Set(static_cast<double>(n));
+}
+
+uint64_t JsStore::waiting(const std::string& destination) const {
+  core::MutexLock lock(waiting_mu_);
+  auto it = waiting_.find(destination);
+  return it == waiting_.end() ? 0 : it->second;
 }
 
 prometheus::Counter& JsStore::redelivered(const std::string& destination) {

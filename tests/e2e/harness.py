@@ -19,6 +19,11 @@ BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(os.path.dirname(__file__), "
 # SWITCHYARD_E2E_CLUSTER=1: every Service runs in cluster mode, on 3
 # nats-servers of its own (cluster.py), so the same tests check both modes.
 CLUSTER_MODE = os.environ.get("SWITCHYARD_E2E_CLUSTER") == "1"
+# ... and SWITCHYARD_E2E_CLUSTER_NODES=3 starts two more nodes beside each
+# Service (its peers, sharing its nats-servers and configuration): the test
+# talks to the first node, and deliveries are made by whichever node owns
+# the destination.
+CLUSTER_NODES = int(os.environ.get("SWITCHYARD_E2E_CLUSTER_NODES", "1")) if CLUSTER_MODE else 1
 
 
 def free_port():
@@ -106,11 +111,14 @@ class Service:
         self.env = dict(os.environ, **(env or {}))
         self.preexec_fn = preexec_fn
         self.nats = None
+        self.peers = []  # cluster mode's other nodes: they run from this node's first start to cleanup()
         self.cluster_section = ""  # added to every text this service's config file gets
         if CLUSTER_MODE and "\ncluster:" not in "\n" + config_text:
             import cluster  # pylint: disable=import-outside-toplevel (cluster.py imports this module)
             self.nats = cluster.NatsCluster(3).start()
             self.cluster_section = "\n" + cluster.cluster_section(self.nats, "e2e")
+            self.peers = [Service(config_text + "\n" + cluster.cluster_section(self.nats, "e2e-%d" % i), env=env)
+                          for i in range(1, CLUSTER_NODES)]
             config_text = config_text + self.cluster_section
         self.dir = tempfile.mkdtemp(prefix="switchyard-e2e-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
@@ -146,6 +154,9 @@ class Service:
         if not ready.wait(0.5):
             self.stop()
             raise AssertionError("switchyard did not start:\n" + "".join(self.log))
+        for peer in self.peers:  # after this node: the first node stores the cluster's configuration
+            if not peer.proc:
+                peer.start(timeout=60)
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
@@ -159,6 +170,8 @@ class Service:
         return self.proc.returncode if self.proc else None
 
     def cleanup(self):
+        for peer in self.peers:
+            peer.cleanup()
         self.stop()
         if self.nats:
             self.nats.stop()

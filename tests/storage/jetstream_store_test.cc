@@ -168,9 +168,12 @@ TEST_F(JetStreamStoreTest, AnOwnerHoldsItsWindowAndShowsWhatWaitsBeyondIt) {
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(*store_->count_tasks("lagging"), 2u) << "no more than the window is held";
   EXPECT_TRUE(eventually([&] { return gauge("switchyard_cluster_work_pending", "lagging") == 3; }));
+  EXPECT_EQ(store_->waiting("lagging"), 3u);  // what the admin view adds to the held ones
   for (const auto& t : load("lagging")) ASSERT_TRUE(store_->finish_task(t));
   ASSERT_TRUE(eventually([&] { return fetched_.load() == 4; })) << "room again: the next two are fetched";
+  EXPECT_TRUE(eventually([&] { return store_->waiting("lagging") == 1; }));
   store_->drop("lagging", true);
+  EXPECT_EQ(store_->waiting("lagging"), 0u) << "not adopted here any more";
 }
 
 TEST_F(JetStreamStoreTest, TheSameDeliveryAppendedTwiceIsStoredOnce) {

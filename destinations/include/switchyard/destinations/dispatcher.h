@@ -49,6 +49,11 @@ struct Options {
   // Asked right before every send; a destination refused is asked again
   // within 250 ms. Null: every destination is this node's.
   std::function<bool(const std::string& destination)> may_send;
+  // Cluster mode: how many deliveries of `destination` are stored beyond
+  // those this node holds (waiting in the work stream for its owner to
+  // fetch them); the admin view counts them as queued and in the backlog.
+  // Null: none (the embedded store's backlog is all known here).
+  std::function<uint64_t(const std::string& destination)> stored_beyond;
 };
 
 struct DestinationStats {

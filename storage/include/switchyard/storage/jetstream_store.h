@@ -74,6 +74,9 @@ class JetStreamStore : public Store {
   // The same for several at once (their fetches end together).
   virtual void drop(const std::vector<std::string>& destinations, bool graceful) = 0;
   virtual void set_fetch_listener(std::function<void(const std::string&, uint64_t)> on_fetched) = 0;
+  // Deliveries of an adopted destination waiting in the stream beyond the
+  // ones this node fetched, as last seen (0 when not adopted here).
+  virtual uint64_t waiting(const std::string& destination) const = 0;
 };
 
 }  // namespace switchyard::storage
