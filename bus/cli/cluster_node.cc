@@ -222,6 +222,13 @@ void ClusterNode::apply(const config::Config& config) {
   if (membership_) membership_->set_destinations(owned_of(config));
 }
 
+std::map<std::string, std::string> ClusterNode::owners() {
+  std::map<std::string, std::string> out;
+  const cluster::Membership* m = running_.load(std::memory_order_acquire);
+  if (m == nullptr) return out;
+  return membership_->owners();
+}
+
 std::string ClusterNode::view_json() {
   nlohmann::json out{{"node", settings_.node_id}, {"partitions_count", settings_.partitions}};
   nlohmann::json nodes = nlohmann::json::array();

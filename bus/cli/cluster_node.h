@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,6 +54,8 @@ class ClusterNode {
   void apply(const config::Config& config);
   // GET /admin/cluster: this node, the live nodes' records, the partitions.
   std::string view_json();
+  // Each configured destination's owner now ("" while nobody holds it).
+  std::map<std::string, std::string> owners();
   // Hands every partition over (SIGTERM).
   void stop();
 

@@ -133,7 +133,8 @@ int run_serve(const ServeArgs& args) {
         {"ingest", server.ingest_address()},
         {"admin",
          server.admin_address()}}.dump();
-    server.set_cluster_view([node = cluster.get()] { return node->view_json(); });
+    server.set_cluster_view({.describe = [node = cluster.get()] { return node->view_json(); },
+                             .owners = [node = cluster.get()] { return node->owners(); }});
     if (auto st = cluster->start(dispatcher, config, record); !st) {
       sy::core::log::error("cannot join the cluster", {{"error", st.message()}});
       cluster->stop();
@@ -166,7 +167,7 @@ int run_serve(const ServeArgs& args) {
   server.stop(drain_ms);
   server.set_reload_handler(nullptr);
   server.set_replayer(nullptr);
-  server.set_cluster_view(nullptr);
+  server.set_cluster_view({});
   replayer.stop();               // a replay stops between two stored steps and resumes after the next start
   if (cluster) cluster->stop();  // partitions handed over while this node can still record outcomes
   dispatcher.stop();

@@ -79,7 +79,7 @@ class AdminApi::Impl {
     if (!view)
       return error_response(req, http::status::not_found, "NotInClusterMode",
                             "This node runs in single-node mode (no cluster section in its configuration).");
-    return json_response(req, http::status::ok, view());
+    return json_response(req, http::status::ok, view.describe());
   }
 
   // EventBridge's answer for an API destination it does not know.
@@ -121,6 +121,9 @@ class AdminApi::Impl {
 
   Response destinations(const Request& req, const Parts&) const {
     nlohmann::json out = nlohmann::json::array();
+    const ClusterView view = deps_.cluster ? deps_.cluster() : ClusterView{};
+    const std::map<std::string, std::string> owners =
+        view && view.owners ? view.owners() : std::map<std::string, std::string>{};
     for (const auto& s : deps_.dispatcher.stats()) {
       const char* state = s.paused ? "paused" : !s.active ? "inactive" : s.circuit_open ? "open_circuit" : "active";
       nlohmann::json d{{"name", s.name},
@@ -136,6 +139,10 @@ class AdminApi::Impl {
                        {"dlq_depth", s.dlq_depth},
                        {"circuit_openings", s.circuit_openings},
                        {"concurrency_limit", s.concurrency_limit}};
+      if (view) {  // cluster mode: who delivers for it (the counts above are this node's)
+        auto owner = owners.find(s.name);
+        d["owner"] = owner == owners.end() ? "" : owner->second;
+      }
       if (!s.connection_state.empty()) d["connection_state"] = s.connection_state;
       if (!s.connection_error.empty()) d["connection_error"] = s.connection_error;
       out.push_back(std::move(d));

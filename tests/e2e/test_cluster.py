@@ -174,6 +174,12 @@ class ClusterTest(unittest.TestCase):
                         "the partitions were not all owned")
         self.assertTrue(wait_until(lambda: all((n.owned() or 0) >= 2 for n in self.nodes), 30),
                         "the partitions were not shared: %s" % [n.owned() for n in self.nodes])
+        # Every node's admin view names each destination's owner.
+        for n in self.nodes:
+            status, text = n.request("GET", "/admin/destinations", admin=True)
+            self.assertEqual(status, 200, text)
+            owners = {d["name"]: d["owner"] for d in json.loads(text)["destinations"]}
+            self.assertEqual(owners, {d: self.owner_of(d).node_id for d in ("steady", "throttled", "replays")})
         with Load(self.nodes) as load:
             time.sleep(6)
             victim = self.owner_of("throttled")

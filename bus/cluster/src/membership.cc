@@ -335,6 +335,15 @@ core::Result<std::vector<std::string>> Membership::nodes() {
   return live;
 }
 
+std::map<std::string, std::string> Membership::owners() {
+  const std::vector<PartitionView> parts = partitions();
+  std::map<std::string, std::string> out;
+  core::MutexLock lock(mu_);
+  for (const auto& d : destinations_)
+    out[d.name] = parts[storage::jetstream::partition_of(d.name, options_.partitions)].owner;
+  return out;
+}
+
 std::vector<PartitionView> Membership::partitions() {
   std::vector<PartitionView> out;
   for (uint32_t p = 0; p < options_.partitions; ++p) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -38,9 +39,16 @@ struct ServerOptions {
 // configuration was taken, and the JSON body to answer with.
 using ReloadHandler = std::function<bool(std::string* json_report)>;
 
-// GET /admin/cluster in cluster mode: the JSON body that describes the
-// cluster (nodes, partitions and their owners).
-using ClusterView = std::function<std::string()>;
+// Cluster mode's part of the admin API. Empty (false) in single-node mode.
+struct ClusterView {
+  // GET /admin/cluster: the JSON body that describes the cluster (nodes,
+  // partitions and their owners).
+  std::function<std::string()> describe;
+  // The node that owns each destination now ("" while nobody does), for
+  // GET /admin/destinations.
+  std::function<std::map<std::string, std::string>()> owners;
+  explicit operator bool() const { return static_cast<bool>(describe); }
+};
 
 // The HTTP front of Switchyard: the ingest listener (events, webhooks,
 // health) and the admin listener (metrics, admin API), on Boost.Beast.

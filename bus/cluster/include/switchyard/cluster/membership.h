@@ -102,6 +102,9 @@ class Membership {
   // Live node ids (this one included) and who holds each partition.
   core::Result<std::vector<std::string>> nodes();
   std::vector<PartitionView> partitions();
+  // Each configured destination's owner (node id; "" while nobody holds its
+  // partition), from one read of the leases.
+  std::map<std::string, std::string> owners();
   size_t owned() const { return owned_.load(); }
 
  private:
