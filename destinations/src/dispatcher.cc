@@ -144,6 +144,11 @@ void Dispatcher::Impl::apply_paused(std::set<std::string> paused) {
   transport_.wakeup();
 }
 
+void Dispatcher::Impl::apply_dead_letter_counts(std::map<std::string, uint64_t> counts) {
+  core::MutexLock lock(mu_);
+  dlq_counts_ = std::move(counts);  // taken with the next pass's inbox
+}
+
 // `count` dead letters of `name` left the DLQ: the depth gauge drops.
 void Dispatcher::Impl::dead_letters_removed(const std::string& name, uint64_t count) {
   {
@@ -186,6 +191,9 @@ core::Status Dispatcher::resume(const std::string& d) { return impl_->set_paused
 void Dispatcher::stored_elsewhere(const std::string& d, uint64_t count) { impl_->stored_elsewhere(d, count); }
 void Dispatcher::forget(const std::string& d) { impl_->forget(d); }
 void Dispatcher::apply_paused(std::set<std::string> paused) { impl_->apply_paused(std::move(paused)); }
+void Dispatcher::apply_dead_letter_counts(std::map<std::string, uint64_t> counts) {
+  impl_->apply_dead_letter_counts(std::move(counts));
+}
 core::Result<uint64_t> Dispatcher::redrive(const std::string& d, size_t limit) { return impl_->redrive(d, limit); }
 core::Status Dispatcher::purge_dead_letters(const std::string& d, uint64_t* purged) {
   return impl_->purge_dead_letters(d, purged);

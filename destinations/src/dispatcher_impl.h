@@ -57,6 +57,7 @@ class Dispatcher::Impl {
   void stored_elsewhere(const std::string& name, uint64_t count);
   void forget(const std::string& name);
   void apply_paused(std::set<std::string> paused);
+  void apply_dead_letter_counts(std::map<std::string, uint64_t> counts);
 
  private:
   // What a transfer in flight is for: a delivery, or a connection's token.
@@ -138,6 +139,7 @@ class Dispatcher::Impl {
 
   mutable core::Mutex mu_;
   std::vector<core::DeliveryTask> inbox_ SY_GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> dlq_counts_ SY_GUARDED_BY(mu_);  // apply_dead_letter_counts, not taken yet
   std::shared_ptr<const std::map<std::string, Destination>> destinations_ SY_GUARDED_BY(mu_);
   std::set<std::string> paused_ SY_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, uint64_t>> dlq_removed_ SY_GUARDED_BY(mu_);

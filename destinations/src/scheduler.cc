@@ -58,6 +58,12 @@ void Dispatcher::Impl::take_inbox(std::shared_ptr<const std::map<std::string, De
     s.m.dlq_depth->Set(static_cast<double>(s.dlq_count));
   }
   dlq_removed_.clear();
+  for (const auto& [name, n] : dlq_counts_) {
+    DestState& s = state(name);
+    s.dlq_count = n;
+    s.m.dlq_depth->Set(static_cast<double>(n));
+  }
+  dlq_counts_.clear();
   // Each task handed over is a new stored delivery; a destination seen for
   // the first time counts its stored ones (this batch included).
   std::set<std::string> counted_now;

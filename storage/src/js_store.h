@@ -109,6 +109,8 @@ class JsStore final : public JetStreamStore {
   void drop(const std::vector<std::string>& destinations, bool graceful) override;
   void set_fetch_listener(std::function<void(const std::string&, uint64_t)> on_fetched) override;
   uint64_t waiting(const std::string& destination) const override;
+  core::Result<std::map<std::string, uint64_t>> dead_letter_counts(
+      const std::vector<std::string>& destinations) override;
 
   core::Status provision();
 

@@ -45,6 +45,18 @@ core::Result<uint64_t> JsStore::count_dead_letters(const std::string& destinatio
   return it == counts->end() ? 0 : it->second;
 }
 
+core::Result<std::map<std::string, uint64_t>> JsStore::dead_letter_counts(
+    const std::vector<std::string>& destinations) {
+  auto counts = js_.subject_counts(kDeadLetterStream, "sy.dlq.>");
+  if (!counts) return counts.status();
+  std::map<std::string, uint64_t> out;
+  for (const auto& d : destinations) {
+    auto it = counts->find(jetstream::dead_letter_subject(d));
+    out[d] = it == counts->end() ? 0 : it->second;
+  }
+  return out;
+}
+
 // Each dead letter goes back to its destination's work subject (Msg-Id
 // <webhook-id>:rd:<its DLQ sequence>, so running a redrive again after a
 // failure stores nothing twice), then leaves the DLQ: idempotent, not

@@ -252,6 +252,9 @@ TEST_F(JetStreamStoreTest, DeadLettersAreListedCountedRedrivenAndPurged) {
   EXPECT_EQ((*redriven)[0].attempts, 0u);
   EXPECT_EQ((*redriven)[0].age_from_ms, 1700000099000);
   EXPECT_EQ(*store_->count_dead_letters("dlq.dest"), 2u);
+  auto all = store_->dead_letter_counts({"dlq.dest", "no-dlq"});  // every node's view, one read
+  ASSERT_TRUE(all) << all.status().message();
+  EXPECT_EQ(*all, (std::map<std::string, uint64_t>{{"dlq.dest", 2}, {"no-dlq", 0}}));
   // The owner fetches the redriven delivery, with its webhook-id.
   ASSERT_TRUE(eventually([&] { return fetched_.load() == 1; }));
   EXPECT_EQ(load("dlq.dest")[0].id, "x1");

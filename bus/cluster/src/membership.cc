@@ -315,8 +315,14 @@ void Membership::lost(uint32_t p, bool graceful, bool fenced_already) {
 void Membership::apply_pauses() {
   last_pauses_ms_ = clock_.mono_ms();
   auto paused = store_.paused_destinations();
-  if (!paused) return;
-  dispatcher_.apply_paused(std::set<std::string>(paused->begin(), paused->end()));
+  if (paused) dispatcher_.apply_paused(std::set<std::string>(paused->begin(), paused->end()));
+  // The DLQ is shared: every node shows its depth as stored (one read).
+  std::vector<std::string> names;
+  {
+    core::MutexLock lock(mu_);
+    for (const auto& d : destinations_) names.push_back(d.name);
+  }
+  if (auto counts = store_.dead_letter_counts(names); counts) dispatcher_.apply_dead_letter_counts(std::move(*counts));
 }
 
 core::Result<std::vector<std::string>> Membership::nodes() {

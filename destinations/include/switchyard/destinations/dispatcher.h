@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -124,6 +125,10 @@ class Dispatcher {
   void forget(const std::string& destination);
   // The paused destinations as another node set them; nothing is written.
   void apply_paused(std::set<std::string> paused);
+  // Cluster mode: each destination's DLQ depth as the shared store holds it
+  // (other nodes dead-letter, redrive and purge too); sets the admin view's
+  // dlq_depth and the gauge.
+  void apply_dead_letter_counts(std::map<std::string, uint64_t> counts);
 
   // Scheduling passes the delivery thread has made. A pass takes what was
   // handed over, starts what the clock, quotas and circuits allow, and

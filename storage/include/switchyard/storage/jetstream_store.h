@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,9 @@ class JetStreamStore : public Store {
   // Deliveries of an adopted destination waiting in the stream beyond the
   // ones this node fetched, as last seen (0 when not adopted here).
   virtual uint64_t waiting(const std::string& destination) const = 0;
+  // The DLQ depth of each of `destinations`, from one read of the stream.
+  virtual core::Result<std::map<std::string, uint64_t>> dead_letter_counts(
+      const std::vector<std::string>& destinations) = 0;
 };
 
 }  // namespace switchyard::storage
