@@ -59,7 +59,7 @@ core::Result<std::unique_ptr<ClusterNode>> ClusterNode::open(const config::Confi
   // The servers may still be electing leaders, or be busy: provisioning is
   // retried for a minute before the node gives up.
   const storage::JetStreamStoreOptions options{
-      .replicas = k.replicas, .publish_timeout_ms = k.publish_timeout_ms, .registry = &registry};
+      .replicas = k.replicas, .publish_timeout_ms = k.publish_timeout_ms, .node_id = k.node_id, .registry = &registry};
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kProvisionSeconds);
   for (;;) {
     auto store = storage::JetStreamStore::open(*node->js_, options);

@@ -55,9 +55,9 @@ void JobQueue::push(std::function<void()> job) {
 JsStore::JsStore(jetstream::JetStream& js, const JetStreamStoreOptions& options)
     : js_(js),
       options_(options),
+      metrics_(StoreMetrics::make(options.registry, /*disk=*/false)),
       publishers_(std::max(1, options.publisher_threads)),
-      outcomes_(1),
-      metrics_(StoreMetrics::make(options.registry, /*disk=*/false)) {
+      outcomes_(1) {
   if (options_.registry != nullptr)
     redelivered_ = &prometheus::BuildCounter()
                         .Name("switchyard_cluster_redelivered_total")
@@ -78,7 +78,15 @@ void JsStore::check_health() {
   std::unique_lock lock(health_mu_);
   while (!stopping_) {
     lock.unlock();
-    const bool answers = static_cast<bool>(js_.stream_leader(kWorkStream));
+    // A stream leader cut off from its followers keeps answering reads for
+    // several seconds before it steps down (nats-server's lost-quorum
+    // check): a write, which needs a quorum, tells at once.
+    const bool answers =
+        static_cast<bool>(js_.stream_leader(kWorkStream)) &&
+        static_cast<bool>(js_.kv_put(kStateBucket, "health." + jetstream::subject_token(options_.node_id),
+                                     std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                        std::chrono::system_clock::now().time_since_epoch())
+                                                        .count())));
     if (answers != stream_answers_.exchange(answers))
       core::log::warn(answers ? "the work stream answers again" : "the work stream does not answer (no quorum?)", {});
     lock.lock();

@@ -161,13 +161,11 @@ class JsStore final : public JetStreamStore {
   JetStreamStoreOptions options_;
   void check_health();
 
-  JobQueue publishers_;
   std::atomic<bool> stream_answers_{true};
   std::atomic<bool> stopping_{false};
   std::mutex health_mu_;
   std::condition_variable health_cv_;
   std::thread health_;
-  JobQueue outcomes_;  // one thread: a delivery's outcomes are written in order
   prometheus::Family<prometheus::Counter>* redelivered_ = nullptr;
   prometheus::Family<prometheus::Gauge>* pending_ = nullptr;
   std::unique_ptr<StoreMetrics> metrics_;  // the storage_* metrics single-node mode has, but the disk's
@@ -180,6 +178,11 @@ class JsStore final : public JetStreamStore {
   std::map<std::string, uint64_t> waiting_ SY_GUARDED_BY(waiting_mu_);
   std::set<std::string> archives_ SY_GUARDED_BY(mu_);             // streams known to exist
   std::map<std::string, uint32_t> retention_ SY_GUARDED_BY(mu_);  // as last set
+
+  // Last, so destroyed first: their threads finish the jobs queued while
+  // everything those jobs use is still there.
+  JobQueue publishers_;
+  JobQueue outcomes_;  // one thread: a delivery's outcomes are written in order
 };
 
 }  // namespace switchyard::storage

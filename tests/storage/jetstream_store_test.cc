@@ -400,5 +400,49 @@ TEST_F(JetStreamStoreTest, SmallRecordsAreListedByPrefixAndABatchsRecordsAreWrit
   EXPECT_EQ((*work)[jetstream::work_subject("meta-dest")], 1u);
 }
 
+// Its own servers: two of them are killed. The survivor is the work
+// stream's leader, the hardest case: it goes on answering reads for several
+// seconds after it lost its followers.
+TEST(JetStreamStoreReadinessTest, NotReadyWithoutAQuorumEvenBesideTheStreamsLeaderAndReadyAgainAfter) {
+  ::switchyard::testing::NatsCluster cluster(3);
+  auto js = jetstream::JetStream::connect({.urls = cluster.urls(), .name = "readiness-test"});
+  ASSERT_TRUE(js) << js.status().message();
+  std::unique_ptr<JetStreamStore> store;
+  for (int i = 0; i < 100 && !store; ++i) {
+    auto opened = JetStreamStore::open(**js, {.replicas = 3, .publish_timeout_ms = 5000, .node_id = "r1"});
+    if (opened) store = std::move(*opened);
+    if (!store) std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(eventually([&] { return static_cast<bool>(store->readiness()); }, 20s));
+  auto leader = (*js)->stream_leader("SY_WORK");
+  ASSERT_TRUE(leader) << leader.status().message();
+  const int survivor = (*leader)[1] - '0';  // the servers are n0, n1, n2
+  // A node connected to the survivor only: it stays connected throughout.
+  auto near = jetstream::JetStream::connect({.urls = {cluster.url(survivor)}, .name = "readiness-near"});
+  ASSERT_TRUE(near) << near.status().message();
+  auto opened = JetStreamStore::open(**near, {.replicas = 3, .publish_timeout_ms = 5000, .node_id = "r2"});
+  ASSERT_TRUE(opened) << opened.status().message();
+  store = std::move(*opened);
+  ASSERT_TRUE(eventually([&] { return static_cast<bool>(store->readiness()); }, 20s));
+  for (int i = 0; i < 3; ++i)
+    if (i != survivor) cluster.kill(i);
+  const auto lost = std::chrono::steady_clock::now();
+  core::Status why;
+  ASSERT_TRUE(eventually(
+      [&] {
+        why = store->readiness();
+        return !why;
+      },
+      20s));
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - lost).count();
+  EXPECT_LT(seconds, 6.0) << "readiness followed the stream leader's answers, not the quorum";
+  // Connected all along (to the survivor): it is the quorum that is missing.
+  EXPECT_NE(why.message().find("quorum"), std::string::npos) << why.message();
+  for (int i = 0; i < 3; ++i)
+    if (i != survivor) cluster.start(i);
+  EXPECT_TRUE(eventually([&] { return static_cast<bool>(store->readiness()); }, 60s));
+}
+
 }  // namespace
 }  // namespace switchyard::storage

@@ -50,6 +50,9 @@ struct JetStreamStoreOptions {
   int64_t retry_max_bytes = -1;
   int64_t dlq_max_bytes = -1;
   int publisher_threads = 16;  // ingest publishes waiting for acknowledgements at once
+  // This node's id: its readiness probe writes the state bucket's key
+  // health.<id> once a second (a write needs a quorum; a read may not).
+  std::string node_id = "node";
   prometheus::Registry* registry = nullptr;
 };
 
