@@ -46,6 +46,7 @@ core::Result<std::unique_ptr<JetStream>> JetStream::connect(const ConnectOptions
   // the reconnect buffer to be flushed later.
   natsOptions_SetFailRequestsOnDisconnect(opts, true);
   auto h = std::make_unique<Handles>();
+  h->timeout_ms = o.timeout_ms;
   const natsStatus s = natsConnection_Connect(&h->nc, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK) return Status::unavailable(std::string("cannot connect to NATS: ") + natsStatus_GetText(s));

@@ -218,7 +218,13 @@ core::Result<std::vector<std::string>> JetStream::kv_keys(const std::string& buc
   auto kv = h_->bucket(bucket);
   if (!kv) return kv.status();
   kvKeysList list{};
-  const natsStatus s = kvStore_Keys(&list, *kv, nullptr);
+  // With no timeout the listing waits for the end of the bucket's current
+  // entries, which may never be signalled when entries expire meanwhile
+  // (the node records' TTL): seen as a membership thread stuck for good.
+  kvWatchOptions o;
+  kvWatchOptions_Init(&o);
+  o.Timeout = h_->timeout_ms;
+  const natsStatus s = kvStore_Keys(&list, *kv, &o);
   std::vector<std::string> out;
   if (s == NATS_NOT_FOUND) return out;
   if (s != NATS_OK) return failure("cannot list the keys of " + bucket, s);

@@ -23,6 +23,7 @@ bool retryable(natsStatus s);
 struct JetStream::Handles {
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
+  int64_t timeout_ms = 2000;  // ConnectOptions::timeout_ms: every request, and listing a bucket's keys
   core::Mutex mu;
   std::map<std::string, kvStore*> buckets SY_GUARDED_BY(mu);
 

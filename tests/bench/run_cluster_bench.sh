@@ -7,6 +7,9 @@
 #             cost of a replica), and with 3 nodes (wrk against each in turn)
 #   delivery: the backlog ingest left, resumed and drained to nginx, with 1
 #             and with 3 nodes (the destinations spread over the partitions)
+#   archive:  ingest with every event archived too (1 node, replicas 3), and
+#             a replay of that archive (events read, matched and stored
+#             again per second, no pace limit)
 # Needs Debian's wrk, nginx-light and nats-server.
 #   tests/bench/run_cluster_bench.sh [SECONDS]   (default 10 per ingest run)
 set -euo pipefail
@@ -64,9 +67,10 @@ start_nats() {  # a fresh 3-server JetStream cluster on ports 14222-14224
   done
 }
 
-# start_nodes N REPLICAS: N Switchyard nodes, ingest on 1808x, admin 1809x.
+# start_nodes N REPLICAS [ARCHIVE]: N Switchyard nodes, ingest on 1808x,
+# admin 1809x; ARCHIVE=1 archives every event of the bus (archive "all").
 start_nodes() {
-  local n=$1 replicas=$2
+  local n=$1 replicas=$2 archive=${3:-0}
   for i in $(seq 0 $((n - 1))); do
     cat > "$work/node$i.yaml" <<YAML
 server: {listen: 127.0.0.1:$((18081 + i)), admin_listen: 127.0.0.1:$((18091 + i))}
@@ -82,6 +86,7 @@ rules:
   - name: bench
     event_pattern: {source: [bench]}
     targets: [{id: t, destination: d0}]
+$(if [ "$archive" = 1 ]; then echo "archives: [{name: all}]"; fi)
 YAML
     "$bin" serve --config "$work/node$i.yaml" --log-level warn &
     sy_pids+=($!)
@@ -151,3 +156,20 @@ done
 row "ingest, 3 nodes (average of the 3)" "$(echo "$total / 3" | bc -l)"
 queued=$(echo "$total * $secs / 1" | bc)
 row "delivery, 3 nodes (drain $queued)" "$(drain $((queued * 95 / 100)))"
+stop_nodes
+stop_nats
+
+start_nats
+start_nodes 1 3 1
+pause d0
+sleep 1.5
+rps=$(measure -s "$work/single.lua" http://127.0.0.1:18081/buses/default/events)
+row "ingest, 1 node, replicas 3, every event archived" "$rps"
+archived=$(curl -fs http://127.0.0.1:18091/admin/archives | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["event_count"])')
+from=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ) to=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+start=$(date +%s.%N)
+curl -fs -X POST http://127.0.0.1:18091/admin/replays \
+  -d "{\"name\":\"bench\",\"archive\":\"all\",\"start_time\":\"$from\",\"end_time\":\"$to\"}" >/dev/null
+until curl -fs http://127.0.0.1:18091/admin/replays/bench | grep -q '"state":"COMPLETED"'; do sleep 0.2; done
+end=$(date +%s.%N)
+row "replay of the $archived archived events" "$(echo "$archived / ($end - $start)" | bc -l)"
