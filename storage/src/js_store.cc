@@ -241,7 +241,7 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
     publishers_.push([this, batch, finished, name = archive, indexes = std::move(indexes)] {
       publish_archived(batch, name, indexes, finished);
     });
-  finished(Status::ok());  // the count's extra one: nothing finishes before every job is queued
+  finished(Status::ok());  // the count's extra one: a batch of small records only has no job
 }
 
 core::Result<std::string> JsStore::event_envelope(int64_t, const std::string& event_id) {

@@ -48,6 +48,20 @@ bool eventually(F f, std::chrono::milliseconds limit = 10s) {
   return f();
 }
 
+// Opens the store, retrying while a fresh cluster still elects its meta
+// leader; the last failure when it never opens.
+core::Result<std::unique_ptr<JetStreamStore>> open_store(jetstream::JetStream& js,
+                                                         const JetStreamStoreOptions& options) {
+  core::Status st;
+  for (int i = 0; i < 100; ++i) {
+    auto store = JetStreamStore::open(js, options);
+    if (store) return store;
+    st = store.status();
+    std::this_thread::sleep_for(200ms);
+  }
+  return st;
+}
+
 class JetStreamStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { cluster_ = new ::switchyard::testing::NatsCluster(3); }
@@ -60,18 +74,10 @@ class JetStreamStoreTest : public ::testing::Test {
     auto js = jetstream::JetStream::connect({.urls = cluster_->urls(), .name = "store-test"});
     ASSERT_TRUE(js) << js.status().message();
     js_ = std::move(*js);
-    core::Status st;
-    for (int i = 0; i < 100; ++i) {  // the cluster may still elect its meta leader
-      auto store = JetStreamStore::open(
-          *js_, {.replicas = 3, .publish_timeout_ms = 5000, .ack_wait_ms = 2000, .registry = &registry_});
-      if (store) {
-        store_ = std::move(*store);
-        break;
-      }
-      st = store.status();
-      std::this_thread::sleep_for(200ms);
-    }
-    ASSERT_TRUE(store_) << st.message();
+    auto store =
+        open_store(*js_, {.replicas = 3, .publish_timeout_ms = 5000, .ack_wait_ms = 2000, .registry = &registry_});
+    ASSERT_TRUE(store) << store.status().message();
+    store_ = std::move(*store);
     store_->set_fetch_listener([this](const std::string&, uint64_t n) { fetched_ += n; });
   }
 
@@ -407,13 +413,9 @@ TEST(JetStreamStoreReadinessTest, NotReadyWithoutAQuorumEvenBesideTheStreamsLead
   ::switchyard::testing::NatsCluster cluster(3);
   auto js = jetstream::JetStream::connect({.urls = cluster.urls(), .name = "readiness-test"});
   ASSERT_TRUE(js) << js.status().message();
-  std::unique_ptr<JetStreamStore> store;
-  for (int i = 0; i < 100 && !store; ++i) {
-    auto opened = JetStreamStore::open(**js, {.replicas = 3, .publish_timeout_ms = 5000, .node_id = "r1"});
-    if (opened) store = std::move(*opened);
-    if (!store) std::this_thread::sleep_for(200ms);
-  }
-  ASSERT_TRUE(store);
+  auto first = open_store(**js, {.replicas = 3, .publish_timeout_ms = 5000, .node_id = "r1"});
+  ASSERT_TRUE(first) << first.status().message();
+  std::unique_ptr<JetStreamStore> store = std::move(*first);
   ASSERT_TRUE(eventually([&] { return static_cast<bool>(store->readiness()); }, 20s));
   auto leader = (*js)->stream_leader("SY_WORK");
   ASSERT_TRUE(leader) << leader.status().message();
