@@ -1,6 +1,7 @@
 #include "switchyard/storage/jetstream.h"
 
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <thread>
 #include <utility>
@@ -15,10 +16,31 @@ Status failure(const std::string& what, natsStatus s, jsErrCode jerr) {
   std::string message = what + ": " + natsStatus_GetText(s);
   if (jerr != 0) message += " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")";
   if (jerr == JSStreamNotFoundErr) return Status::not_found(message);
+  // What a cluster answers while it forms or elects (the meta leader does
+  // not know every server yet, no leader): the same request succeeds later.
+  if (jerr == JSClusterIncompleteErr || jerr == JSClusterNoPeersErr || jerr == JSClusterNotAvailErr ||
+      jerr == JSClusterNotLeaderErr)
+    return Status::unavailable(message);
   if (s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED || s == NATS_NO_SERVER ||
       s == NATS_CONNECTION_DISCONNECTED)
     return Status::unavailable(message);
   return Status::internal(message);
+}
+
+// kvStore_Create and kvStore_Update answer NATS_ERR for every error
+// JetStream returns; only "wrong last sequence" (10071) says the key moved.
+// Anything else (no leader yet, a catch-up in progress) is a failure to
+// try again, never a verdict on who holds the key.
+bool key_moved(natsStatus s) {
+  if (s != NATS_ERR) return false;
+  const char* text = nats_GetLastError(nullptr);
+  return text != nullptr && std::strstr(text, "wrong last sequence") != nullptr;
+}
+
+Status kv_failure(const std::string& what, natsStatus s) {
+  if (s != NATS_ERR) return failure(what, s);
+  const char* text = nats_GetLastError(nullptr);
+  return Status::unavailable(what + ": " + (text != nullptr ? text : natsStatus_GetText(s)));
 }
 
 bool retryable(natsStatus s) {
@@ -180,8 +202,8 @@ core::Result<uint64_t> JetStream::kv_create(const std::string& bucket, const std
   uint64_t rev = 0;
   const natsStatus s = kvStore_Create(&rev, *kv, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s == NATS_OK) return rev;
-  if (s == NATS_ERR) return Status::failed_precondition(bucket + "/" + key + " exists");
-  return failure("cannot create " + bucket + "/" + key, s);
+  if (key_moved(s)) return Status::failed_precondition(bucket + "/" + key + " exists");
+  return kv_failure("cannot create " + bucket + "/" + key, s);
 }
 
 core::Result<uint64_t> JetStream::kv_update(const std::string& bucket, const std::string& key, std::string_view value,
@@ -192,10 +214,10 @@ core::Result<uint64_t> JetStream::kv_update(const std::string& bucket, const std
   const natsStatus s =
       kvStore_Update(&rev, *kv, key.c_str(), value.data(), static_cast<int>(value.size()), last_revision);
   if (s == NATS_OK) return rev;
-  if (s == NATS_ERR)
+  if (key_moved(s))
     return Status::failed_precondition(bucket + "/" + key + " is no longer at revision " +
                                        std::to_string(last_revision));
-  return failure("cannot update " + bucket + "/" + key, s);
+  return kv_failure("cannot update " + bucket + "/" + key, s);
 }
 
 core::Result<KvEntry> JetStream::kv_get(const std::string& bucket, const std::string& key) {
@@ -208,6 +230,25 @@ core::Result<KvEntry> JetStream::kv_get(const std::string& bucket, const std::st
   KvEntry out{std::string(static_cast<const char*>(kvEntry_Value(e)), static_cast<size_t>(kvEntry_ValueLen(e))),
               kvEntry_Revision(e)};
   kvEntry_Destroy(e);
+  return out;
+}
+
+core::Result<KvEntry> JetStream::kv_get_from_leader(const std::string& bucket, const std::string& key) {
+  const std::string stream = "KV_" + bucket;
+  const std::string subject = "$KV." + bucket + "." + key;
+  natsMsg* msg = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetLastMsg(&msg, h_->js, stream.c_str(), subject.c_str(), nullptr, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
+    return Status::not_found(bucket + "/" + key + " has no value");
+  if (s != NATS_OK) return failure("cannot read " + bucket + "/" + key + " from the stream leader", s, jerr);
+  const char* op = nullptr;
+  const bool removed = natsMsgHeader_Get(msg, "KV-Operation", &op) == NATS_OK && op != nullptr &&
+                       (std::strcmp(op, "DEL") == 0 || std::strcmp(op, "PURGE") == 0);
+  KvEntry out{std::string(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))),
+              natsMsg_GetSequence(msg)};
+  natsMsg_Destroy(msg);
+  if (removed) return Status::not_found(bucket + "/" + key + " has no value");
   return out;
 }
 

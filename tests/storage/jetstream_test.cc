@@ -11,6 +11,8 @@
 #include <chrono>
 #include <thread>
 
+#include <nats/nats.h>
+
 #include "testing/nats_cluster.h"
 
 namespace switchyard::storage::jetstream {
@@ -129,6 +131,52 @@ TEST_F(JetStreamTest, KeyValueWritesCompareAndSet) {
   EXPECT_EQ(got->value, "node-a");
   EXPECT_EQ(got->revision, *renewed);
   EXPECT_EQ(js->kv_get("leases", "part.2").status().code(), core::Code::kNotFound);
+  // The leader's copy: the same newest revision; a delete marker is no value.
+  auto led = js->kv_get_from_leader("leases", "part.1");
+  ASSERT_TRUE(led) << led.status().message();
+  EXPECT_EQ(led->value, "node-a");
+  EXPECT_EQ(led->revision, *renewed);
+  ASSERT_TRUE(js->kv_delete("leases", "part.1"));
+  EXPECT_EQ(js->kv_get_from_leader("leases", "part.1").status().code(), core::Code::kNotFound);
+  EXPECT_EQ(js->kv_get_from_leader("leases", "part.2").status().code(), core::Code::kNotFound);
+}
+
+// JetStream answers every refused key-value write the same way to the
+// client; only "wrong last sequence" says the key moved. Any other refusal
+// (here the bucket's size limit; in production a stream without a
+// leader yet) must not read as "somebody else holds it", or a lease holder
+// would give up a partition nobody took.
+TEST_F(JetStreamTest, OnlyAMovedKeyIsReportedAsOne) {
+  auto js = connect();
+  ASSERT_TRUE(js);
+  natsConnection* nc = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&nc, cluster_->url(0).c_str()), NATS_OK);
+  jsCtx* jc = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&jc, nc, nullptr), NATS_OK);
+  kvConfig cfg;
+  kvConfig_Init(&cfg);
+  cfg.Bucket = "tiny";
+  cfg.Replicas = 3;
+  cfg.MaxValueSize = 100;  // the whole message: headers count
+  kvStore* kv = nullptr;
+  natsStatus s = NATS_ERR;
+  for (int i = 0; i < 100 && (s = js_CreateKeyValue(&kv, jc, &cfg)) != NATS_OK; ++i) std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(s, NATS_OK);
+  kvStore_Destroy(kv);
+  jsCtx_Destroy(jc);
+  natsConnection_Destroy(nc);
+  ASSERT_TRUE(js->ensure_bucket("tiny", 3));
+  core::Result<uint64_t> first = core::Status::unavailable("not tried");
+  for (int i = 0; i < 100 && !first; ++i)
+    if (!(first = js->kv_create("tiny", "k", "short"))) std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(first) << first.status().message();
+  auto too_long = js->kv_update("tiny", "k", std::string(200, 'x'), *first);
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.status().code(), core::Code::kFailedPrecondition) << too_long.status().message();
+  EXPECT_NE(too_long.status().message().find("maximum"), std::string::npos) << too_long.status().message();
+  auto too_long_new = js->kv_create("tiny", "other", std::string(200, 'x'));
+  EXPECT_NE(too_long_new.status().code(), core::Code::kFailedPrecondition) << too_long_new.status().message();
+  EXPECT_EQ(js->kv_update("tiny", "k", "short", *first + 100).status().code(), core::Code::kFailedPrecondition);
 }
 
 }  // namespace

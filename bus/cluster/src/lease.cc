@@ -24,17 +24,23 @@ core::Status Lease::renew() {
   const int64_t sent = clock_.mono_ms();
   auto rev = js_.kv_update(options_.bucket, options_.key, options_.holder, revision_);
   if (rev.status().code() == core::Code::kFailedPrecondition) {
-    // An earlier renewal may have been stored while its answer was lost (a
-    // leader election): the key then still holds this node's name, at a
-    // later revision only this node can have written. Anything else (gone,
-    // expired, another holder) means the lease is lost.
-    auto current = js_.kv_get(options_.bucket, options_.key);
-    if (current && current->value == options_.holder && current->revision > revision_)
+    // The key moved since this node's last acknowledged renewal. Only the
+    // stream leader's copy decides (a follower may be behind). If it still
+    // holds this node's name, nobody else can have taken the lease since
+    // (a create needs the key empty, and this node's updates name the
+    // revision they replace): an earlier renewal was stored while its answer
+    // was lost, or the acknowledged revision was not the stored one (a
+    // leader election). Another holder, or no value, means the lease is
+    // lost; no answer is tried again at the next renewal while the fence
+    // runs out.
+    auto current = js_.kv_get_from_leader(options_.bucket, options_.key);
+    if (!current && current.status().code() != core::Code::kNotFound) return current.status();
+    if (current && current->value == options_.holder)
       rev = js_.kv_update(options_.bucket, options_.key, options_.holder, current->revision);
   }
   if (rev.status().code() == core::Code::kFailedPrecondition || rev.status().code() == core::Code::kNotFound) {
     held_ = false;
-    return core::Status::failed_precondition("lease " + options_.key + " was lost");
+    return core::Status::failed_precondition("lease " + options_.key + " was lost: " + rev.status().message());
   }
   if (!rev) return rev.status();
   revision_ = *rev;

@@ -199,11 +199,15 @@ void Membership::renew_all() {
     if (st) {
       send_until_[p].store(lease.fence_at_ms(), std::memory_order_release);
     } else if (st.code() == core::Code::kFailedPrecondition) {
-      core::log::warn("partition lost: another node holds it now",
-                      {{"partition", std::to_string(p)}, {"epoch", std::to_string(lease.epoch())}});
+      core::log::warn(
+          "partition lost: another node holds it now",
+          {{"partition", std::to_string(p)}, {"epoch", std::to_string(lease.epoch())}, {"error", st.message()}});
       metrics_->lost.Increment();
       lost(p, false);
-    }  // else NATS did not answer: the fence stops sends until a renewal succeeds
+    } else {  // NATS did not answer: the fence stops sends until a renewal succeeds
+      core::log::debug("cannot renew a partition's lease yet",
+                       {{"partition", std::to_string(p)}, {"error", st.message()}});
+    }
   }
 }
 

@@ -169,14 +169,19 @@ class JetStream {
 
   // A key-value bucket (created when missing). `ttl_ms` 0: entries stay.
   core::Status ensure_bucket(const std::string& bucket, int replicas, int64_t ttl_ms = 0, int history = 1);
-  // The new revision; kFailedPrecondition when the key exists.
+  // The new revision; kFailedPrecondition when the key exists. Other
+  // JetStream refusals (no leader yet) are kUnavailable.
   core::Result<uint64_t> kv_create(const std::string& bucket, const std::string& key, std::string_view value);
   // The new revision; kFailedPrecondition when the key's revision is no
   // longer `last_revision` (somebody else wrote it).
   core::Result<uint64_t> kv_update(const std::string& bucket, const std::string& key, std::string_view value,
                                    uint64_t last_revision);
-  // kNotFound when the key has no value.
+  // kNotFound when the key has no value. Any replica may answer (direct
+  // get), so a follower that is behind can return an older revision.
   core::Result<KvEntry> kv_get(const std::string& bucket, const std::string& key);
+  // The same, answered by the stream's leader: the newest acknowledged
+  // revision, for decisions (a lease) that must not act on a stale copy.
+  core::Result<KvEntry> kv_get_from_leader(const std::string& bucket, const std::string& key);
   // Writes the key whatever it holds; the new revision.
   core::Result<uint64_t> kv_put(const std::string& bucket, const std::string& key, std::string_view value);
   // Leaves a delete marker: the key has no value, and kv_create takes it.
