@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "switchyard/core/crypto.h"
 #include "switchyard/core/http_header.h"
 #include "switchyard/core/json_text.h"
 #include "switchyard/core/time.h"
@@ -19,7 +20,7 @@ std::string required_message(const char* name) {
   return std::string("Parameter ") + name + " is not valid. Reason: " + name + " is a required argument.";
 }
 
-EntryResult invalid(std::string message) { return {"", "InvalidArgument", std::move(message)}; }
+EntryResult invalid(std::string message) { return {"", "InvalidArgument", std::move(message), ""}; }
 
 bool parse_entry_time(const json& time, core::Event& e);
 
@@ -162,10 +163,10 @@ EntryResult parse_common_entry(const json& entry, const EntryDialect& names, std
   if (e.detail_type.size() > 128)
     return invalid("Parameter DetailType is not valid. Reason: DetailType is longer than 128 characters.");
   if (detail->is_object() && names.detail_may_be_object) {
-    if (!compact_json_object(raw_detail, &e.detail)) return {"", "MalformedDetail", "Detail is malformed."};
+    if (!compact_json_object(raw_detail, &e.detail)) return {"", "MalformedDetail", "Detail is malformed.", ""};
     *size += e.detail.size();
   } else if (!detail->is_string() || !compact_json_object(detail->get_ref<const std::string&>(), &e.detail)) {
-    return {"", "MalformedDetail", "Detail is malformed."};
+    return {"", "MalformedDetail", "Detail is malformed.", ""};
   }
   if (resources) {
     if (!resources->is_array())
@@ -180,6 +181,43 @@ EntryResult parse_common_entry(const json& entry, const EntryDialect& names, std
   }
   if (time && !parse_entry_time(*time, e))
     return invalid("Parameter Time is not valid. Reason: Time must be epoch seconds or an ISO 8601 timestamp.");
+  return {};
+}
+
+// A deduplication id as EventBridge takes one: 1 to 128 characters, not
+// all white space.
+bool valid_dedup_id(std::string_view id) {
+  return !id.empty() && id.size() <= 128 && id.find_first_not_of(" \t\r\n") != std::string_view::npos;
+}
+
+// The deduplication id of a bus-route entry: its own `deduplication-id`,
+// else the request's Idempotency-Key (one per entry: "#<index>" added when
+// there are several), else with content_based a hash of what the publisher
+// sent (source, detail-type, resources, detail, and time when given).
+EntryResult entry_dedup_id(const json& entry, const core::Event& e, const BusSettings& bus,
+                           std::string_view idempotency_key, size_t index, size_t entries, std::string* out) {
+  if (auto it = entry.find("deduplication-id"); it != entry.end() && !it->is_null()) {
+    if (!it->is_string() || !valid_dedup_id(it->get_ref<const std::string&>()))
+      return invalid(
+          "Parameter deduplication-id is not valid. Reason: it must be a string of 1 to 128 characters, not all "
+          "white space.");
+    *out = it->get<std::string>();
+    return {};
+  }
+  if (!idempotency_key.empty()) {
+    if (!valid_dedup_id(idempotency_key))
+      return invalid("The Idempotency-Key header is not valid: it must be 1 to 128 characters, not all white space.");
+    *out = std::string(idempotency_key);
+    if (entries > 1) *out += "#" + std::to_string(index);
+    return {};
+  }
+  if (bus.dedup_content_based) {
+    std::string content = e.source + "\n" + e.detail_type + "\n";
+    for (const auto& r : e.resources) content += r + "\n";
+    content += e.detail + "\n";
+    if (auto t = entry.find("time"); t != entry.end() && !t->is_null()) content += std::to_string(e.time);
+    *out = "content:" + core::sha256_hex(content);
+  }
   return {};
 }
 
@@ -337,8 +375,8 @@ bool compact_json_object(std::string_view text, std::string* out) {
   return !first;
 }
 
-ParsedRequest parse_bus_events(std::string_view body, const BusSettings& bus, int64_t now_ms,
-                               size_t max_entries_bytes) {
+ParsedRequest parse_bus_events(std::string_view body, const BusSettings& bus, int64_t now_ms, size_t max_entries_bytes,
+                               std::string_view idempotency_key) {
   ParsedRequest p;
   if (core::json_nesting_depth(body, core::kMaxBodyDepth) > core::kMaxBodyDepth) {
     p.error = {400, "ValidationException",
@@ -376,17 +414,23 @@ ParsedRequest parse_bus_events(std::string_view body, const BusSettings& bus, in
   for (size_t i = 0; i < entries.size(); ++i) {
     core::Event e = new_event(bus, now_ms);
     EntryResult r = parse_entry(*entries[i], i < raw_details.size() ? raw_details[i] : std::string_view(), e, &total);
+    std::string dedup_id;
+    if (r.ok()) r = entry_dedup_id(*entries[i], e, bus, idempotency_key, i, entries.size(), &dedup_id);
     if (r.ok()) {
       r.event_id = e.id;
       p.events.push_back(std::move(e));
+      p.dedup_ids.push_back(std::move(dedup_id));
     }
     p.results.push_back(std::move(r));
   }
+  if (std::all_of(p.dedup_ids.begin(), p.dedup_ids.end(), [](const std::string& d) { return d.empty(); }))
+    p.dedup_ids.clear();
   return within_size_limit(std::move(p), total, max_entries_bytes);
 }
 
 ParsedRequest parse_webhook(std::string_view body, const WebhookSettings& hook, const BusSettings& bus,
-                            std::string_view detail_type_header_value, int64_t now_ms, size_t max_entries_bytes) {
+                            std::string_view detail_type_header_value, int64_t now_ms, size_t max_entries_bytes,
+                            std::string_view dedup_id) {
   ParsedRequest p;
   core::Event e = new_event(bus, now_ms);
   e.source = hook.source;
@@ -411,9 +455,27 @@ ParsedRequest parse_webhook(std::string_view body, const WebhookSettings& hook, 
     p.error = {400, "MalformedDetail", "The webhook payload must be a JSON object."};
     return p;
   }
-  p.results.push_back({e.id, "", ""});
+  p.results.push_back({e.id, "", "", ""});
   p.events.push_back(std::move(e));
+  if (!dedup_id.empty()) p.dedup_ids.emplace_back(dedup_id);
   return p;
+}
+
+std::string body_member_text(std::string_view body, std::string_view member) {
+  const size_t start = skip_ws(body, 0);
+  if (start >= body.size() || body[start] != '{') return {};
+  const std::string_view raw = raw_member(body, start, member);
+  if (raw.empty()) return {};
+  if (raw.front() != '"') return raw.front() == '{' || raw.front() == '[' ? std::string() : std::string(raw);
+  const json v = json::parse(raw, nullptr, false);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+std::string dedup_key(std::string_view bus, std::string_view group, std::string_view id) {
+  std::string scope;
+  scope.reserve(bus.size() + group.size() + id.size() + 2);
+  scope.append(bus).append(1, '\n').append(group).append(1, '\n').append(id);
+  return core::sha256_hex(scope);
 }
 
 // Written by hand: it is built for every request.
@@ -431,6 +493,10 @@ std::string put_events_response(const std::vector<EntryResult>& results) {
     if (r.ok()) {
       out += R"({"EventId":)";
       core::append_json_string(out, r.event_id);
+      if (!r.success_code.empty()) {
+        out += R"(,"SuccessCode":)";
+        core::append_json_string(out, r.success_code);
+      }
     } else {
       out += R"({"ErrorCode":)";
       core::append_json_string(out, r.error_code);

@@ -71,7 +71,8 @@ asio::awaitable<Response> IngestApi::handle(const Request& req) {
     if (!it->second.bus.ingest_tokens.empty() &&
         !bearer_allowed(req[http::field::authorization], it->second.bus.ingest_tokens))
       co_return unauthorized(req, "A valid bearer token for bus " + it->second.bus.name + " is required.");
-    parsed = parse_bus_events(req.body(), it->second.bus, now, deps_.options.max_put_events_bytes);
+    parsed =
+        parse_bus_events(req.body(), it->second.bus, now, deps_.options.max_put_events_bytes, req["Idempotency-Key"]);
   } else {
     auto it = routing_snapshot->webhooks.find(std::string(parts[1]));
     if (it == routing_snapshot->webhooks.end())
@@ -91,8 +92,10 @@ asio::awaitable<Response> IngestApi::handle(const Request& req) {
     }
     std::string_view header;
     if (!hook.detail_type_header.empty()) header = req[hook.detail_type_header];
+    const std::string dedup_id = webhook_dedup_id(
+        hook, [&req](std::string_view name) { return req[name]; }, req.body());
     parsed = parse_webhook(req.body(), hook, routing_snapshot->buses.at(hook.bus).bus, header, now,
-                           deps_.options.max_put_events_bytes);
+                           deps_.options.max_put_events_bytes, dedup_id);
   }
   if (parsed.error.http_status != 0)
     co_return error_response(req, static_cast<http::status>(parsed.error.http_status), parsed.error.code,
@@ -101,6 +104,14 @@ asio::awaitable<Response> IngestApi::handle(const Request& req) {
     co_return error_response(
         req, http::status::service_unavailable, "ServiceUnavailable",
         "The events could not be stored (" + stored.message() + "); nothing was accepted. Retry later.");
+  // A webhook's one event: a sender retries on anything but a 2xx.
+  if (webhook_route && !parsed.results.empty() && !parsed.results.front().ok()) {
+    const EntryResult& r = parsed.results.front();
+    co_return error_response(
+        req,
+        r.error_code == "ConcurrentModificationException" ? http::status::conflict : http::status::service_unavailable,
+        r.error_code, r.error_message);
+  }
   co_return json_response(req, http::status::ok, put_events_response(parsed.results));
 }
 
@@ -108,8 +119,11 @@ asio::awaitable<Response> IngestApi::handle(const Request& req) {
 // deliveries in one write, then hands the deliveries to the dispatcher.
 asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRequest& parsed,
                                                 std::string_view request) {
+  std::vector<storage::DedupRecord> claimed;
+  co_await deps_.dedup.claim(routing, parsed, &claimed);
   if (parsed.events.empty()) co_return core::Status::ok();
   auto batch = std::make_shared<storage::IngestBatch>();
+  batch->dedup = std::move(claimed);
   co_await deps_.cpu.run([&] {  // matching and rendering
     batch->envelopes.reserve(parsed.events.size());
     for (size_t i = 0; i < parsed.events.size(); ++i) {
@@ -123,7 +137,10 @@ asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRe
   batch->events = std::move(parsed.events);
   const size_t deliveries = batch->tasks.size();
   const core::Status st = co_await async_commit(deps_.pipeline, batch, asio::use_awaitable);
-  if (!st) co_return st;
+  if (!st) {
+    deps_.dedup.release(batch->dedup);
+    co_return st;
+  }
   for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
   if (core::log::enabled(core::log::Level::kDebug)) {
     std::string ids;
@@ -182,7 +199,7 @@ std::optional<std::string> IngestApi::check_signature(const Request& req, const 
     if (allowed_on(routing.buses.at(e.bus).bus)) {
       allowed.push_back(std::move(e));
     } else {
-      r = {"", "AccessDeniedException", "User is not authorized to put events on event bus " + e.bus + "."};
+      r = {"", "AccessDeniedException", "User is not authorized to put events on event bus " + e.bus + ".", ""};
     }
   }
   parsed.events = std::move(allowed);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cpu_work.h"
+#include "dedup_gate.h"
 #include "http_message.h"
 #include "pipeline.h"
 #include "switchyard/bus/ingest.h"
@@ -29,6 +30,7 @@ struct IngestApiDeps {
   std::function<std::shared_ptr<const Routing>()> routing;  // the running rules; null until loaded
   Pipeline& pipeline;
   CpuWork& cpu;
+  DedupGate& dedup;
 };
 
 class IngestApi {

@@ -14,8 +14,13 @@ namespace {
 
 // The config's types, translated once into the bus's own.
 BusSettings settings_of(const config::BusConfig& b) {
-  BusSettings out{
-      .name = b.name, .account = b.account, .region = b.region, .ingest_tokens = b.ingest_tokens, .access_keys = {}};
+  BusSettings out{.name = b.name,
+                  .account = b.account,
+                  .region = b.region,
+                  .ingest_tokens = b.ingest_tokens,
+                  .access_keys = {},
+                  .dedup_window_ms = b.dedup_window_seconds * 1000,
+                  .dedup_content_based = b.dedup_content_based};
   for (const auto& k : b.access_keys) out.access_keys.push_back({.id = k.id, .secret = k.secret});
   return out;
 }
@@ -33,7 +38,8 @@ WebhookSettings settings_of(const config::WebhookConfig& w) {
                      .header = v.header,
                      .encoding = v.encoding,
                      .prefix = v.prefix,
-                     .tolerance_seconds = v.tolerance_seconds}};
+                     .tolerance_seconds = v.tolerance_seconds},
+          .deduplicate_by = w.deduplicate_by};
 }
 
 ArchiveSettings settings_of(const config::ArchiveConfig& a) {

@@ -408,10 +408,12 @@ class Server::Impl {
   ClusterView cluster_view_ SY_GUARDED_BY(mu_);
 
   Pipeline pipeline_{store_, dispatcher_};
+  DedupGate dedup_{store_, *registry_};
   IngestApi ingest_api_{IngestApiDeps{.options = {.max_put_events_bytes = options_.max_put_events_bytes},
                                       .routing = [this] { return routing(); },
                                       .pipeline = pipeline_,
-                                      .cpu = cpu_}};
+                                      .cpu = cpu_,
+                                      .dedup = dedup_}};
   AdminApi admin_api_{AdminApiDeps{.admin_token = options_.admin_token,
                                    .store = store_,
                                    .dispatcher = dispatcher_,

@@ -143,6 +143,7 @@ Status JsStore::provision() {
   for (const auto& spec : streams)
     if (auto st = js_.ensure_stream(spec); !st) return st;
   health_ = std::thread([this] { check_health(); });
+  if (auto st = provision_dedup(); !st) return st;
   return js_.ensure_bucket(kStateBucket, options_.replicas);
 }
 
@@ -163,11 +164,12 @@ JetStreamStore::~JetStreamStore() = default;
 // delivered: a 503 here means "not acknowledged", as the README says.
 //
 // Archive copies go to their archive's stream the same way, and a batch's
-// small records (a replay's progress) are written last, once everything
+// deduplication keys (js_store_dedup.cc) and small records (a replay's
+// progress) are written last, once everything
 // else of it is stored: a step that fails is repeated, and the Msg-Ids make
 // the repetition store nothing twice.
 void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<void(Status)> done) {
-  if (batch->tasks.empty() && batch->events.empty() && batch->meta.empty()) {
+  if (batch->tasks.empty() && batch->events.empty() && batch->meta.empty() && batch->dedup.empty()) {
     done(Status::ok());
     return;
   }
@@ -186,6 +188,7 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
   auto pending = std::make_shared<Pending>();
   pending->left = by_destination.size() + batch->events.size() + by_archive.size() + 1;
   pending->done = [this, batch, done = std::move(done), started = std::chrono::steady_clock::now()](Status st) {
+    if (st) st = complete_dedup(*batch);
     for (const auto& [key, value] : batch->meta) {
       if (!st) break;
       st = put_meta(key, value);

@@ -6,6 +6,7 @@
 //                        outcomes (ack, retry copy, dead letter)
 //   js_store_state.cc    the DLQ's reads, redrive and purge, pauses
 //   js_store_archives.cc archives (a stream each) and small records
+//   js_store_dedup.cc    publish deduplication keys
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -35,6 +36,8 @@ inline constexpr const char* kWorkStream = "SY_WORK";
 inline constexpr const char* kRetryStream = "SY_RETRY";
 inline constexpr const char* kDeadLetterStream = "SY_DLQ";
 inline constexpr const char* kStateBucket = "sy_state";
+inline constexpr const char* kDedupBucket = "sy_dedup";
+inline constexpr int64_t kDedupKeptMs = 86'400'000;  // the longest deduplication window
 
 // Jobs run in order on worker threads.
 class JobQueue {
@@ -66,6 +69,11 @@ class JsStore final : public JetStreamStore {
   void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) override;
   core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) override;
   core::Status scan_events(int64_t from_ms, int64_t to_ms, const std::function<bool(const std::string&)>& fn) override;
+
+  // PublishDedup
+  core::Result<DedupClaim> claim_dedup(const std::string& key, const std::string& event_id, int64_t now_ms,
+                                       int64_t window_ms) override;
+  void release_dedup(const std::string& key, const std::string& event_id, int64_t ingested_ms) override;
 
   // DeliveryQueue
   core::Status finish_task(const core::DeliveryTask& task) override;
@@ -113,6 +121,9 @@ class JsStore final : public JetStreamStore {
       const std::vector<std::string>& destinations) override;
 
   core::Status provision();
+  core::Status provision_dedup();
+  // Marks the batch's deduplication keys done, once all of it is stored.
+  core::Status complete_dedup(const IngestBatch& batch);
 
  private:
   // Where a held delivery is stored: the SY_WORK message it was fetched

@@ -4,7 +4,7 @@
 
 namespace switchyard::storage {
 
-const char* const kCfNames[kCfCount] = {"default", "events", "tasks", "dlq", "archive", "archive_expiry"};
+const char* const kCfNames[kCfCount] = {"default", "events", "tasks", "dlq", "archive", "archive_expiry", "dedup"};
 
 void put_be64(std::string& out, int64_t v) {
   const uint64_t u = static_cast<uint64_t>(v);
@@ -77,6 +77,23 @@ void seek_after(rocksdb::Iterator& it, const std::string& first, const std::stri
   }
   it.Seek(cursor);
   if (it.Valid() && it.key() == rocksdb::Slice(cursor)) it.Next();
+}
+
+std::string encode_dedup(const DedupRecord& r) {
+  std::string out;
+  out.reserve(16 + r.event_id.size());
+  put_be64(out, r.expires_ms);
+  put_be64(out, r.ingested_ms);
+  out += r.event_id;
+  return out;
+}
+
+bool decode_dedup(const rocksdb::Slice& value, DedupRecord* out) {
+  if (value.size() < 16) return false;
+  out->expires_ms = get_be64(value, 0);
+  out->ingested_ms = get_be64(value, 8);
+  out->event_id.assign(value.data() + 16, value.size() - 16);
+  return true;
 }
 
 }  // namespace switchyard::storage

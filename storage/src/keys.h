@@ -24,13 +24,27 @@ namespace switchyard::storage {
 //   dlq:             destination \0 be64(dead ms) id -> the dead letter
 //   archive:         name \0 be64(event time, s) id -> the event record
 //   archive_expiry:  name \0 be64(ingested ms) id -> the archive key (retention)
-enum Cf : size_t { kDefault = 0, kEvents = 1, kTasks = 2, kDlq = 3, kArchive = 4, kArchiveExpiry = 5, kCfCount = 6 };
+//   dedup:           key hash -> be64(expires ms) be64(ingested ms) event id
+enum Cf : size_t {
+  kDefault = 0,
+  kEvents = 1,
+  kTasks = 2,
+  kDlq = 3,
+  kArchive = 4,
+  kArchiveExpiry = 5,
+  kDedup = 6,
+  kCfCount = 7
+};
 extern const char* const kCfNames[kCfCount];
 
 void put_be64(std::string& out, int64_t v);
 int64_t get_be64(const rocksdb::Slice& s, size_t offset);
 
 std::string event_key(int64_t ingested_ms, const std::string& id);
+
+std::string encode_dedup(const DedupRecord& r);
+// false when `value` is not a dedup record.
+bool decode_dedup(const rocksdb::Slice& value, DedupRecord* out);
 
 // Each destination's tasks (and dead letters) are one contiguous range, in
 // due (death) order, so a backlog can be paged in on its own.

@@ -30,7 +30,10 @@ void RocksStore::commit_loop() {
 void RocksStore::commit_group(std::deque<Pending>& group) {
   if (Status full = guard_.check(); !full) {
     if (metrics_) metrics_->refused_full->Increment(static_cast<double>(group.size()));
-    for (auto& p : group) p.done(full);
+    for (auto& p : group) {
+      settle_dedup(*p.batch);
+      p.done(full);
+    }
     return;
   }
   const auto started = std::chrono::steady_clock::now();
@@ -55,6 +58,7 @@ void RocksStore::commit_group(std::deque<Pending>& group) {
       pending_stats.emplace_back(archive, envelope_of(value).size());
     }
     for (const auto& [k, v] : p.batch->meta) wb.Put(cfs_[kDefault], k, v);
+    for (const auto& r : p.batch->dedup) wb.Put(cfs_[kDedup], r.key, encode_dedup(r));
   }
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
@@ -73,7 +77,10 @@ void RocksStore::commit_group(std::deque<Pending>& group) {
     metrics_->batches->Increment(static_cast<double>(group.size()));
     if (!st) metrics_->refused_error->Increment(static_cast<double>(group.size()));
   }
-  for (auto& p : group) p.done(st);
+  for (auto& p : group) {
+    settle_dedup(*p.batch);
+    p.done(st);
+  }
 }
 
 }  // namespace switchyard::storage

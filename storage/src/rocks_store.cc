@@ -150,6 +150,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   rocksdb::ColumnFamilyOptions cf_options;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
+  descriptors[kDedup].options.compaction_filter = dedup_compaction_filter();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);

@@ -6,6 +6,7 @@
 //   rocks_deliveries.cc  the delivery queue and the dead letters
 //   rocks_archives.cc    archives and their retention
 //   rocks_commit.cc      the committer: ingest batches grouped into one write
+//   rocks_dedup.cc       publish deduplication keys
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -42,6 +43,10 @@ class RocksStore final : public Store {
   core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) override;
   core::Status scan_events(int64_t from_ms, int64_t to_ms, const std::function<bool(const std::string&)>& fn) override;
 
+  // PublishDedup
+  core::Result<DedupClaim> claim_dedup(const std::string& key, const std::string& event_id, int64_t now_ms,
+                                       int64_t window_ms) override;
+  void release_dedup(const std::string& key, const std::string& event_id, int64_t ingested_ms) override;
   // DeliveryQueue
   core::Status finish_task(const core::DeliveryTask& task) override;
   core::Status finish_tasks(const std::vector<core::DeliveryTask>& tasks) override;
@@ -90,6 +95,8 @@ class RocksStore final : public Store {
   void load_archive_stats();
   void commit_loop();
   void commit_group(std::deque<Pending>& group);
+  // Lets go of the in-memory claims of a batch once it is written (or not).
+  void settle_dedup(const IngestBatch& batch);
 
   std::unique_ptr<rocksdb::Env> owned_env_;
   rocksdb::DB* db_;
@@ -101,12 +108,17 @@ class RocksStore final : public Store {
   core::Mutex stats_mu_;
   std::map<std::string, ArchiveStats> archive_stats_ SY_GUARDED_BY(stats_mu_);
 
+  core::Mutex dedup_mu_;
+  std::map<std::string, std::string> dedup_pending_ SY_GUARDED_BY(dedup_mu_);  // key -> claiming event id
   core::Mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_ SY_GUARDED_BY(mu_);
   bool stopping_ SY_GUARDED_BY(mu_) = false;
   std::thread committer_;
 };
+
+// Drops expired records of the dedup column family (rocks_dedup.cc).
+const rocksdb::CompactionFilter* dedup_compaction_filter();
 
 // rocksdb::Status in the error vocabulary, with what was being done.
 core::Status from_rocks(const rocksdb::Status& s, const char* what);

@@ -188,6 +188,13 @@ const Case kTargetCases[] = {
      "sy.yaml:3:95: verify encoding must be hex or base64"},
     {"webhooks: [{name: w, source: s, detail_type: t}, {name: w, source: s, detail_type: t}]\n",
      "sy.yaml:3:50: duplicate webhook name 'w'"},
+    {"webhooks: [{name: w, source: s, detail_type: t, deduplicate_by: 'header:'}]\n",
+     "sy.yaml:3:65: deduplicate_by of webhook 'w' must be auto, none, header:<header name> or body:<top-level member>"},
+    // publish deduplication
+    {"buses: [{name: b, deduplication: {window_seconds: 0}}]\n",
+     "sy.yaml:3:51: 'window_seconds' in buses[0].deduplication must be between 1 and 86400"},
+    {"buses: [{name: b, deduplication: {window: 60}}]\n",
+     "sy.yaml:3:35: unknown key 'window' in buses[0].deduplication"},
 };
 
 struct WithBase : ConfigErrorTest {};

@@ -214,6 +214,38 @@ print(json.dumps({"body": body, "headers": dict(req.headers.items())}))
         time.sleep(0.3)
         self.assertEqual(len(self.receiver.requests), len(before), "a refused webhook is never stored or delivered")
 
+    def test_a_publish_sent_again_is_delivered_once_even_across_a_restart(self):
+        """Publish deduplication: the same Idempotency-Key, entry id or webhook delivery id within the
+        window answers DEDUPLICATED with the first event's id, and the receiver gets one delivery."""
+        event = {"source": "dedup", "detail-type": "t", "detail": {"n": 1}}
+        s, first = self.service.post("/buses/orders/events", event, {"Idempotency-Key": "order-77"})
+        self.assertEqual((s, first["Entries"][0]["SuccessCode"]), (200, "PUBLISHED"))
+        event_id = first["Entries"][0]["EventId"]
+        body = '{"ref": "refs/heads/dedup"}'
+        sig = "sha256=" + hmac.new(GH.encode(), body.encode(), hashlib.sha256).hexdigest()
+        hook = {"X-GitHub-Event": "push", "X-Hub-Signature-256": sig, "X-GitHub-Delivery": "d-%d" % time.time_ns()}
+        s, hook_first = self.service.post("/webhooks/github", body, hook)
+        self.assertEqual(s, 200)
+        hook_id = hook_first["Entries"][0]["EventId"]
+        for restart in (False, True):
+            if restart:
+                self.service.stop()
+                self.service.start()
+            s, again = self.service.post("/buses/orders/events", event, {"Idempotency-Key": "order-77"})
+            self.assertEqual(s, 200, again)
+            self.assertEqual(again["Entries"][0], {"EventId": event_id, "SuccessCode": "DEDUPLICATED"})
+            s, hook_again = self.service.post("/webhooks/github", body, hook)
+            self.assertEqual(s, 200, hook_again)
+            self.assertEqual(hook_again["Entries"][0], {"EventId": hook_id, "SuccessCode": "DEDUPLICATED"})
+        self.assertIsNotNone(self.delivered(event_id))
+        self.assertIsNotNone(self.delivered(hook_id))
+        time.sleep(1)
+        ids = [json.loads(r["body"]).get("id") for r in self.receiver.requests]
+        self.assertEqual(ids.count(event_id), 1)
+        self.assertEqual(ids.count(hook_id), 1)
+        s, bad = self.service.post("/buses/orders/events", dict(event, **{"deduplication-id": ""}))
+        self.assertEqual((s, bad["Entries"][0]["ErrorCode"]), (200, "InvalidArgument"))
+
     def test_bearer_tokens(self):
         event = {"source": "s", "detail-type": "t", "detail": {}}
         s, _ = self.service.post("/buses/private/events", event)

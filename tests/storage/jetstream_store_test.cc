@@ -17,6 +17,7 @@
 #include <future>
 #include <thread>
 
+#include "switchyard/core/time.h"
 #include "switchyard/storage/js_subjects.h"
 #include "testing/nats_cluster.h"
 
@@ -444,6 +445,59 @@ TEST(JetStreamStoreReadinessTest, NotReadyWithoutAQuorumEvenBesideTheStreamsLead
   for (int i = 0; i < 3; ++i)
     if (i != survivor) cluster.start(i);
   EXPECT_TRUE(eventually([&] { return static_cast<bool>(store->readiness()); }, 60s));
+}
+
+}  // namespace
+}  // namespace switchyard::storage
+
+namespace switchyard::storage {
+namespace {
+
+// Publish deduplication keys live in the shared bucket: a key is pending
+// while its request stores, done once the batch carrying its record is
+// stored (for every node), free again after the window, and a request that
+// failed part way is resumed as the same event.
+TEST_F(JetStreamStoreTest, DeduplicationKeysAreSharedAndAFailedRequestIsResumed) {
+  using Kind = DedupClaim::Kind;
+  const int64_t now = core::now_ms();
+  const std::string key(64, 'a');
+  auto first = store_->claim_dedup(key, "ev-1", now, 300000);
+  ASSERT_TRUE(first) << first.status().message();
+  EXPECT_EQ(first->kind, Kind::kNew);
+  EXPECT_EQ(store_->claim_dedup(key, "ev-2", now, 300000)->kind, Kind::kBusy);  // still being stored
+  auto batch = std::make_shared<IngestBatch>();
+  batch->dedup.push_back({.key = key, .event_id = "ev-1", .ingested_ms = now, .expires_ms = now + 300000});
+  std::promise<core::Status> done;
+  store_->append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+  ASSERT_TRUE(done.get_future().get());
+  // Another node's store answers the same.
+  auto other = JetStreamStore::open(*js_, {.replicas = 3, .publish_timeout_ms = 5000, .registry = &registry_});
+  ASSERT_TRUE(other) << other.status().message();
+  auto again = (*other)->claim_dedup(key, "ev-3", now + 1000, 300000);
+  ASSERT_TRUE(again) << again.status().message();
+  EXPECT_EQ(again->kind, Kind::kDuplicate);
+  EXPECT_EQ(again->event_id, "ev-1");
+  EXPECT_EQ(again->ingested_ms, now);
+  EXPECT_EQ(store_->claim_dedup(key, "ev-4", now + 300001, 300000)->kind, Kind::kNew);  // the window is over
+
+  // A request that failed: the next one with its key is stored as that event.
+  const std::string failed(64, 'b');
+  ASSERT_EQ(store_->claim_dedup(failed, "ev-5", now, 300000)->kind, Kind::kNew);
+  store_->release_dedup(failed, "ev-5", now);
+  auto resumed = store_->claim_dedup(failed, "ev-6", now + 2000, 300000);
+  ASSERT_TRUE(resumed) << resumed.status().message();
+  EXPECT_EQ(resumed->kind, Kind::kResume);
+  EXPECT_EQ(resumed->event_id, "ev-5");
+  EXPECT_EQ(resumed->ingested_ms, now);
+  // A pending claim whose request died is resumed once stale (2 x the
+  // publish timeout and 2 s: 12 s here), not before.
+  const std::string died(64, 'c');
+  ASSERT_EQ(store_->claim_dedup(died, "ev-7", now - 5000, 300000)->kind, Kind::kNew);
+  EXPECT_EQ(store_->claim_dedup(died, "ev-8", now, 300000)->kind, Kind::kBusy);
+  auto stale = store_->claim_dedup(died, "ev-9", now + 8000, 300000);
+  ASSERT_TRUE(stale) << stale.status().message();
+  EXPECT_EQ(stale->kind, Kind::kResume);
+  EXPECT_EQ(stale->event_id, "ev-7");
 }
 
 }  // namespace

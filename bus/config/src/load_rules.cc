@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -22,7 +23,7 @@ void Loader::load_buses(const YAML::Node& list, Config* c) {
       const YAML::Node b = list[i];
       const std::string where = "buses[" + std::to_string(i) + "]";
       if (!require_map(b, where)) continue;
-      check_keys(b, where, {"name", "account", "region", "ingest_tokens", "access_keys"});
+      check_keys(b, where, {"name", "account", "region", "ingest_tokens", "access_keys", "deduplication"});
       BusConfig bus;
       bus.name = str(b, "name", where, true);
       name(b, bus.name, where, 256);
@@ -43,6 +44,12 @@ void Loader::load_buses(const YAML::Node& list, Config* c) {
           bus.access_keys.push_back(
               {str(keys[k], "access_key_id", kw, true), secret(keys[k], "secret_access_key", kw)});
         }
+      }
+      if (const auto d = b["deduplication"]; d && require_map(d, where + ".deduplication")) {
+        const std::string dw = where + ".deduplication";
+        check_keys(d, dw, {"window_seconds", "content_based"});
+        bus.dedup_window_seconds = number<int64_t>(d, "window_seconds", dw, 300, 1, 86400);
+        bus.dedup_content_based = boolean(d, "content_based", dw, false);
       }
       if (!seen.insert(bus.name).second) error(b, "duplicate bus name '" + bus.name + "'");
       c->buses.push_back(bus);
@@ -224,7 +231,7 @@ void Loader::load_webhooks(const YAML::Node& list, Config* c) {
     const YAML::Node n = list[i];
     const std::string where = "webhooks[" + std::to_string(i) + "]";
     if (!require_map(n, where)) continue;
-    check_keys(n, where, {"name", "bus", "source", "detail_type", "detail_type_header", "verify"});
+    check_keys(n, where, {"name", "bus", "source", "detail_type", "detail_type_header", "verify", "deduplicate_by"});
     WebhookConfig w;
     w.name = str(n, "name", where, true);
     name(n, w.name, where, 64);
@@ -257,6 +264,17 @@ void Loader::load_webhooks(const YAML::Node& list, Config* c) {
       if (w.verify.encoding != "hex" && w.verify.encoding != "base64")
         error(v["encoding"], "verify encoding must be hex or base64");
     }
+    w.deduplicate_by = str(n, "deduplicate_by", where, false, "auto");
+    auto header_name = [](std::string_view h) {
+      return !h.empty() && std::all_of(h.begin(), h.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+      });
+    };
+    if (const std::string& d = w.deduplicate_by;
+        d != "auto" && d != "none" && !(d.rfind("header:", 0) == 0 && header_name(std::string_view(d).substr(7))) &&
+        !(d.rfind("body:", 0) == 0 && d.size() > 5))
+      error(n["deduplicate_by"], "deduplicate_by of webhook '" + w.name +
+                                     "' must be auto, none, header:<header name> or body:<top-level member>");
     c->webhooks.push_back(std::move(w));
   }
 }

@@ -22,6 +22,10 @@ struct EntryResult {
   std::string event_id;
   std::string error_code;
   std::string error_message;
+  // Entries with a deduplication id: PUBLISHED, or DEDUPLICATED when an
+  // earlier entry with the id was accepted within the window (`event_id` is
+  // then that entry's). Empty for the others.
+  std::string success_code;
   bool ok() const { return error_code.empty(); }
 };
 
@@ -38,13 +42,17 @@ struct ParsedRequest {
   std::vector<core::Event> events;
   std::vector<EntryResult> results;
   RequestError error;
+  // Empty, or one per event: its deduplication id ("" when it has none).
+  std::vector<std::string> dedup_ids;
 };
 
 // POST /buses/{bus}/events: one entry object or an array of them, each
 // {"source", "detail-type", "detail" (object, or a string holding one),
-// "resources", "time" (ISO 8601 or epoch seconds)}.
+// "resources", "time" (ISO 8601 or epoch seconds), "deduplication-id"}.
+// `idempotency_key` (the Idempotency-Key header) is the deduplication id
+// of an entry without one (with "#<index>" added when there are several).
 ParsedRequest parse_bus_events(std::string_view body, const BusSettings& bus, int64_t now_ms,
-                               size_t max_entries_bytes = kMaxEntriesSize);
+                               size_t max_entries_bytes = kMaxEntriesSize, std::string_view idempotency_key = {});
 
 // Resolves a bus name to its config, or null when there is no such bus.
 using BusLookup = const BusSettings* (*)(const void* ctx, std::string_view name);
@@ -58,10 +66,20 @@ ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const vo
 // {"__type": "...", "message": "..."}: AWS JSON 1.1 operation errors.
 std::string aws_error_body(std::string_view type, std::string_view message);
 
-// POST /webhooks/{name}: the raw payload becomes `detail`.
+// POST /webhooks/{name}: the raw payload becomes `detail`; `dedup_id` is
+// the sender's delivery id (webhook_dedup_id), "" when there is none.
 ParsedRequest parse_webhook(std::string_view body, const WebhookSettings& hook, const BusSettings& bus,
                             std::string_view detail_type_header_value, int64_t now_ms,
-                            size_t max_entries_bytes = kMaxEntriesSize);
+                            size_t max_entries_bytes = kMaxEntriesSize, std::string_view dedup_id = {});
+// The sender's delivery id of a webhook request, by the route's
+// deduplicate_by: auto takes the Standard Webhooks `webhook-id` header,
+// GitHub's `X-GitHub-Delivery`, or (routes verifying Stripe) the event's
+// `id`. "" when there is none. `header` looks a request header up.
+template <class HeaderLookup>
+std::string webhook_dedup_id(const WebhookSettings& hook, HeaderLookup&& header, std::string_view body);
+std::string body_member_text(std::string_view body, std::string_view member);
+// The deduplication scope of an id: 64 hex digits naming (bus, group, id).
+std::string dedup_key(std::string_view bus, std::string_view group, std::string_view id);
 
 // {"FailedEntryCount": N, "Entries": [...]} as PutEvents answers.
 std::string put_events_response(const std::vector<EntryResult>& results);
@@ -77,5 +95,17 @@ bool compact_json_object(std::string_view text, std::string* out);
 // For a body that is valid JSON and one entry object or an array of them:
 // the raw text of member `name` of each entry ("" where absent).
 std::vector<std::string_view> raw_member_values(std::string_view body, std::string_view name);
+
+template <class HeaderLookup>
+std::string webhook_dedup_id(const WebhookSettings& hook, HeaderLookup&& header, std::string_view body) {
+  const std::string& by = hook.deduplicate_by;
+  if (by == "none") return {};
+  if (by.rfind("header:", 0) == 0) return std::string(header(std::string_view(by).substr(7)));
+  if (by.rfind("body:", 0) == 0) return body_member_text(body, std::string_view(by).substr(5));
+  for (std::string_view name : {std::string_view("webhook-id"), std::string_view("X-GitHub-Delivery")})
+    if (std::string_view v = header(name); !v.empty()) return std::string(v);
+  if (hook.verified && hook.verify.scheme == "stripe") return body_member_text(body, "id");
+  return {};
+}
 
 }  // namespace switchyard::bus

@@ -25,6 +25,8 @@ struct BusSettings {
   std::string region = "us-east-1";        // the envelope's `region`
   std::vector<std::string> ingest_tokens;  // bearer tokens for the JSON and webhook routes (secrets)
   std::vector<AccessKey> access_keys;      // SigV4 keys for PutEvents (secrets)
+  int64_t dedup_window_ms = 300'000;       // publish deduplication window
+  bool dedup_content_based = false;        // entries without an id: their content's hash is one
 };
 
 // How a webhook route checks its sender's signature.
@@ -45,6 +47,7 @@ struct WebhookSettings {
   std::string detail_type_header;  // the request header that carries it
   bool verified = false;           // false: no signature check
   WebhookVerify verify;
+  std::string deduplicate_by = "auto";  // auto | none | header:<name> | body:<member>
 };
 
 // Events of `bus` matching `event_pattern` (all when empty) are kept for

@@ -15,6 +15,7 @@
 //             <webhook-id>:a<attempts>; the copy replaces the one before.
 //   SY_DLQ    limits, sy.dlq.<tok>: dead letters.
 //   KV sy_state: pause.<tok> = destination, for every paused destination.
+//   KV sy_dedup: <key hash> = publish deduplication keys (24 hours).
 // A durable consumer wk_<tok> per destination reads SY_WORK. Only the node
 // that adopted a destination (its partition's owner) fetches it: the
 // deliveries fetched are held here until the dispatcher records their

@@ -22,6 +22,15 @@
 
 namespace switchyard::storage {
 
+// A publish-deduplication key taken by an event (eventbridge-v2.md §5),
+// recorded with the event: `key` names `event_id` until `expires_ms`.
+struct DedupRecord {
+  std::string key;  // the scope's hash (64 hex digits): bus, group, id
+  std::string event_id;
+  int64_t ingested_ms = 0;
+  int64_t expires_ms = 0;
+};
+
 // Everything one ingest request stores, written atomically: the accepted
 // events and the deliveries their matches produced.
 struct IngestBatch {
@@ -35,6 +44,8 @@ struct IngestBatch {
   std::vector<std::pair<std::string, size_t>> archived;
   // Small records written in the same atomic write (replay progress).
   std::vector<std::pair<std::string, std::string>> meta;
+  // The deduplication keys its events claimed (PublishDedup::claim_dedup).
+  std::vector<DedupRecord> dedup;
 };
 
 // An archived event as a replay reads it.
@@ -170,6 +181,41 @@ class Archives : public virtual Writability {
 };
 
 // Small operator state: paused destinations, replay progress.
+// What a deduplication key holds when an event claims it.
+struct DedupClaim {
+  enum class Kind {
+    kNew,        // the key is this event's now; store it with the batch's `dedup`
+    kDuplicate,  // an event accepted within the window holds it: `event_id`
+    kBusy,       // another request with the key is being stored right now
+    kResume,     // an earlier request with the key failed part way: store
+                 // this event as that one (`event_id`, `ingested_ms`), so
+                 // whatever of it was stored is not stored twice
+  };
+  Kind kind = Kind::kNew;
+  std::string event_id;
+  int64_t ingested_ms = 0;
+  static DedupClaim of(Kind kind, std::string event_id = {}, int64_t ingested_ms = 0) {
+    DedupClaim c;
+    c.kind = kind;
+    c.event_id = std::move(event_id);
+    c.ingested_ms = ingested_ms;
+    return c;
+  }
+};
+
+// Publish deduplication: a key names the first event accepted with it for
+// a window, across restarts (and nodes, in cluster mode). A claim is
+// completed by the ingest batch that carries its DedupRecord, or given
+// back with release_dedup when that batch is not stored.
+class PublishDedup {
+ public:
+  virtual ~PublishDedup() = default;
+  virtual core::Result<DedupClaim> claim_dedup(const std::string& key, const std::string& event_id, int64_t now_ms,
+                                               int64_t window_ms) = 0;
+  // After a failed (or never attempted) append of the claim's batch.
+  virtual void release_dedup(const std::string& key, const std::string& event_id, int64_t ingested_ms) = 0;
+};
+
 class SmallState : public virtual Writability {
  public:
   // Destinations an operator paused; kept across restarts.

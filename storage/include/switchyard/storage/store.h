@@ -44,7 +44,12 @@ struct Options {
 // every method may be called from any thread. Ingest writes go through one
 // committer thread that groups concurrent batches into a single write (one
 // fsync per group when `sync` is on).
-class Store : public IngestLog, public DeliveryQueue, public DeadLetters, public Archives, public SmallState {
+class Store : public IngestLog,
+              public PublishDedup,
+              public DeliveryQueue,
+              public DeadLetters,
+              public Archives,
+              public SmallState {
  public:
   // Opens (creating when needed) the store at options.path.
   static core::Result<std::unique_ptr<Store>> open(const Options& options);

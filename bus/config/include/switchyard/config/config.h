@@ -67,6 +67,12 @@ struct BusConfig {
   std::string region = "us-east-1";        // the envelope's `region`
   std::vector<std::string> ingest_tokens;  // bearer tokens for the JSON and webhook routes (secrets)
   std::vector<AccessKey> access_keys;      // SigV4 keys for PutEvents (secrets)
+  // Publish deduplication (eventbridge-v2.md §5): an entry whose
+  // deduplication id was accepted within the window is acknowledged, not
+  // stored again. content_based: entries without an id use a hash of their
+  // content as one.
+  int64_t dedup_window_seconds = 300;
+  bool dedup_content_based = false;
 };
 
 // How a webhook route checks its sender's signature.
@@ -150,6 +156,10 @@ struct WebhookConfig {
   std::string detail_type_header;  // the request header that carries it
   bool verified = false;           // false: no signature check
   WebhookVerify verify;
+  // Where the sender's delivery id (the deduplication id) is: "auto"
+  // (webhook-id, X-GitHub-Delivery, Stripe's event id), "none",
+  // "header:<name>" or "body:<top-level member>".
+  std::string deduplicate_by = "auto";
 };
 
 // An archive (EventBridge's CreateArchive): events of `bus` matching

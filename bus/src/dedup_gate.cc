@@ -1,0 +1,92 @@
+#include "dedup_gate.h"
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "switchyard/core/log.h"
+
+namespace switchyard::bus {
+
+namespace asio = boost::asio;
+using storage::DedupClaim;
+
+DedupGate::DedupGate(storage::PublishDedup& store, prometheus::Registry& registry)
+    : store_(store),
+      deduplicated_(prometheus::BuildCounter()
+                        .Name("switchyard_events_deduplicated_total")
+                        .Help("Entries acknowledged as DEDUPLICATED: their deduplication id was accepted within the "
+                              "bus's window, so nothing was stored again")
+                        .Register(registry)) {}
+
+DedupGate::~DedupGate() {
+  pool_.stop();
+  pool_.join();
+}
+
+asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& parsed,
+                                       std::vector<storage::DedupRecord>* records) {
+  if (parsed.dedup_ids.empty() || parsed.dedup_ids.size() != parsed.events.size()) co_return;
+  const auto home = co_await asio::this_coro::executor;
+  co_await asio::post(asio::bind_executor(pool_, asio::use_awaitable));
+  std::vector<core::Event> kept;
+  std::map<std::string, std::string> in_request;  // key -> the event of this request that took it
+  size_t next = 0;
+  for (auto& r : parsed.results) {
+    if (!r.ok()) continue;
+    const size_t i = next++;
+    core::Event& e = parsed.events[i];
+    const std::string& id = parsed.dedup_ids[i];
+    if (id.empty()) {
+      kept.push_back(std::move(e));
+      continue;
+    }
+    const BusSettings& bus = routing.buses.at(e.bus).bus;
+    const std::string key = dedup_key(e.bus, "", id);
+    if (auto same = in_request.find(key); same != in_request.end()) {  // stored once, with the first
+      r.event_id = same->second;
+      r.success_code = "DEDUPLICATED";
+      deduplicated_.Add({{"bus", e.bus}}).Increment();
+      continue;
+    }
+    auto claimed = store_.claim_dedup(key, e.id, e.ingested_ms, bus.dedup_window_ms);
+    if (!claimed) {
+      core::log::warn("cannot check a deduplication id", {{"bus", e.bus}, {"error", claimed.status().message()}});
+      r = {"", "InternalException", "The deduplication id could not be checked now; retry.", ""};
+      continue;
+    }
+    switch (claimed->kind) {
+      case DedupClaim::Kind::kDuplicate:
+        r.event_id = claimed->event_id;
+        r.success_code = "DEDUPLICATED";
+        deduplicated_.Add({{"bus", e.bus}}).Increment();
+        continue;
+      case DedupClaim::Kind::kBusy:
+        r = {"", "ConcurrentModificationException",
+             "Another request with deduplication id " + id + " is being stored now; retry.", ""};
+        continue;
+      case DedupClaim::Kind::kResume:
+        e.id = claimed->event_id;
+        e.ingested_ms = claimed->ingested_ms;
+        break;
+      case DedupClaim::Kind::kNew: break;
+    }
+    r.event_id = e.id;
+    r.success_code = "PUBLISHED";
+    in_request.emplace(key, e.id);
+    records->push_back({.key = key,
+                        .event_id = e.id,
+                        .ingested_ms = e.ingested_ms,
+                        .expires_ms = e.ingested_ms + bus.dedup_window_ms});
+    kept.push_back(std::move(e));
+  }
+  parsed.events = std::move(kept);
+  parsed.dedup_ids.clear();
+  co_await asio::post(home, asio::use_awaitable);
+}
+
+void DedupGate::release(const std::vector<storage::DedupRecord>& records) {
+  for (const auto& r : records) store_.release_dedup(r.key, r.event_id, r.ingested_ms);
+}
+
+}  // namespace switchyard::bus
