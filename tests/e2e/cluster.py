@@ -39,10 +39,28 @@ class NatsCluster:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self, timeout=30):
-        for i in range(len(self.procs)):
-            self.start_server(i)
-        assert wait_until(self.ready, timeout), "the NATS cluster did not form"
-        return self
+        # Free ports are picked by binding and closing: a test running beside
+        # this one can take one first, and that server exits at once. The
+        # others would then form a cluster without it, too small for 3
+        # replicas; start again on other ports instead.
+        for _ in range(3):
+            for i in range(len(self.procs)):
+                self.start_server(i)
+            alive = lambda: all(p.poll() is None for p in self.procs)
+            wait_until(lambda: not alive() or self.ready(), timeout)
+            if alive() and self.ready():
+                return self
+            for p in self.procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait(10)
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = tempfile.mkdtemp(prefix="switchyard-nats-")
+            n = len(self.procs)
+            self.client = [free_port() for _ in range(n)]
+            self.monitor = [free_port() for _ in range(n)]
+            self.route = [free_port() for _ in range(n)]
+        raise AssertionError("the NATS cluster did not form")
 
     def monitor_json(self, i, path):
         with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.monitor[i], path), timeout=2) as r:
