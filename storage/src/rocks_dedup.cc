@@ -31,8 +31,8 @@ class ExpiredDedupFilter final : public rocksdb::CompactionFilter {
 }  // namespace
 
 const rocksdb::CompactionFilter* dedup_compaction_filter() {
-  static const ExpiredDedupFilter filter;
-  return &filter;
+  static const ExpiredDedupFilter kFilter;
+  return &kFilter;
 }
 
 Result<DedupClaim> RocksStore::claim_dedup(const std::string& key, const std::string& event_id, int64_t now_ms,
