@@ -204,7 +204,9 @@ class AdminApi::Impl {
       for (const auto& [name, bus] : r->buses)
         for (const auto& rule : bus.rules) {
           nlohmann::json targets = nlohmann::json::array();
-          for (const auto& t : rule.targets) targets.push_back({{"id", t.id}, {"destination", t.destination}});
+          for (const auto& t : rule.targets)
+            targets.push_back(t.bus.empty() ? nlohmann::json{{"id", t.id}, {"destination", t.destination}}
+                                            : nlohmann::json{{"id", t.id}, {"bus", t.bus}});
           out.push_back({{"name", rule.name}, {"bus", name}, {"arn", rule.arn}, {"targets", targets}});
         }
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "switchyard/bus/auth.h"
+#include "switchyard/bus/cloudevents.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
 #include "switchyard/rules/matcher.h"
@@ -71,8 +72,15 @@ asio::awaitable<Response> IngestApi::handle(const Request& req) {
     if (!it->second.bus.ingest_tokens.empty() &&
         !bearer_allowed(req[http::field::authorization], it->second.bus.ingest_tokens))
       co_return unauthorized(req, "A valid bearer token for bus " + it->second.bus.name + " is required.");
-    parsed =
-        parse_bus_events(req.body(), it->second.bus, now, deps_.options.max_put_events_bytes, req["Idempotency-Key"]);
+    if (const CloudEventsMode ce = cloudevents_mode(req[http::field::content_type], req["ce-specversion"]);
+        ce != CloudEventsMode::kNone) {
+      parsed = parse_cloudevents(
+          ce, req.body(), [&req](std::string_view name) { return req[name]; }, it->second.bus, now,
+          deps_.options.max_put_events_bytes);
+    } else {
+      parsed =
+          parse_bus_events(req.body(), it->second.bus, now, deps_.options.max_put_events_bytes, req["Idempotency-Key"]);
+    }
   } else {
     auto it = routing_snapshot->webhooks.find(std::string(parts[1]));
     if (it == routing_snapshot->webhooks.end())
@@ -130,7 +138,7 @@ asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRe
       const core::Event& e = parsed.events[i];
       // Serialized once: matched, rendered from, and stored as these bytes.
       batch->envelopes.push_back(core::envelope_json(e));
-      Pipeline::route(routing.buses.at(e.bus), e, batch->envelopes.back(), i, *batch);
+      Pipeline::route(routing.buses.at(e.bus), e, batch->envelopes.back(), i, *batch, {.routing = &routing});
     }
   });
   for (auto& t : batch->tasks) t.request_id = request;

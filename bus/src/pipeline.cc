@@ -1,5 +1,8 @@
 #include "pipeline.h"
 
+#include <prometheus/counter.h>
+
+#include <algorithm>
 #include <utility>
 
 #include "switchyard/destinations/dispatcher.h"
@@ -8,9 +11,29 @@ namespace switchyard::bus {
 
 size_t Pipeline::route(const BusRoute& bus, const core::Event& event, const std::string& envelope, size_t index,
                        storage::IngestBatch& batch, const RouteOptions& options) {
-  const size_t matched = route_event(bus, event, envelope, batch.tasks, options.only_rules);
+  std::vector<std::string> forward;
+  size_t matched =
+      route_event(bus, event, envelope, batch.tasks, options.only_rules, options.routing ? &forward : nullptr);
   if (options.archive)
     for (auto& archive : archives_for(bus, envelope)) batch.archived.emplace_back(std::move(archive), index);
+  // Breadth first over the buses the event reaches; each is entered once.
+  std::vector<std::string> visited{bus.bus.name};
+  for (size_t next = 0; next < forward.size(); ++next) {
+    auto it = options.routing->buses.find(forward[next]);
+    if (it == options.routing->buses.end()) continue;  // validated: never
+    const BusRoute& to = it->second;
+    if (std::find(visited.begin(), visited.end(), to.bus.name) != visited.end()) {
+      if (to.loops) to.loops->Increment();
+      continue;
+    }
+    visited.push_back(to.bus.name);
+    if (to.forwarded) to.forwarded->Increment();
+    std::vector<std::string> more;
+    matched += route_event(to, event, envelope, batch.tasks, nullptr, &more);  // every rule of that bus
+    if (options.archive)
+      for (auto& archive : archives_for(to, envelope)) batch.archived.emplace_back(std::move(archive), index);
+    forward.insert(forward.end(), more.begin(), more.end());
+  }
   return matched;
 }
 

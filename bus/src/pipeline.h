@@ -27,6 +27,8 @@ struct RouteOptions {
   const std::set<std::string>* only_rules = nullptr;
   // Whether the event is kept in its bus's archives (not for replays).
   bool archive = true;
+  // Every bus, for event-bus targets (left out when null).
+  const Routing* routing = nullptr;
 };
 
 class Pipeline {
@@ -36,7 +38,10 @@ class Pipeline {
   // Routes event `index` of `batch.events` (or an event not stored again,
   // a replay's, with `index` unused when archive is off): its deliveries and
   // archive copies are added to `batch`. `envelope` is the event's
-  // envelope_json(). CPU work only. Returns how many rules matched.
+  // envelope_json(). A matched event-bus target routes the same event on
+  // that bus too, into the same batch (so in the same atomic write), once
+  // per bus: a bus the event has been on already is not entered again (the
+  // loop guard). CPU work only. Returns how many rules matched.
   static size_t route(const BusRoute& bus, const core::Event& event, const std::string& envelope, size_t index,
                       storage::IngestBatch& batch, const RouteOptions& options = {});
 

@@ -388,7 +388,7 @@ class Replayer::Impl {
       e.replay_name = name;
       const size_t first = batch->tasks.size();
       Pipeline::route(bus, e, with_replay_name(a.envelope, name), 0, *batch,
-                      {.only_rules = s.rules.empty() ? nullptr : &only, .archive = false});
+                      {.only_rules = s.rules.empty() ? nullptr : &only, .archive = false, .routing = &routing});
       for (size_t i = first; i < batch->tasks.size(); ++i) {
         core::DeliveryTask& t = batch->tasks[i];
         t.id += "_" + name;  // a new delivery: its own webhook-id

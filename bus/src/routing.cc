@@ -1,9 +1,12 @@
 #include "switchyard/bus/routing.h"
 
+#include <algorithm>
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
 
+#include "switchyard/bus/cloudevents.h"
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/time.h"
@@ -23,6 +26,15 @@ BusSettings settings_of(const config::BusConfig& b) {
                   .dedup_content_based = b.dedup_content_based};
   for (const auto& k : b.access_keys) out.access_keys.push_back({.id = k.id, .secret = k.secret});
   return out;
+}
+
+TargetRoute::CloudEvents cloudevents_format(const config::Config& config, const std::string& destination) {
+  for (const auto& d : config.api_destinations)
+    if (d.name == destination) {
+      if (d.payload_format == "cloudevents-binary") return TargetRoute::CloudEvents::kBinary;
+      if (d.payload_format == "cloudevents-structured") return TargetRoute::CloudEvents::kStructured;
+    }
+  return TargetRoute::CloudEvents::kNone;
 }
 
 WebhookSettings settings_of(const config::WebhookConfig& w) {
@@ -67,11 +79,19 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
                       .Name("switchyard_events_matched_total")
                       .Help("Events that matched a rule, by bus and rule")
                       .Register(registry);
+  auto& forwards = prometheus::BuildCounter()
+                       .Name("switchyard_bus_forwarded_events_total")
+                       .Help(
+                           "Events put on a bus by an event-bus target of another bus's rule (outcome: forwarded, "
+                           "or loop when the event had been on the bus already and was not put on it again)")
+                       .Register(registry);
   auto routing = std::make_shared<Routing>();
   for (const auto& b : config.buses) {
     BusRoute& route = routing->buses[b.name];
     route.bus = settings_of(b);
     route.ingested = &ingested.Add({{"bus", b.name}});
+    route.forwarded = &forwards.Add({{"bus", b.name}, {"outcome", "forwarded"}});
+    route.loops = &forwards.Add({{"bus", b.name}, {"outcome", "loop"}});
     rules::MatcherBuilder builder;
     for (const auto& r : config.rules) {
       if (r.bus != b.name || !r.enabled) continue;
@@ -93,12 +113,14 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
         }
         rr.targets.push_back({.id = t.id,
                               .destination = t.destination,
+                              .bus = t.bus,
                               .path_params = t.path_parameter_values,
                               .header_parameters = t.header_parameters,
                               .query_string_parameters = t.query_string_parameters,
                               .retry = t.retry_policy,
                               .dead_letter = t.dead_letter,
-                              .input = *input});
+                              .input = *input,
+                              .cloudevents = cloudevents_format(config, t.destination)});
       }
       route.rules.push_back(std::move(rr));
     }
@@ -141,7 +163,8 @@ std::vector<std::string> archives_for(const BusRoute& bus, const std::string& en
 }
 
 size_t route_event(const BusRoute& bus, const core::Event& event, const std::string& envelope,
-                   std::vector<core::DeliveryTask>& out, const std::set<std::string>* only_rules) {
+                   std::vector<core::DeliveryTask>& out, const std::set<std::string>* only_rules,
+                   std::vector<std::string>* forward) {
   std::vector<uint32_t> ids;
   if (!bus.matcher->match(envelope, ids)) return 0;
   // Parsed at most once, on first need, for every target's input paths,
@@ -154,8 +177,15 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
     ++matched;
     if (rule.matched) rule.matched->Increment();
     for (const TargetRoute& t : rule.targets) {
+      if (!t.bus.empty()) {
+        if (forward && std::find(forward->begin(), forward->end(), t.bus) == forward->end()) forward->push_back(t.bus);
+        continue;
+      }
       core::DeliveryTask task;
-      task.id = "msg_" + event.id + "_" + rule.name + "_" + t.id;
+      // On a bus the event was forwarded to, rule names are that bus's own:
+      // its name keeps the webhook-id unique.
+      task.id = event.bus == bus.bus.name ? "msg_" + event.id + "_" + rule.name + "_" + t.id
+                                          : "msg_" + event.id + "_" + bus.bus.name + "_" + rule.name + "_" + t.id;
       task.event_id = event.id;
       task.bus = bus.bus.name;
       task.rule = rule.name;
@@ -186,6 +216,8 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
         task.render_error = "the dynamic parameter " + bad + " selects nothing in the event";
         task.render_error_code = "INVALID_PARAMETER";
       }
+      if (t.cloudevents != TargetRoute::CloudEvents::kNone && task.render_error.empty())
+        as_cloudevent(event, t.cloudevents == TargetRoute::CloudEvents::kStructured, task);
       task.trace_header = event.trace_header;
       task.retry = t.retry;
       task.dead_letter = t.dead_letter;

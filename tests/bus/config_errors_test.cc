@@ -149,6 +149,9 @@ const Case kCases[] = {
      "sy.yaml:4:5: duplicate key 'name' (first given on line 2); each key may appear once in a mapping"},
     {"server: {admin_token: '${file:/dev/zero}'}\n",
      "sy.yaml:1:23: secret file /dev/zero for server.admin_token is larger than 65536 bytes"},
+    {"api_destinations: [{name: d2, endpoint: 'http://127.0.0.1:9/', payload_format: cloudevents}]\n",
+     "sy.yaml:1:80: payload_format of api destination 'd2' must be eventbridge, cloudevents-binary or "
+     "cloudevents-structured"},
 };
 
 INSTANTIATE_TEST_SUITE_P(All, ConfigErrorTest, ::testing::ValuesIn(kCases));
@@ -190,6 +193,15 @@ const Case kTargetCases[] = {
      "sy.yaml:3:50: duplicate webhook name 'w'"},
     {"webhooks: [{name: w, source: s, detail_type: t, deduplicate_by: 'header:'}]\n",
      "sy.yaml:3:65: deduplicate_by of webhook 'w' must be auto, none, header:<header name> or body:<top-level member>"},
+    // event-bus targets
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, bus: default}]}]\n",
+     "sy.yaml:3:72: target 't' of rule 'r' names the rule's own bus 'default'"},
+    {"rules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, bus: nope}]}]\n",
+     "sy.yaml:3:72: target 't' of rule 'r' names bus 'nope', which is not defined"},
+    {"buses: [{name: b}]\nrules: [{name: r, event_pattern: {source: [a]}, targets: [{id: t, bus: b, input_path: "
+     "$.detail}]}]\n",
+     "sy.yaml:4:87: 'input_path' does not apply to target 't' of rule 'r': a bus target puts the event itself on the "
+     "bus, in the same write"},
     // publish deduplication
     {"buses: [{name: b, deduplication: {window_seconds: 0}}]\n",
      "sy.yaml:3:51: 'window_seconds' in buses[0].deduplication must be between 1 and 86400"},

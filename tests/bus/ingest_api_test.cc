@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -23,7 +24,10 @@ namespace asio = boost::asio;
 
 class IngestApiTest : public ::testing::Test {
  protected:
-  void open(storage::Options options, const std::string& buses = "buses: [{name: orders}]\n") {
+  static constexpr const char* kRules =
+      "rules: [{name: r, bus: orders, event_pattern: {source: [shop]}, targets: [{id: t, destination: rx}]}]\n";
+  void open(storage::Options options, const std::string& buses = "buses: [{name: orders}]\n",
+            const std::string& rules = kRules) {
     api_.reset();
     dedup_.reset();
     pipeline_.reset();
@@ -36,8 +40,7 @@ class IngestApiTest : public ::testing::Test {
     config::Config c;
     std::vector<config::ConfigError> errors;
     ASSERT_TRUE(config::load_text(
-        "api_destinations: [{name: rx, endpoint: 'http://127.0.0.1:9/x'}]\n" + buses +
-            "rules: [{name: r, bus: orders, event_pattern: {source: [shop]}, targets: [{id: t, destination: rx}]}]\n"
+        "api_destinations: [{name: rx, endpoint: 'http://127.0.0.1:9/x'}]\n" + buses + rules +
             "webhooks: [{name: gh, bus: orders, source: shop, detail_type_header: X-GitHub-Event},\n"
             "           {name: custom, bus: orders, source: shop, detail_type: d, deduplicate_by: 'body:delivery'},\n"
             "           {name: plain, bus: orders, source: shop, detail_type: d, deduplicate_by: none}]\n",
@@ -226,6 +229,131 @@ TEST_F(IngestApiTest, AWebhookSentAgainIsStoredOnce) {
   EXPECT_NE(p1[0]["EventId"], p2[0]["EventId"]);
   EXPECT_FALSE(p2[0].contains("SuccessCode"));
   EXPECT_EQ(*store_->count_tasks("rx"), 5u);
+}
+
+// CloudEvents 1.0 on the bus route, in the HTTP binding's three modes; the
+// requests are the binding's own examples (http-protocol-binding.md 3.1.4,
+// 3.2.4) with their placeholders filled in.
+class CloudEventsIngestTest : public IngestApiTest {
+ protected:
+  // The one stored event's envelope.
+  nlohmann::json stored(const std::string& id) {
+    nlohmann::json found;
+    EXPECT_TRUE(store_->scan_events(0, INT64_MAX, [&](const std::string& record) {
+      auto r = nlohmann::json::parse(record);
+      if (r["event"]["id"] == id) found = r["event"];
+      return true;
+    }));
+    return found;
+  }
+};
+
+TEST_F(CloudEventsIngestTest, BinaryModeMapsTheAttributesAndTheDataIsTheDetail) {
+  const auto r = entries_of(call(http::verb::post, "/buses/orders/events", R"({"orderId": 42, "total": 1.50})",
+                                 {{"ce-specversion", "1.0"},
+                                  {"ce-type", "com.example.someevent"},
+                                  {"ce-time", "2018-04-05T03:56:24Z"},
+                                  {"ce-id", "1234-1234-1234"},
+                                  {"ce-source", "/mycontext/subcontext"},
+                                  {"ce-subject", "order%2042%20%E2%82%AC"},
+                                  {"Content-Type", "application/json; charset=utf-8"}}));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0]["SuccessCode"], "PUBLISHED");  // source + id deduplicate
+  const auto e = stored(r[0]["EventId"]);
+  EXPECT_EQ(e["source"], "/mycontext/subcontext");
+  EXPECT_EQ(e["detail-type"], "com.example.someevent");
+  EXPECT_EQ(e["time"], "2018-04-05T03:56:24Z");
+  EXPECT_EQ(e["resources"], nlohmann::json::array({"order 42 \u20ac"}));
+  EXPECT_EQ(e["detail"]["orderId"], 42);
+  EXPECT_EQ(e["detail"]["total"].dump(), "1.5");  // the stored text is "1.50", as sent
+  // Sent again (a sender's retry): the same event.
+  const auto again = entries_of(call(http::verb::post, "/buses/orders/events", R"({"orderId": 42})",
+                                     {{"ce-specversion", "1.0"},
+                                      {"ce-type", "com.example.someevent"},
+                                      {"ce-id", "1234-1234-1234"},
+                                      {"ce-source", "/mycontext/subcontext"},
+                                      {"Content-Type", "application/json"}}));
+  EXPECT_EQ(again[0]["SuccessCode"], "DEDUPLICATED");
+  EXPECT_EQ(again[0]["EventId"], r[0]["EventId"]);
+  // Data that is not JSON is kept as base64.
+  const auto text = entries_of(call(http::verb::post, "/buses/orders/events", "hello",
+                                    {{"ce-specversion", "1.0"},
+                                     {"ce-type", "t"},
+                                     {"ce-id", "2"},
+                                     {"ce-source", "s"},
+                                     {"Content-Type", "text/plain"}}));
+  EXPECT_EQ(stored(text[0]["EventId"])["detail"], nlohmann::json({{"data_base64", "aGVsbG8="}}));
+  EXPECT_EQ(*store_->count_tasks("rx"), 0u);  // source is not "shop": nothing matched
+}
+
+TEST_F(CloudEventsIngestTest, StructuredAndBatchedModes) {
+  const auto one =
+      entries_of(call(http::verb::post, "/buses/orders/events",
+                      R"({"specversion":"1.0","type":"com.example.someevent","source":"shop",)"
+                      R"("id":"A234-1234-1234","time":"2018-04-05T17:31:00Z","comexampleextension1":"value",)"
+                      R"("datacontenttype":"application/json","data":{"appinfoA":"abc","appinfoB":123}})",
+                      {{"Content-Type", "application/cloudevents+json; charset=utf-8"}}));
+  const auto e = stored(one[0]["EventId"]);
+  EXPECT_EQ(e["detail"], nlohmann::json({{"appinfoA", "abc"}, {"appinfoB", 123}}));
+  EXPECT_EQ(e["time"], "2018-04-05T17:31:00Z");
+  EXPECT_EQ(*store_->count_tasks("rx"), 1u);  // source shop: the rule matched
+  const auto batch = call(http::verb::post, "/buses/orders/events",
+                          R"([{"specversion":"1.0","type":"t","source":"shop","id":"b1","data":"plain text"},)"
+                          R"({"specversion":"1.0","source":"shop","id":"b2"},)"
+                          R"({"specversion":"1.0","type":"t","source":"shop","id":"b3","data_base64":"AAEC"}])",
+                          {{"Content-Type", "application/cloudevents-batch+json"}});
+  const auto body = nlohmann::json::parse(batch.body());
+  EXPECT_EQ(body["FailedEntryCount"], 1);
+  EXPECT_EQ(stored(body["Entries"][0]["EventId"])["detail"], nlohmann::json({{"data", "plain text"}}));
+  EXPECT_EQ(body["Entries"][1]["ErrorCode"], "InvalidArgument");
+  EXPECT_EQ(body["Entries"][1]["ErrorMessage"], "The CloudEvent has no type.");
+  EXPECT_EQ(stored(body["Entries"][2]["EventId"])["detail"], nlohmann::json({{"data_base64", "AAEC"}}));
+  // A single event that is not valid refuses the request.
+  const Response old =
+      call(http::verb::post, "/buses/orders/events", R"({"specversion":"0.3","type":"t","source":"s","id":"x"})",
+           {{"Content-Type", "application/cloudevents+json"}});
+  EXPECT_EQ(old.result(), http::status::bad_request);
+  EXPECT_NE(old.body().find("only 1.0 is supported"), std::string::npos) << old.body();
+  const Response missing =
+      call(http::verb::post, "/buses/orders/events", "{}", {{"ce-specversion", "1.0"}, {"ce-type", "t"}});
+  EXPECT_EQ(missing.result(), http::status::bad_request);
+  EXPECT_NE(missing.body().find("no id"), std::string::npos) << missing.body();
+  EXPECT_EQ(*store_->count_tasks("rx"), 3u);
+}
+
+// Event-bus targets: the event is routed on the target bus in the same
+// write, each bus once (a loop ends where it began).
+TEST_F(IngestApiTest, ABusTargetRoutesTheEventOnThatBusOnce) {
+  open({.path = "/ingest-bus", .in_memory = true}, "buses: [{name: orders}, {name: audit}, {name: archive}]\n",
+       "rules:\n"
+       "  - {name: fwd, bus: orders, event_pattern: {source: [shop]}, targets: [{id: b, bus: audit}]}\n"
+       "  - {name: keep, bus: audit, event_pattern: {source: [shop]},\n"
+       "     targets: [{id: t, destination: rx}, {id: back, bus: orders}, {id: on, bus: archive}]}\n"
+       "  - {name: keep, bus: archive, event_pattern: {source: [shop]}, targets: [{id: t, destination: rx}]}\n");
+  const auto r =
+      entries_of(call(http::verb::post, "/buses/orders/events", R"({"source":"shop","detail-type":"x","detail":{}})"));
+  const std::string id = r[0]["EventId"];
+  std::vector<std::string> ids;
+  ASSERT_TRUE(store_->scan_tasks([&](core::DeliveryTask&& t) {
+    EXPECT_EQ(t.event_id, id);
+    ids.push_back(t.id + " on " + t.bus);
+  }));
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"msg_" + id + "_archive_keep_t on archive",
+                                           "msg_" + id + "_audit_keep_t on audit"}));
+  const std::string metrics = [&] {
+    std::string all;
+    for (const auto& f : registry_.Collect())
+      if (f.name == "switchyard_bus_forwarded_events_total")
+        for (const auto& m : f.metric) {
+          for (const auto& l : m.label) all += l.value + ",";
+          all += std::to_string(static_cast<int>(m.counter.value)) + ";";
+        }
+    return all;
+  }();
+  EXPECT_NE(metrics.find("audit,forwarded,1;"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("archive,forwarded,1;"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("orders,loop,1;"), std::string::npos) << metrics;
 }
 
 }  // namespace

@@ -25,12 +25,21 @@ buses:
     access_keys: [{{access_key_id: AKIDSECURE, secret_access_key: "${{env:SY_TEST_SECRET}}"}}]
   - name: private
     ingest_tokens: ["${{env:SY_TEST_TOKEN}}"]
+  - name: ce
 api_destinations:
   - {{name: rx, endpoint: "http://127.0.0.1:{port}/in"}}
+  - {{name: ce-binary, endpoint: "http://127.0.0.1:{port}/ce-binary", payload_format: cloudevents-binary}}
+  - {{name: ce-structured, endpoint: "http://127.0.0.1:{port}/ce-structured", payload_format: cloudevents-structured}}
 rules:
   - {{name: all-orders, bus: orders, event_pattern: {{source: [{{prefix: ""}}]}}, targets: [{{id: t, destination: rx}}]}}
   - {{name: all-secure, bus: secure, event_pattern: {{source: [{{prefix: ""}}]}}, targets: [{{id: t, destination: rx}}]}}
   - {{name: all-default, bus: default, event_pattern: {{source: [{{prefix: ""}}]}}, targets: [{{id: t, destination: rx}}]}}
+  - name: cloudevents
+    bus: ce
+    event_pattern: {{detail-type: [com.example.order.placed]}}
+    targets:
+      - {{id: b, destination: ce-binary}}
+      - {{id: s, destination: ce-structured, input_path: $.detail}}
 webhooks:
   - name: github
     source: github.com
@@ -245,6 +254,37 @@ print(json.dumps({"body": body, "headers": dict(req.headers.items())}))
         self.assertEqual(ids.count(hook_id), 1)
         s, bad = self.service.post("/buses/orders/events", dict(event, **{"deduplication-id": ""}))
         self.assertEqual((s, bad["Entries"][0]["ErrorCode"]), (200, "InvalidArgument"))
+
+    def test_cloudevents_in_and_out(self):
+        """A CloudEvent in binary mode (the HTTP binding's example) becomes an event; destinations deliver it
+        as CloudEvents in binary and structured mode; the same source and id again is DEDUPLICATED."""
+        headers = {"ce-specversion": "1.0", "ce-type": "com.example.order.placed", "ce-time": "2018-04-05T03:56:24Z",
+                   "ce-id": "ce-%d" % time.time_ns(), "ce-source": "/shop/eu", "ce-subject": "order%2042",
+                   "Content-Type": "application/json; charset=utf-8"}
+        s, out = self.service.post("/buses/ce/events", '{"orderId": 42}', headers)
+        self.assertEqual(s, 200, out)
+        event_id = out["Entries"][0]["EventId"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len([r for r in self.receiver.requests if r["path"].startswith("/ce-")]) < 2:
+            time.sleep(0.05)
+        by_path = {r["path"]: r for r in self.receiver.requests if r["path"].startswith("/ce-")}
+        binary = by_path["/ce-binary"]
+        self.assertEqual((binary["headers"]["ce-specversion"], binary["headers"]["ce-id"]), ("1.0", event_id))
+        self.assertEqual((binary["headers"]["ce-source"], binary["headers"]["ce-type"]),
+                         ("/shop/eu", "com.example.order.placed"))
+        self.assertEqual((binary["headers"]["ce-time"], binary["headers"]["ce-subject"]),
+                         ("2018-04-05T03:56:24Z", "order%2042"))
+        envelope = json.loads(binary["body"])
+        self.assertEqual((envelope["id"], envelope["detail"], envelope["resources"]),
+                         (event_id, {"orderId": 42}, ["order 42"]))
+        structured = by_path["/ce-structured"]
+        self.assertTrue(structured["headers"]["content-type"].startswith("application/cloudevents+json"))
+        ce = json.loads(structured["body"])
+        self.assertEqual({k: ce[k] for k in ("specversion", "id", "source", "type", "subject", "data")},
+                         {"specversion": "1.0", "id": event_id, "source": "/shop/eu",
+                          "type": "com.example.order.placed", "subject": "order 42", "data": {"orderId": 42}})
+        s, again = self.service.post("/buses/ce/events", '{"orderId": 42}', headers)
+        self.assertEqual(again["Entries"][0], {"EventId": event_id, "SuccessCode": "DEDUPLICATED"})
 
     def test_bearer_tokens(self):
         event = {"source": "s", "detail-type": "t", "detail": {}}

@@ -103,7 +103,7 @@ void Loader::load_destinations(const YAML::Node& list, Config* c) {
     if (!require_map(n, where)) continue;
     check_keys(n, where,
                {"name", "connection", "endpoint", "method", "rate_limit_per_second", "signing_secret",
-                "timeout_seconds", "max_concurrency", "adaptive_concurrency", "circuit"});
+                "timeout_seconds", "max_concurrency", "adaptive_concurrency", "circuit", "payload_format"});
     ApiDestinationConfig d;
     d.name = str(n, "name", where, true);
     name(n, d.name, where, 64);
@@ -127,6 +127,11 @@ void Loader::load_destinations(const YAML::Node& list, Config* c) {
     d.timeout_seconds = number<uint32_t>(n, "timeout_seconds", where, d.timeout_seconds, 1, 300);
     d.max_concurrency = number<uint32_t>(n, "max_concurrency", where, d.max_concurrency, 1, 1000);
     d.adaptive_concurrency = boolean(n, "adaptive_concurrency", where, d.adaptive_concurrency);
+    d.payload_format = str(n, "payload_format", where, false, d.payload_format);
+    if (d.payload_format != "eventbridge" && d.payload_format != "cloudevents-binary" &&
+        d.payload_format != "cloudevents-structured")
+      error(n["payload_format"], "payload_format of api destination '" + d.name +
+                                     "' must be eventbridge, cloudevents-binary or cloudevents-structured");
     if (const auto cb = n["circuit"]; cb && require_map(cb, where + ".circuit")) {
       const std::string at = where + ".circuit";
       check_keys(cb, at,

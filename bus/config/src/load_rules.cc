@@ -128,7 +128,7 @@ void Loader::load_targets(const YAML::Node& list, const std::string& rule_where,
     const std::string where = rule_where + ".targets[" + std::to_string(i) + "]";
     if (!require_map(n, where)) continue;
     check_keys(n, where,
-               {"id", "destination", "http_parameters", "retry_policy", "dead_letter", "input", "input_path",
+               {"id", "destination", "bus", "http_parameters", "retry_policy", "dead_letter", "input", "input_path",
                 "input_transformer"});
     TargetConfig t;
     t.id = str(n, "id", where, true);
@@ -136,6 +136,23 @@ void Loader::load_targets(const YAML::Node& list, const std::string& rule_where,
       error(n["id"], "invalid target id '" + t.id + "' in " + where +
                          ": 1 to 64 characters of letters, digits, '.', '-' and '_'");
     if (!ids.insert(t.id).second) error(n, "duplicate target id '" + t.id + "' in rule '" + r.name + "'");
+    if (n["bus"]) {  // an event-bus target: nothing else of a target applies
+      t.bus = str(n, "bus", where, true);
+      if (n["destination"])
+        error(n["bus"], "target '" + t.id + "' of rule '" + r.name + "' gives both destination and bus");
+      if (std::none_of(c->buses.begin(), c->buses.end(), [&](const BusConfig& b) { return b.name == t.bus; }))
+        error(n["bus"],
+              "target '" + t.id + "' of rule '" + r.name + "' names bus '" + t.bus + "', which is not defined");
+      else if (t.bus == r.bus)
+        error(n["bus"], "target '" + t.id + "' of rule '" + r.name + "' names the rule's own bus '" + t.bus + "'");
+      for (const char* k :
+           {"http_parameters", "retry_policy", "dead_letter", "input", "input_path", "input_transformer"})
+        if (n[k])
+          error(n[k], std::string("'") + k + "' does not apply to target '" + t.id + "' of rule '" + r.name +
+                          "': a bus target puts the event itself on the bus, in the same write");
+      r.targets.push_back(std::move(t));
+      continue;
+    }
     t.destination = str(n, "destination", where, true);
     const ApiDestinationConfig* dest = nullptr;
     for (const auto& d : c->api_destinations)

@@ -26,12 +26,14 @@ namespace switchyard::bus {
 struct TargetRoute {
   std::string id;
   std::string destination;
+  std::string bus;  // an event-bus target: the event goes on this bus (destination empty)
   std::vector<std::string> path_params;
   Params header_parameters;
   Params query_string_parameters;
   core::RetryPolicy retry;
   bool dead_letter = true;
-  std::shared_ptr<const rules::Transformer> input;  // compiled once per config
+  std::shared_ptr<const rules::Transformer> input;                                          // compiled once per config
+  enum class CloudEvents { kNone, kBinary, kStructured } cloudevents = CloudEvents::kNone;  // the destination's
 };
 
 struct RuleRoute {
@@ -46,6 +48,8 @@ struct BusRoute {
   std::shared_ptr<const rules::Matcher> matcher;  // pattern id i is rules[i]
   std::vector<RuleRoute> rules;
   prometheus::Counter* ingested = nullptr;
+  prometheus::Counter* forwarded = nullptr;  // events put on this bus by another bus's rules
+  prometheus::Counter* loops = nullptr;      // ... not put on it again: it already had the event
   // Archives of this bus: archive_matcher's pattern id i is archives[i];
   // archives without a pattern take every event.
   std::vector<ArchiveSettings> archives;
@@ -74,8 +78,11 @@ std::string rule_arn(const BusSettings& bus, const std::string& rule);
 // Returns the number of rules that matched.
 // `only_rules`, when given, limits matching to those rules (a replay's rule
 // list).
+// The names of the buses that matched event-bus targets name are added to
+// `forward` (when given; without it such targets are left out).
 size_t route_event(const BusRoute& bus, const core::Event& event, const std::string& envelope,
-                   std::vector<core::DeliveryTask>& out, const std::set<std::string>* only_rules = nullptr);
+                   std::vector<core::DeliveryTask>& out, const std::set<std::string>* only_rules = nullptr,
+                   std::vector<std::string>* forward = nullptr);
 
 // The archives of `bus` that keep this event (its envelope).
 std::vector<std::string> archives_for(const BusRoute& bus, const std::string& envelope);

@@ -116,6 +116,10 @@ struct ApiDestinationConfig {
   uint32_t timeout_seconds = 5;      // each request's limit (EventBridge's); 1-300
   uint32_t max_concurrency = 32;     // requests in flight at once; 1-1000
   bool adaptive_concurrency = true;  // the in-flight limit follows the receiver, up to max_concurrency
+  // What a request carries: the target's input as it is ("eventbridge"), or
+  // that input as a CloudEvent ("cloudevents-binary": ce-* headers;
+  // "cloudevents-structured": an application/cloudevents+json body).
+  std::string payload_format = "eventbridge";
   // When the destination's circuit opens and how it tries again (README,
   // "Circuit breaker"); the defaults are the README's.
   struct Circuit {
@@ -131,7 +135,8 @@ struct ApiDestinationConfig {
 
 struct TargetConfig {
   std::string id;
-  std::string destination;
+  std::string destination;                         // an API destination, or
+  std::string bus;                                 // another event bus: the event is put on it as it is
   std::vector<std::string> path_parameter_values;  // each may be a JSONPath ("$.detail.id")
   Params header_parameters;                        // values may be JSONPaths
   Params query_string_parameters;                  // keys and values may be JSONPaths
