@@ -150,9 +150,12 @@ void Membership::run() {
       if (stopping_) return;
     }
     const int64_t now = clock_.mono_ms();
+    // Every step may wait on JetStream (a request timeout while a stream
+    // elects): renewals that fall due meanwhile go first.
     if (now - last_heartbeat_ms_ >= options_.heartbeat_ms) heartbeat();
-    if (now - last_renewal_ms_ >= options_.renew_every_ms) renew_all();
+    renew_if_due();
     rebalance();
+    renew_if_due();
     bool changed = false;
     {
       core::MutexLock lock(mu_);
@@ -188,6 +191,10 @@ void Membership::heartbeat() {
     if (auto it = held.find(p.owner); it != held.end()) ++it->second;
   fewest_owned_ = options_.partitions;
   for (const auto& [id, n] : held) fewest_owned_ = std::min(fewest_owned_, n);
+}
+
+void Membership::renew_if_due() {
+  if (clock_.mono_ms() - last_renewal_ms_ >= options_.renew_every_ms) renew_all();
 }
 
 void Membership::renew_all() {
@@ -253,6 +260,10 @@ void Membership::rebalance() {
 
 void Membership::adopt(uint32_t p, bool all) {
   for (const auto& d : destinations_of(p)) {
+    // An adoption waits on JetStream too: a node busy adopting must not let
+    // its own leases expire.
+    renew_if_due();
+    if (!leases_[p]->held()) return;
     if (!all && adopted_.count(d.name)) continue;
     if (auto st = store_.adopt(d.name, d.window); st) {
       adopted_.insert(d.name);

@@ -111,6 +111,7 @@ class Membership {
   void run();
   void heartbeat();
   void renew_all();
+  void renew_if_due();
   void rebalance();
   void acquired(uint32_t p);
   // Has the store fetch the destinations of partition `p`: all of them, or
