@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
+#include <set>
 #include <thread>
 
 #include "switchyard/config/config.h"
@@ -159,6 +161,39 @@ TEST_F(IngestApiTest, AnIdempotencyKeyRepeatedIsAcknowledgedAndStoredOnce) {
   const auto plain = entries_of(call(http::verb::post, "/buses/orders/events", entry));
   EXPECT_FALSE(plain[0].contains("SuccessCode"));
   EXPECT_EQ(*store_->count_tasks("rx"), 3u);
+}
+
+TEST_F(IngestApiTest, ConcurrentRequestsWithOneKeyStoreOneEvent) {
+  constexpr int kRequests = 16;
+  asio::io_context ioc;
+  std::vector<std::future<Response>> answers;
+  for (int i = 0; i < kRequests; ++i) {
+    Request req{http::verb::post, "/buses/orders/events", 11};
+    req.set("Idempotency-Key", "same");
+    req.body() = R"({"source":"shop","detail-type":"placed","detail":{}})";
+    req.prepare_payload();
+    answers.push_back(asio::co_spawn(
+        ioc, [this, req]() -> asio::awaitable<Response> { co_return co_await api_->handle(req); }, asio::use_future));
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&ioc] { ioc.run(); });
+  for (auto& t : threads) t.join();
+  int published = 0, deduplicated = 0, busy = 0;
+  std::set<std::string> ids;
+  for (auto& a : answers) {
+    const auto entry = entries_of(a.get())[0];
+    if (entry.contains("SuccessCode")) {
+      ids.insert(entry["EventId"].get<std::string>());
+      (entry["SuccessCode"] == "PUBLISHED" ? published : deduplicated)++;
+    } else {
+      EXPECT_EQ(entry["ErrorCode"], "ConcurrentModificationException") << entry;
+      ++busy;
+    }
+  }
+  EXPECT_EQ(published, 1);
+  EXPECT_EQ(published + deduplicated + busy, kRequests);
+  EXPECT_EQ(ids.size(), 1u);  // every success names the one event
+  EXPECT_EQ(*store_->count_tasks("rx"), 1u);
 }
 
 TEST_F(IngestApiTest, EntriesCarryTheirOwnIdsAndARepeatInOneRequestIsStoredOnce) {
