@@ -28,7 +28,8 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
                                        std::vector<storage::DedupRecord>* records) {
   if (parsed.dedup_ids.empty() || parsed.dedup_ids.size() != parsed.events.size()) co_return;
   const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(asio::bind_executor(pool_, asio::use_awaitable));
+  const bool away = store_.dedup_claims_wait();
+  if (away) co_await asio::post(asio::bind_executor(pool_, asio::use_awaitable));
   std::vector<core::Event> kept;
   std::map<std::string, std::string> in_request;  // key -> the event of this request that took it
   size_t next = 0;
@@ -82,7 +83,7 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
   }
   parsed.events = std::move(kept);
   parsed.dedup_ids.clear();
-  co_await asio::post(home, asio::use_awaitable);
+  if (away) co_await asio::post(home, asio::use_awaitable);
 }
 
 void DedupGate::release(const std::vector<storage::DedupRecord>& records) {

@@ -27,7 +27,8 @@ class DedupGate {
   ~DedupGate();
 
   // Claims the id of every event of `parsed` that has one (parsed.dedup_ids),
-  // on a thread of its own: a claim may wait on the network (cluster mode).
+  // on a thread of its own when a claim may wait on the network (cluster
+  // mode), else right here (the embedded store's claims are a local read).
   // Duplicates and entries refused (busy, or the store failing) leave
   // parsed.events; events that resume a failed request take its id and
   // time. The records to store with the batch are added to `records`.

@@ -74,6 +74,7 @@ class JsStore final : public JetStreamStore {
   core::Result<DedupClaim> claim_dedup(const std::string& key, const std::string& event_id, int64_t now_ms,
                                        int64_t window_ms) override;
   void release_dedup(const std::string& key, const std::string& event_id, int64_t ingested_ms) override;
+  bool dedup_claims_wait() const override { return true; }
 
   // DeliveryQueue
   core::Status finish_task(const core::DeliveryTask& task) override;

@@ -37,16 +37,24 @@ const rocksdb::CompactionFilter* dedup_compaction_filter() {
 
 Result<DedupClaim> RocksStore::claim_dedup(const std::string& key, const std::string& event_id, int64_t now_ms,
                                            int64_t window_ms) {
-  core::MutexLock lock(dedup_mu_);
-  if (dedup_pending_.count(key)) return DedupClaim::of(DedupClaim::Kind::kBusy);
+  {  // Held first, so that no other request with the key gets past here...
+    core::MutexLock lock(dedup_mu_);
+    if (!dedup_pending_.emplace(key, event_id).second) return DedupClaim::of(DedupClaim::Kind::kBusy);
+  }
+  // ... while the read runs without the lock (ingest threads claim at once).
   std::string value;
   const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kDedup], key, &value);
-  if (!s.ok() && !s.IsNotFound()) return from_rocks(s, "read a deduplication key");
   DedupRecord held;
+  const bool taken = s.ok() && decode_dedup(value, &held) && now_ms - held.ingested_ms < window_ms;
+  if (!s.ok() && !s.IsNotFound()) {
+    release_dedup(key, event_id, now_ms);
+    return from_rocks(s, "read a deduplication key");
+  }
   // A clock set back (ingested in the "future") keeps the key as well.
-  if (s.ok() && decode_dedup(value, &held) && now_ms - held.ingested_ms < window_ms)
+  if (taken) {
+    release_dedup(key, event_id, now_ms);
     return DedupClaim::of(DedupClaim::Kind::kDuplicate, std::move(held.event_id), held.ingested_ms);
-  dedup_pending_.emplace(key, event_id);
+  }
   return DedupClaim::of(DedupClaim::Kind::kNew);
 }
 

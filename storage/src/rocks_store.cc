@@ -1,7 +1,9 @@
 #include "rocks_store.h"
 
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_manager.h>
+#include <rocksdb/table.h>
 
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -150,7 +152,12 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   rocksdb::ColumnFamilyOptions cf_options;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
+  // Deduplication keys are looked up for every keyed entry and are mostly
+  // absent: a Bloom filter answers those without reading table blocks.
   descriptors[kDedup].options.compaction_filter = dedup_compaction_filter();
+  rocksdb::BlockBasedTableOptions dedup_table;
+  dedup_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  descriptors[kDedup].options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(dedup_table));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);

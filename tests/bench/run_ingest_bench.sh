@@ -7,7 +7,10 @@
 # query parameters) and an archive with a pattern, their destinations paused
 # so that only ingest is measured, and issue 14's case: 100 rules, one
 # matching target per event, its destination paused (single events and
-# 10-entry PutEvents, sync off and on). Needs Debian's wrk and nginx-light.
+# 10-entry PutEvents, sync off and on), and publish deduplication: single
+# events each with a new Idempotency-Key (every one claimed and stored) and
+# all with the same key (every one after the first answered DEDUPLICATED).
+# Needs Debian's wrk and nginx-light.
 #   tests/bench/run_ingest_bench.sh [SECONDS]   (default 10 per run)
 # SWITCHYARD_BIN picks the binary (default build/bus/switchyard), so that two
 # builds can be measured against the same ceiling.
@@ -41,6 +44,25 @@ wrk.method = "POST"
 wrk.body = [[$batch]]
 wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
 wrk.headers["X-Amz-Target"] = "AWSEvents.PutEvents"
+LUA
+
+cat > "$work/keyed.lua" <<LUA
+wrk.method = "POST"
+wrk.body = [[$single]]
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+local run = tostring(os.time())
+request = function()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = "bench-" .. run .. "-" .. n
+  return wrk.format(nil, nil, nil, nil)
+end
+LUA
+cat > "$work/repeated.lua" <<LUA
+wrk.method = "POST"
+wrk.body = [[$single]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Idempotency-Key"] = "bench-always-the-same"
 LUA
 
 # Prints "requests_per_second p50 p99" from wrk --latency output.
@@ -79,6 +101,27 @@ YAML
   measure_kinds ""
   kill "$sy_pid"; wait "$sy_pid" 2>/dev/null || true; sy_pid=
 done
+
+# Publish deduplication (sync off): a new key per event, then one key for all.
+# wrk builds each keyed request in Lua, which costs the client (on the same
+# cores) about a fifth of nginx's rate: the keyed row has its own ceiling.
+read -r keyed_ceiling _ _ _ < <(measure -s "$work/keyed.lua" http://127.0.0.1:18080/)
+printf '%-34s %12.0f %12s %9s %9s %10s\n' "nginx, a new key each (ceiling)" "$keyed_ceiling" "" "" "" ""
+cat > "$work/sy.yaml" <<YAML
+server: {listen: 127.0.0.1:18081, admin_listen: 127.0.0.1:18082}
+storage: {path: $work/data-dedup, sync: false}
+YAML
+"$bin" serve --config "$work/sy.yaml" --log-level warn &
+sy_pid=$!
+sleep 0.7
+for kind in keyed repeated; do
+  read -r rps p50 p99 bad < <(measure -s "$work/$kind.lua" "http://127.0.0.1:18081/buses/default/events")
+  [ "$bad" != 0 ] && echo "warning: $bad non-2xx answers" >&2
+  label="single, a new Idempotency-Key each"; of=$keyed_ceiling
+  [ "$kind" = repeated ] && { label="single, one key (DEDUPLICATED)"; of=$ceiling; }
+  printf '%-34s %12.0f %12.0f %9s %9s %9.1f%%\n' "$label" "$rps" "$rps" "$p50" "$p99" "$(echo "100*$rps/$of" | bc -l)"
+done
+kill "$sy_pid"; wait "$sy_pid" 2>/dev/null || true; sy_pid=
 
 # Routed: every event is matched, rendered for four targets (each reading
 # inside the event) and archived; the deliveries are stored, not sent.

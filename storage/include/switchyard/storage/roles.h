@@ -214,6 +214,9 @@ class PublishDedup {
                                                int64_t window_ms) = 0;
   // After a failed (or never attempted) append of the claim's batch.
   virtual void release_dedup(const std::string& key, const std::string& event_id, int64_t ingested_ms) = 0;
+  // Whether a claim may wait on the network (cluster mode): it is then made
+  // off the I/O threads. The embedded store's claims are a local read.
+  virtual bool dedup_claims_wait() const { return false; }
 };
 
 class SmallState : public virtual Writability {
