@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from harness import Receiver, Service
+from harness import Receiver, Service, wait_until
 
 AWS = "/usr/bin/aws"            # Debian's awscli (v2)
 SYSTEM_PYTHON = "/usr/bin/python3"  # has Debian's python3-boto3
@@ -26,6 +26,7 @@ buses:
   - name: private
     ingest_tokens: ["${{env:SY_TEST_TOKEN}}"]
   - name: ce
+  - name: audit
 api_destinations:
   - {{name: rx, endpoint: "http://127.0.0.1:{port}/in"}}
   - {{name: ce-binary, endpoint: "http://127.0.0.1:{port}/ce-binary", payload_format: cloudevents-binary}}
@@ -34,6 +35,11 @@ rules:
   - {{name: all-orders, bus: orders, event_pattern: {{source: [{{prefix: ""}}]}}, targets: [{{id: t, destination: rx}}]}}
   - {{name: all-secure, bus: secure, event_pattern: {{source: [{{prefix: ""}}]}}, targets: [{{id: t, destination: rx}}]}}
   - {{name: all-default, bus: default, event_pattern: {{source: [{{prefix: ""}}]}}, targets: [{{id: t, destination: rx}}]}}
+  - name: to-audit
+    bus: ce
+    event_pattern: {{detail-type: [com.example.order.placed]}}
+    targets: [{{id: fwd, bus: audit}}]
+  - {{name: audit-in, bus: audit, event_pattern: {{source: [{{prefix: ""}}]}}, targets: [{{id: t, destination: rx}}, {{id: back, bus: ce}}]}}
   - name: cloudevents
     bus: ce
     event_pattern: {{detail-type: [com.example.order.placed]}}
@@ -285,6 +291,19 @@ print(json.dumps({"body": body, "headers": dict(req.headers.items())}))
                           "type": "com.example.order.placed", "subject": "order 42", "data": {"orderId": 42}})
         s, again = self.service.post("/buses/ce/events", '{"orderId": 42}', headers)
         self.assertEqual(again["Entries"][0], {"EventId": event_id, "SuccessCode": "DEDUPLICATED"})
+        # The rule to-audit put the event on bus audit too (an event-bus target), whose rule delivered it
+        # once; audit's rule back to ce is the loop the guard stops.
+        on_audit = lambda: [r for r in self.receiver.requests
+                            if r["path"] == "/in" and json.loads(r["body"]).get("id") == event_id]
+        self.assertTrue(wait_until(on_audit, 10))
+        forwarded = on_audit()[0]
+        self.assertEqual(forwarded["headers"]["webhook-id"], "msg_%s_audit_audit-in_t" % event_id)
+        time.sleep(0.5)
+        self.assertEqual(sum(1 for r in self.receiver.requests if r["path"] == "/in"
+                             and json.loads(r["body"]).get("id") == event_id), 1)
+        self.assertEqual(len([r for r in self.receiver.requests if r["path"].startswith("/ce-")]), 2)
+        status, metrics = self.service.request("GET", "/metrics", admin=True)
+        self.assertIn('switchyard_bus_forwarded_events_total{bus="ce",outcome="loop"} 1', metrics)
 
     def test_bearer_tokens(self):
         event = {"source": "s", "detail-type": "t", "detail": {}}
