@@ -330,8 +330,11 @@ class AdminApi::Impl {
     if (!depth) return store_failure(req, depth.status());
     for (const auto& d : *letters) {
       const auto& t = d.task;
-      // The event may be gone (its record expired): the entry stays, its body null.
-      const std::string event = deps_.store.event_envelope(t.ingested_ms, t.event_id).value_or("");
+      // Kept with the dead letter; records of earlier versions look the
+      // event up, and when it is gone the entry stays with a null body.
+      const std::string event = !d.event_envelope.empty()
+                                    ? d.event_envelope
+                                    : deps_.store.event_envelope(t.ingested_ms, t.event_id).value_or("");
       std::string target_arn = t.rule_arn;
       if (const auto r = target_arn.find(":rule/"); r != std::string::npos)
         target_arn = target_arn.substr(0, r) + ":api-destination/" + t.destination;

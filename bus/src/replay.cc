@@ -425,11 +425,14 @@ class Replayer::Impl {
     return events.size();
   }
 
-  // Removes archived events past their retention, a bounded chunk at a time
-  // so that ingest (which shares the store) never waits long; refreshes the
-  // archive gauges.
+  // Removes accepted events older than 25 hours (one range deletion), and
+  // archived events past their retention a bounded chunk at a time, so
+  // that ingest (which shares the store) never waits long.
   void expire(const Routing& routing, int64_t now) {
     constexpr size_t kChunk = 5000;
+    // Accepted events themselves (the archives keep their own copies).
+    if (auto st = store_.expire_events(now - storage::kEventsKeptMs); !st)
+      core::log::warn("cannot remove accepted events past 25 hours", {{"error", st.message()}});
     for (const auto& [name, a] : routing.archives) {
       if (auto st = store_.set_archive_retention(name, a.retention_days); !st)
         core::log::warn("cannot set an archive's retention", {{"archive", name}, {"error", st.message()}});

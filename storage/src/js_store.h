@@ -68,6 +68,8 @@ class JsStore final : public JetStreamStore {
   // IngestLog
   void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) override;
   core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) override;
+  // SY_EVENTS's maximum age does it.
+  core::Status expire_events(int64_t) override { return core::Status::ok(); }
   core::Status scan_events(int64_t from_ms, int64_t to_ms, const std::function<bool(const std::string&)>& fn) override;
 
   // PublishDedup

@@ -376,8 +376,11 @@ Status JsStore::dead_letter(const DeadLetter& record) {
   if (!source) return Status::ok();
   outcomes_.push([this, source, record] {
     if (record.task.dead_letter) {
+      DeadLetter kept = record;  // with its event: SY_EVENTS keeps it 25 h, the DLQ until redriven
+      if (kept.event_envelope.empty())
+        kept.event_envelope = event_envelope(record.task.ingested_ms, record.task.event_id).value_or("");
       auto stored =
-          js_.publish(jetstream::dead_letter_subject(record.task.destination), encode_dead_letter(record),
+          js_.publish(jetstream::dead_letter_subject(record.task.destination), encode_dead_letter(kept),
                       record.task.id + ":dlq:" + std::to_string(record.task.attempts), options_.publish_timeout_ms);
       if (!stored) {
         core::log::warn("cannot store a dead letter; the delivery comes back after a failover",

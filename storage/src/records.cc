@@ -101,6 +101,7 @@ std::string encode_dead_letter(const DeadLetter& d) {
       {"error_message", d.error_message},
       {"exhausted_condition", d.exhausted_condition},
       {"dead_ms", d.dead_ms},
+      {"event", d.event_envelope},
   });
 }
 
@@ -116,6 +117,7 @@ core::Result<DeadLetter> decode_dead_letter(std::string_view data) {
     d.error_message = j.value("error_message", "");
     d.exhausted_condition = j.value("exhausted_condition", "");
     d.dead_ms = j.value("dead_ms", int64_t{0});
+    d.event_envelope = j.value("event", "");
     return d;
   } catch (const json::exception& e) {
     return core::Status::corruption(std::string("a stored dead letter is not readable: ") + e.what());

@@ -34,7 +34,12 @@ Status RocksStore::reschedule_task(int64_t previous_due_ms, const core::Delivery
 Status RocksStore::dead_letter(const DeadLetter& record) {
   rocksdb::WriteBatch wb;
   wb.Delete(cfs_[kTasks], task_key(record.task));
-  if (record.task.dead_letter) wb.Put(cfs_[kDlq], dlq_key(record), encode_dead_letter(record));
+  if (record.task.dead_letter) {
+    DeadLetter kept = record;  // with its event: the event's own record expires after 25 h
+    if (kept.event_envelope.empty())
+      kept.event_envelope = event_envelope(record.task.ingested_ms, record.task.event_id).value_or("");
+    wb.Put(cfs_[kDlq], dlq_key(kept), encode_dead_letter(kept));
+  }
   return write(wb, "dead-letter task");
 }
 

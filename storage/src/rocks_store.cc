@@ -77,6 +77,18 @@ void RocksStore::append(std::shared_ptr<const IngestBatch> batch, std::function<
   done(Status::unavailable("store is shutting down"));
 }
 
+// Event keys begin with their acceptance time: one range deletion removes
+// every event accepted before the cutoff.
+Status RocksStore::expire_events(int64_t cutoff_ms) {
+  if (cutoff_ms <= 0) return Status::ok();
+  std::string from, to;
+  put_be64(from, 0);
+  put_be64(to, cutoff_ms);
+  rocksdb::WriteBatch wb;
+  wb.DeleteRange(cfs_[kEvents], from, to);
+  return write(wb, "expire accepted events");
+}
+
 Result<std::string> RocksStore::event_envelope(int64_t ingested_ms, const std::string& event_id) {
   std::string value;
   const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kEvents], event_key(ingested_ms, event_id), &value);

@@ -41,6 +41,7 @@ class RocksStore final : public Store {
   // IngestLog
   void append(std::shared_ptr<const IngestBatch> batch, std::function<void(core::Status)> done) override;
   core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) override;
+  core::Status expire_events(int64_t cutoff_ms) override;
   core::Status scan_events(int64_t from_ms, int64_t to_ms, const std::function<bool(const std::string&)>& fn) override;
 
   // PublishDedup

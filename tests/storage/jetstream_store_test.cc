@@ -232,6 +232,20 @@ TEST_F(JetStreamStoreTest, ARetryCopyIsWhatTheNextOwnerFindsWithItsAttempts) {
 
 TEST_F(JetStreamStoreTest, DeadLettersAreListedCountedRedrivenAndPurged) {
   ASSERT_TRUE(store_->ensure_destination("dlq.dest"));
+  {  // x1's event: a dead letter keeps it with itself
+    auto batch = std::make_shared<IngestBatch>();
+    core::Event e;
+    e.id = "e-x1";
+    e.source = "s";
+    e.detail_type = "t";
+    e.bus = "default";
+    e.ingested_ms = 1700000000000;
+    e.time = 1700000000;
+    batch->events.push_back(e);
+    std::promise<core::Status> done;
+    store_->append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+    ASSERT_TRUE(done.get_future().get());
+  }
   ASSERT_TRUE(append({task("x1", "dlq.dest"), task("x2", "dlq.dest"), task("x3", "dlq.dest")}));
   ASSERT_TRUE(store_->adopt("dlq.dest", 10));
   ASSERT_TRUE(eventually([&] { return load("dlq.dest").size() == 3; }));
@@ -243,7 +257,8 @@ TEST_F(JetStreamStoreTest, DeadLettersAreListedCountedRedrivenAndPurged) {
                                      .error_message = "400",
                                      .exhausted_condition = "",
                                      .dead_ms = 1700000001000,
-                                     .key = ""}));
+                                     .key = "",
+                                     .event_envelope = ""}));
   }
   ASSERT_TRUE(eventually([&] { return *store_->count_dead_letters("dlq.dest") == 3; }));
   auto listed = store_->list_dead_letters("dlq.dest", 2);
@@ -251,6 +266,8 @@ TEST_F(JetStreamStoreTest, DeadLettersAreListedCountedRedrivenAndPurged) {
   ASSERT_EQ(listed->size(), 2u);
   EXPECT_EQ((*listed)[0].task.id, "x1");
   EXPECT_EQ((*listed)[0].error_code, "SDK_CLIENT_ERROR");
+  EXPECT_NE((*listed)[0].event_envelope.find(R"("id":"e-x1")"), std::string::npos) << (*listed)[0].event_envelope;
+  EXPECT_TRUE((*listed)[1].event_envelope.empty());  // x2's event was never stored
 
   fetched_ = 0;
   auto redriven = store_->redrive("dlq.dest", 1, 1700000099000);

@@ -221,6 +221,32 @@ TEST_F(StoreTest, PausedDestinationsAndEventLookup) {
   EXPECT_EQ(store->event_envelope(7001, "e7").status().code(), core::Code::kNotFound);
 }
 
+// Accepted events are kept 25 hours; a dead letter keeps its event with it,
+// so the DLQ still shows the event after the event's own record is gone.
+TEST_F(StoreTest, AcceptedEventsExpireAndADeadLetterKeepsItsEvent) {
+  auto store = open();
+  IngestBatch b;
+  for (int i = 0; i < 10; ++i) b.events.push_back(event("e" + std::to_string(i), 1000 * i));
+  b.tasks.push_back(task("t3", 3000));
+  ASSERT_TRUE(append_sync(*store, std::move(b)));
+  DeadLetter dl;
+  dl.task = task("t3", 3000);
+  dl.task.event_id = "e3";
+  dl.error_code = "ERROR_FROM_TARGET";
+  ASSERT_TRUE(store->dead_letter(dl));
+  ASSERT_TRUE(store->expire_events(5000));  // everything accepted before 5 s
+  EXPECT_EQ(store->event_envelope(3000, "e3").status().code(), core::Code::kNotFound);
+  EXPECT_TRUE(store->event_envelope(5000, "e5"));
+  int left = 0;
+  ASSERT_TRUE(store->scan_events(0, INT64_MAX, [&](const std::string&) { return ++left, true; }));
+  EXPECT_EQ(left, 5);
+  const auto letters = store->list_dead_letters("d", 10);
+  ASSERT_TRUE(letters);
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_NE(letters->front().event_envelope.find("\"id\":\"e3\""), std::string::npos)
+      << letters->front().event_envelope;
+}
+
 TEST_F(StoreTest, ScanEventsHonoursTheWindow) {
   auto store = open();
   IngestBatch b;

@@ -31,6 +31,9 @@ struct DedupRecord {
   int64_t expires_ms = 0;
 };
 
+// How long accepted events are kept (IngestLog::expire_events).
+inline constexpr int64_t kEventsKeptMs = 25 * 3600 * 1000LL;
+
 // Everything one ingest request stores, written atomically: the accepted
 // events and the deliveries their matches produced.
 struct IngestBatch {
@@ -74,6 +77,11 @@ struct DeadLetter {
   std::string exhausted_condition;  // MaximumRetryAttempts | MaximumEventAgeInSeconds | ""
   int64_t dead_ms = 0;
   std::string key;  // storage key, filled by list_dead_letters
+  // The original event's envelope, kept with the dead letter (the store
+  // adds it when it stores the record: accepted events themselves are kept
+  // 25 hours, dead letters until they are redriven or purged). Empty when
+  // the event was gone already, and in records of earlier versions.
+  std::string event_envelope;
 };
 
 // Whether the store accepts writes. False while its disk has less than
@@ -99,6 +107,11 @@ class IngestLog : public virtual Writability {
   // Whether the log can take events now, for /readyz (cluster mode: the
   // connection to NATS is up). The embedded store is always ready.
   virtual core::Status readiness() { return core::Status::ok(); }
+  // Accepted events are kept kEventsKeptMs (EventBridge's longest event
+  // age, 24 h, and an hour more): enough for every delivery and retry of
+  // them. Removes those accepted before `cutoff_ms` (JetStream's stream
+  // does it by itself).
+  virtual core::Status expire_events(int64_t cutoff_ms) = 0;
   // The stored envelope of one event; kNotFound when it is not (or no
   // longer) stored.
   virtual core::Result<std::string> event_envelope(int64_t ingested_ms, const std::string& event_id) = 0;
