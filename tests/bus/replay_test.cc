@@ -65,6 +65,10 @@ TEST(ReplayerTest, RemovesArchivedEventsPastTheirRetentionAndKeepsTheRest) {
   const auto left = *store->read_archive("month", 0, now / 1000 + 1, "", 10);
   ASSERT_EQ(left.size(), 2u);
   EXPECT_EQ(left[0].ingested_ms, now - 29 * day);
+  // The same pass removes accepted events older than 25 hours (the archive
+  // keeps its own copy of the 29-day-old one).
+  EXPECT_EQ(store->event_envelope(now - 29 * day, "e2").status().code(), core::Code::kNotFound);
+  EXPECT_TRUE(store->event_envelope(now, "e3"));
   replayer.stop();
 }
 
