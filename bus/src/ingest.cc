@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "switchyard/core/crypto.h"
+#include "dedup_ids.h"
 #include "switchyard/core/http_header.h"
 #include "switchyard/core/json_text.h"
 #include "switchyard/core/time.h"
@@ -181,43 +181,6 @@ EntryResult parse_common_entry(const json& entry, const EntryDialect& names, std
   }
   if (time && !parse_entry_time(*time, e))
     return invalid("Parameter Time is not valid. Reason: Time must be epoch seconds or an ISO 8601 timestamp.");
-  return {};
-}
-
-// A deduplication id as EventBridge takes one: 1 to 128 characters, not
-// all white space.
-bool valid_dedup_id(std::string_view id) {
-  return !id.empty() && id.size() <= 128 && id.find_first_not_of(" \t\r\n") != std::string_view::npos;
-}
-
-// The deduplication id of a bus-route entry: its own `deduplication-id`,
-// else the request's Idempotency-Key (one per entry: "#<index>" added when
-// there are several), else with content_based a hash of what the publisher
-// sent (source, detail-type, resources, detail, and time when given).
-EntryResult entry_dedup_id(const json& entry, const core::Event& e, const BusSettings& bus,
-                           std::string_view idempotency_key, size_t index, size_t entries, std::string* out) {
-  if (auto it = entry.find("deduplication-id"); it != entry.end() && !it->is_null()) {
-    if (!it->is_string() || !valid_dedup_id(it->get_ref<const std::string&>()))
-      return invalid(
-          "Parameter deduplication-id is not valid. Reason: it must be a string of 1 to 128 characters, not all "
-          "white space.");
-    *out = it->get<std::string>();
-    return {};
-  }
-  if (!idempotency_key.empty()) {
-    if (!valid_dedup_id(idempotency_key))
-      return invalid("The Idempotency-Key header is not valid: it must be 1 to 128 characters, not all white space.");
-    *out = std::string(idempotency_key);
-    if (entries > 1) *out += "#" + std::to_string(index);
-    return {};
-  }
-  if (bus.dedup_content_based) {
-    std::string content = e.source + "\n" + e.detail_type + "\n";
-    for (const auto& r : e.resources) content += r + "\n";
-    content += e.detail + "\n";
-    if (auto t = entry.find("time"); t != entry.end() && !t->is_null()) content += std::to_string(e.time);
-    *out = "content:" + core::sha256_hex(content);
-  }
   return {};
 }
 
@@ -459,23 +422,6 @@ ParsedRequest parse_webhook(std::string_view body, const WebhookSettings& hook, 
   p.events.push_back(std::move(e));
   if (!dedup_id.empty()) p.dedup_ids.emplace_back(dedup_id);
   return p;
-}
-
-std::string body_member_text(std::string_view body, std::string_view member) {
-  const size_t start = skip_ws(body, 0);
-  if (start >= body.size() || body[start] != '{') return {};
-  const std::string_view raw = raw_member(body, start, member);
-  if (raw.empty()) return {};
-  if (raw.front() != '"') return raw.front() == '{' || raw.front() == '[' ? std::string() : std::string(raw);
-  const json v = json::parse(raw, nullptr, false);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-std::string dedup_key(std::string_view bus, std::string_view group, std::string_view id) {
-  std::string scope;
-  scope.reserve(bus.size() + group.size() + id.size() + 2);
-  scope.append(bus).append(1, '\n').append(group).append(1, '\n').append(id);
-  return core::sha256_hex(scope);
 }
 
 // Written by hand: it is built for every request.
