@@ -3,11 +3,11 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "switchyard/core/ascii.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/json_limits.h"
 #include "switchyard/core/json_text.h"
 #include "switchyard/core/time.h"
-#include "switchyard/core/uuid.h"
 
 namespace switchyard::bus {
 
@@ -26,19 +26,12 @@ std::string_view media_type(std::string_view content_type) {
   return t;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
 // JSON data, in the sense of the JSON event format: application/json,
 // text/json, or any */*+json media type; no content type means JSON too.
 bool json_media(std::string_view content_type) {
   const std::string_view t = media_type(content_type);
-  if (t.empty() || iequals(t, "application/json") || iequals(t, "text/json")) return true;
-  return t.size() > 5 && iequals(t.substr(t.size() - 5), "+json");
+  if (t.empty() || core::iequals(t, "application/json") || core::iequals(t, "text/json")) return true;
+  return t.size() > 5 && core::iequals(t.substr(t.size() - 5), "+json");
 }
 
 EntryResult invalid(std::string message) { return {"", "InvalidArgument", std::move(message), ""}; }
@@ -65,12 +58,7 @@ EntryResult check(const Attributes& a, const std::string& specversion) {
 EntryResult to_event(const Attributes& a, const std::string& specversion, std::string detail, const BusSettings& bus,
                      int64_t now_ms, core::Event* e) {
   if (EntryResult r = check(a, specversion); !r.ok()) return r;
-  e->id = core::uuid_v4();
-  e->account = bus.account;
-  e->region = bus.region;
-  e->bus = bus.name;
-  e->ingested_ms = now_ms;
-  e->time = now_ms / 1000;
+  *e = new_bus_event(bus, now_ms);
   if (a.has_time) {
     const auto ms = core::parse_time_ms(a.time);
     if (!ms) return invalid("The CloudEvent's time is not an RFC 3339 timestamp.");
@@ -143,8 +131,8 @@ EntryResult structured_event(const json& ce, std::string_view raw_data, const Bu
 
 CloudEventsMode cloudevents_mode(std::string_view content_type, std::string_view ce_specversion) {
   const std::string_view t = media_type(content_type);
-  if (iequals(t, kStructured)) return CloudEventsMode::kStructured;
-  if (iequals(t, kBatch)) return CloudEventsMode::kBatch;
+  if (core::iequals(t, kStructured)) return CloudEventsMode::kStructured;
+  if (core::iequals(t, kBatch)) return CloudEventsMode::kBatch;
   if (!ce_specversion.empty()) return CloudEventsMode::kBinary;
   return CloudEventsMode::kNone;
 }
@@ -231,8 +219,7 @@ ParsedRequest parse_cloudevents(CloudEventsMode mode, std::string_view body, con
       EntryResult r =
           structured_event(*events[i], i < raw_data.size() ? raw_data[i] : std::string_view(), bus, now_ms, &e, &total);
       if (!r.ok() && mode == CloudEventsMode::kStructured) return refuse(std::move(r));
-      std::string dedup = r.ok() ? "ce:" + e.source + "\n" + (*events[i])["id"].get<std::string>() : "";
-      if (r.ok()) p.dedup_ids.push_back(std::move(dedup));
+      if (r.ok()) p.dedup_ids.push_back("ce:" + e.source + "\n" + (*events[i])["id"].get<std::string>());
       parsed.emplace_back(std::move(e), std::move(r));
     }
   }

@@ -32,6 +32,11 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
   if (away) co_await asio::post(asio::bind_executor(pool_, asio::use_awaitable));
   std::vector<core::Event> kept;
   std::map<std::string, std::string> in_request;  // key -> the event of this request that took it
+  auto deduplicated = [this](EntryResult& r, const std::string& bus, std::string first) {
+    r.event_id = std::move(first);
+    r.success_code = "DEDUPLICATED";
+    deduplicated_.Add({{"bus", bus}}).Increment();
+  };
   size_t next = 0;
   for (auto& r : parsed.results) {
     if (!r.ok()) continue;
@@ -45,9 +50,7 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
     const BusSettings& bus = routing.buses.at(e.bus).bus;
     const std::string key = dedup_key(e.bus, "", id);
     if (auto same = in_request.find(key); same != in_request.end()) {  // stored once, with the first
-      r.event_id = same->second;
-      r.success_code = "DEDUPLICATED";
-      deduplicated_.Add({{"bus", e.bus}}).Increment();
+      deduplicated(r, e.bus, same->second);
       continue;
     }
     auto claimed = store_.claim_dedup(key, e.id, e.ingested_ms, bus.dedup_window_ms);
@@ -57,11 +60,7 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
       continue;
     }
     switch (claimed->kind) {
-      case DedupClaim::Kind::kDuplicate:
-        r.event_id = claimed->event_id;
-        r.success_code = "DEDUPLICATED";
-        deduplicated_.Add({{"bus", e.bus}}).Increment();
-        continue;
+      case DedupClaim::Kind::kDuplicate: deduplicated(r, e.bus, std::move(claimed->event_id)); continue;
       case DedupClaim::Kind::kBusy:
         r = {"", "ConcurrentModificationException",
              "Another request with deduplication id " + id + " is being stored now; retry.", ""};

@@ -86,6 +86,17 @@ std::string_view raw_member(std::string_view text, size_t i, std::string_view na
 
 }  // namespace
 
+core::Event new_bus_event(const BusSettings& bus, int64_t now_ms) {
+  core::Event e;
+  e.id = core::uuid_v4();
+  e.account = bus.account;
+  e.region = bus.region;
+  e.bus = bus.name;
+  e.ingested_ms = now_ms;
+  e.time = now_ms / 1000;
+  return e;
+}
+
 std::vector<std::string_view> raw_member_values(std::string_view body, std::string_view name) {
   std::vector<std::string_view> out;
   size_t i = skip_ws(body, 0);
@@ -103,17 +114,6 @@ std::vector<std::string_view> raw_member_values(std::string_view body, std::stri
 }
 
 namespace {
-
-core::Event new_event(const BusSettings& bus, int64_t now_ms) {
-  core::Event e;
-  e.id = core::uuid_v4();
-  e.account = bus.account;
-  e.region = bus.region;
-  e.bus = bus.name;
-  e.ingested_ms = now_ms;
-  e.time = now_ms / 1000;
-  return e;
-}
 
 // The members of an entry in each of the two ways it is written: PutEvents
 // (Source, DetailType, ...) and the bus route (source, detail-type, ...).
@@ -243,6 +243,7 @@ ParsedRequest within_size_limit(ParsedRequest p, size_t total, size_t limit) {
   if (total > limit) {
     p.events.clear();
     p.results.clear();
+    p.dedup_ids.clear();
     p.error = {400, "ValidationException", "Total size of the entries in the request is over the limit."};
   }
   return p;
@@ -375,7 +376,7 @@ ParsedRequest parse_bus_events(std::string_view body, const BusSettings& bus, in
   const std::vector<std::string_view> raw_details = raw_member_values(body, "detail");
   size_t total = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
-    core::Event e = new_event(bus, now_ms);
+    core::Event e = new_bus_event(bus, now_ms);
     EntryResult r = parse_entry(*entries[i], i < raw_details.size() ? raw_details[i] : std::string_view(), e, &total);
     std::string dedup_id;
     if (r.ok()) r = entry_dedup_id(*entries[i], e, bus, idempotency_key, i, entries.size(), &dedup_id);
@@ -395,7 +396,7 @@ ParsedRequest parse_webhook(std::string_view body, const WebhookSettings& hook, 
                             std::string_view detail_type_header_value, int64_t now_ms, size_t max_entries_bytes,
                             std::string_view dedup_id) {
   ParsedRequest p;
-  core::Event e = new_event(bus, now_ms);
+  core::Event e = new_bus_event(bus, now_ms);
   e.source = hook.source;
   e.detail_type = hook.detail_type;
   if (!hook.detail_type_header.empty() && !detail_type_header_value.empty())

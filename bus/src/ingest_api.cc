@@ -132,6 +132,17 @@ asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRe
   if (parsed.events.empty()) co_return core::Status::ok();
   auto batch = std::make_shared<storage::IngestBatch>();
   batch->dedup = std::move(claimed);
+  // Claims whose batch is not stored, however this ends (a store failure,
+  // an exception while routing), are given back: a key left claimed would
+  // answer "retry" to its publisher until the process restarts.
+  struct GiveBackUnlessStored {
+    DedupGate& gate;
+    const std::vector<storage::DedupRecord>& records;
+    bool stored = false;
+    ~GiveBackUnlessStored() {
+      if (!stored && !records.empty()) gate.release(records);
+    }
+  } claims{deps_.dedup, batch->dedup};
   co_await deps_.cpu.run([&] {  // matching and rendering
     batch->envelopes.reserve(parsed.events.size());
     for (size_t i = 0; i < parsed.events.size(); ++i) {
@@ -145,10 +156,8 @@ asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRe
   batch->events = std::move(parsed.events);
   const size_t deliveries = batch->tasks.size();
   const core::Status st = co_await async_commit(deps_.pipeline, batch, asio::use_awaitable);
-  if (!st) {
-    deps_.dedup.release(batch->dedup);
-    co_return st;
-  }
+  if (!st) co_return st;
+  claims.stored = true;
   for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
   if (core::log::enabled(core::log::Level::kDebug)) {
     std::string ids;

@@ -16,6 +16,7 @@ size_t Pipeline::route(const BusRoute& bus, const core::Event& event, const std:
       route_event(bus, event, envelope, batch.tasks, options.only_rules, options.routing ? &forward : nullptr);
   if (options.archive)
     for (auto& archive : archives_for(bus, envelope)) batch.archived.emplace_back(std::move(archive), index);
+  if (forward.empty()) return matched;  // the common case: no event-bus target matched
   // Breadth first over the buses the event reaches; each is entered once.
   std::vector<std::string> visited{bus.bus.name};
   for (size_t next = 0; next < forward.size(); ++next) {

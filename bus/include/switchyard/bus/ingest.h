@@ -46,6 +46,10 @@ struct ParsedRequest {
   std::vector<std::string> dedup_ids;
 };
 
+// A new event of `bus` accepted at now_ms: its id, account, region and
+// times set (`time` to now), the rest for the caller to fill.
+core::Event new_bus_event(const BusSettings& bus, int64_t now_ms);
+
 // POST /buses/{bus}/events: one entry object or an array of them, each
 // {"source", "detail-type", "detail" (object, or a string holding one),
 // "resources", "time" (ISO 8601 or epoch seconds), "deduplication-id"}.
