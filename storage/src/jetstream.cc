@@ -124,7 +124,9 @@ core::Result<StreamState> JetStream::stream_state(const std::string& stream) {
     return failure("cannot read stream " + stream, s, jerr);
   const StreamState state{.messages = si->State.Msgs,
                           .bytes = si->State.Bytes,
-                          .max_age_ms = si->Config != nullptr ? si->Config->MaxAge / kNanosPerMs : 0};
+                          .max_age_ms = si->Config != nullptr ? si->Config->MaxAge / kNanosPerMs : 0,
+                          .first_sequence = si->State.FirstSeq,
+                          .last_sequence = si->State.LastSeq};
   jsStreamInfo_Destroy(si);
   return state;
 }

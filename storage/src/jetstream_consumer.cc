@@ -161,6 +161,38 @@ Status JetStream::read_subject(const std::string& stream, const std::string& sub
   return Status::ok();
 }
 
+core::Result<uint64_t> JetStream::first_sequence_since(const std::string& stream, const std::string& subject,
+                                                       int64_t time_ms) {
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream.c_str();
+  so.Config.AckPolicy = js_AckNone;
+  so.Config.DeliverPolicy = js_DeliverByStartTime;
+  so.Config.OptStartTime = time_ms * kNanosPerMs;
+  so.Config.InactiveThreshold = 30000 * kNanosPerMs;
+  so.Config.Replicas = 1;
+  so.Config.MemoryStorage = true;
+  natsSubscription* sub = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (natsStatus s = js_PullSubscribe(&sub, h_->js, subject.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK)
+    return failure("cannot read " + subject + " from " + stream, s, jerr);
+  PullConsumer consumer(sub);
+  auto batch = consumer.fetch(1, 250);
+  natsSubscription_Unsubscribe(sub);
+  if (!batch) return batch.status();
+  return batch->empty() ? 0 : batch->front().stream_sequence();
+}
+
+Status JetStream::purge_before(const std::string& stream, uint64_t sequence) {
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Stream.Purge.Sequence = sequence;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (natsStatus s = js_PurgeStream(h_->js, stream.c_str(), &o, &jerr); s != NATS_OK)
+    return failure("cannot purge " + stream + " before " + std::to_string(sequence), s, jerr);
+  return Status::ok();
+}
+
 Status JetStream::delete_message(const std::string& stream, uint64_t sequence) {
   jsErrCode jerr = static_cast<jsErrCode>(0);
   const natsStatus s = js_DeleteMsg(h_->js, stream.c_str(), sequence, nullptr, &jerr);

@@ -169,7 +169,8 @@ JetStreamStore::~JetStreamStore() = default;
 // else of it is stored: a step that fails is repeated, and the Msg-Ids make
 // the repetition store nothing twice.
 void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<void(Status)> done) {
-  if (batch->tasks.empty() && batch->events.empty() && batch->meta.empty() && batch->dedup.empty()) {
+  if (batch->tasks.empty() && batch->events.empty() && batch->meta.empty() && batch->dedup.empty() &&
+      batch->log.empty()) {
     done(Status::ok());
     return;
   }
@@ -185,8 +186,11 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
   for (size_t i = 0; i < batch->tasks.size(); ++i) by_destination[batch->tasks[i].destination].push_back(i);
   std::map<std::string, std::vector<size_t>> by_archive;
   for (const auto& [archive, i] : batch->archived) by_archive[archive].push_back(i);
+  std::map<std::string, std::vector<size_t>> by_log;
+  for (size_t i = 0; i < batch->log.size(); ++i) by_log[batch->log[i].bus].push_back(i);
+  batch->log_positions.assign(batch->log.size(), 0);  // each job fills in its own entries'
   auto pending = std::make_shared<Pending>();
-  pending->left = by_destination.size() + batch->events.size() + by_archive.size() + 1;
+  pending->left = by_destination.size() + batch->events.size() + by_archive.size() + by_log.size() + 1;
   pending->done = [this, batch, done = std::move(done), started = std::chrono::steady_clock::now()](Status st) {
     if (st) st = complete_dedup(*batch);
     for (const auto& [key, value] : batch->meta) {
@@ -244,6 +248,9 @@ void JsStore::append(std::shared_ptr<const IngestBatch> batch, std::function<voi
     publishers_.push([this, batch, finished, name = archive, indexes = std::move(indexes)] {
       publish_archived(batch, name, indexes, finished);
     });
+  for (auto& [bus, indexes] : by_log)
+    publishers_.push(
+        [this, batch, finished, indexes = std::move(indexes)] { publish_logged(batch, indexes, finished); });
   finished(Status::ok());  // the count's extra one: a batch of small records only has no job
 }
 

@@ -7,6 +7,7 @@
 //   js_store_state.cc    the DLQ's reads, redrive and purge, pauses
 //   js_store_archives.cc archives (a stream each) and small records
 //   js_store_dedup.cc    publish deduplication keys
+//   js_store_log.cc      bus logs (a stream each)
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -107,6 +108,13 @@ class JsStore final : public JetStreamStore {
                                         std::string* cursor) override;
   core::Status set_archive_retention(const std::string& archive, uint32_t retention_days) override;
 
+  // BusLog
+  core::Result<std::vector<LogEntry>> read_log(const std::string& bus, uint64_t from, size_t limit) override;
+  core::Result<LogBounds> log_bounds(const std::string& bus) override;
+  core::Result<uint64_t> log_position_at(const std::string& bus, int64_t time_ms) override;
+  core::Status trim_log(const std::string& bus, uint64_t position) override;
+  core::Result<uint64_t> expire_log(const std::string& bus, int64_t cutoff_ms, uint32_t retention_days) override;
+
   // SmallState
   core::Status set_paused(const std::string& destination, bool paused) override;
   core::Result<std::vector<std::string>> paused_destinations() override;
@@ -170,6 +178,11 @@ class JsStore final : public JetStreamStore {
   void publish_archived(const std::shared_ptr<const IngestBatch>& batch, const std::string& archive,
                         const std::vector<size_t>& events, const std::function<void(const core::Status&)>& finished);
   core::Result<std::map<int64_t, std::pair<std::string, uint64_t>>> archive_hours(const std::string& archive);
+  // Bus logs: the stream exists; the batch's entries of one bus, published
+  // in order, their positions (stream sequences) put in log_positions.
+  core::Status ensure_log(const std::string& bus);
+  void publish_logged(const std::shared_ptr<const IngestBatch>& batch, const std::vector<size_t>& entries,
+                      const std::function<void(const core::Status&)>& finished);
 
   jetstream::JetStream& js_;
   JetStreamStoreOptions options_;
@@ -192,6 +205,8 @@ class JsStore final : public JetStreamStore {
   std::map<std::string, uint64_t> waiting_ SY_GUARDED_BY(waiting_mu_);
   std::set<std::string> archives_ SY_GUARDED_BY(mu_);             // streams known to exist
   std::map<std::string, uint32_t> retention_ SY_GUARDED_BY(mu_);  // as last set
+  std::set<std::string> logs_ SY_GUARDED_BY(mu_);                 // bus log streams known to exist
+  std::map<std::string, uint32_t> log_retention_ SY_GUARDED_BY(mu_);
 
   // Last, so destroyed first: their threads finish the jobs queued while
   // everything those jobs use is still there.

@@ -39,6 +39,8 @@ std::string archive_subject(std::string_view archive, int64_t event_time_s) {
   return "sy.ar." + subject_token(archive) + "." + hour;
 }
 
+std::string log_subject(std::string_view bus) { return "sy.log." + subject_token(bus); }
+
 uint32_t partition_of(std::string_view destination, uint32_t partitions) {
   uint64_t h = 14695981039346656037ull;  // FNV-1a offset basis
   for (const char c : destination) {

@@ -4,7 +4,8 @@
 
 namespace switchyard::storage {
 
-const char* const kCfNames[kCfCount] = {"default", "events", "tasks", "dlq", "archive", "archive_expiry", "dedup"};
+const char* const kCfNames[kCfCount] = {"default", "events",         "tasks", "dlq",
+                                        "archive", "archive_expiry", "dedup", "log"};
 
 void put_be64(std::string& out, int64_t v) {
   const uint64_t u = static_cast<uint64_t>(v);
@@ -23,6 +24,14 @@ std::string event_key(int64_t ingested_ms, const std::string& id) {
   k += id;
   return k;
 }
+
+std::string log_key(const std::string& bus, uint64_t position) {
+  std::string k = bus + '\0';
+  put_be64(k, static_cast<int64_t>(position));
+  return k;
+}
+
+std::string log_next_key(const std::string& bus) { return "log_next/" + bus; }
 
 std::string destination_prefix(const std::string& destination) { return destination + '\0'; }
 std::string destination_end(const std::string& destination) { return destination + '\x01'; }

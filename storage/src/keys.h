@@ -25,6 +25,8 @@ namespace switchyard::storage {
 //   archive:         name \0 be64(event time, s) id -> the event record
 //   archive_expiry:  name \0 be64(ingested ms) id -> the archive key (retention)
 //   dedup:           key hash -> be64(expires ms) be64(ingested ms) event id
+//   log:             bus \0 be64(position) -> the log entry (CBOR)
+// and in the default one, per bus log, "log_next/<bus>" -> its next position.
 enum Cf : size_t {
   kDefault = 0,
   kEvents = 1,
@@ -33,7 +35,8 @@ enum Cf : size_t {
   kArchive = 4,
   kArchiveExpiry = 5,
   kDedup = 6,
-  kCfCount = 7
+  kLog = 7,
+  kCfCount = 8
 };
 extern const char* const kCfNames[kCfCount];
 
@@ -60,6 +63,9 @@ std::string archive_key(const std::string& archive, int64_t time_s, const std::s
 // The prefix of `archive`, then a big-endian time: the bound of a time range.
 std::string archive_bound(const std::string& archive, int64_t t);
 std::string archive_expiry_key(const std::string& archive, const core::Event& e);
+
+std::string log_key(const std::string& bus, uint64_t position);
+std::string log_next_key(const std::string& bus);
 
 // An iterator over one column family that stops before `upper`.
 struct Bounded {

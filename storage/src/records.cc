@@ -177,4 +177,42 @@ core::Result<EventRecordHeader> decode_event_header(std::string_view record) {
   }
 }
 
+std::string encode_log_entry(const LogEntry& e) {
+  json j = {{"b", e.bus},
+            {"i", e.event_id},
+            {"t", e.ingested_ms},
+            {"c", e.content_type},
+            {"d", json::binary(std::vector<uint8_t>(e.data.begin(), e.data.end()))}};
+  if (!e.metadata.empty()) j["m"] = e.metadata;
+  if (!e.group_id.empty()) j["g"] = e.group_id;
+  if (!e.dedup_id.empty()) j["u"] = e.dedup_id;
+  if (!e.source.empty()) j["s"] = e.source;
+  if (!e.detail_type.empty()) j["y"] = e.detail_type;
+  if (!e.trace_header.empty()) j["h"] = e.trace_header;
+  const std::vector<uint8_t> bytes = json::to_cbor(j);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+core::Result<LogEntry> decode_log_entry(std::string_view data) {
+  try {
+    const json j = json::from_cbor(data.begin(), data.end());
+    LogEntry e;
+    e.bus = j.at("b").get<std::string>();
+    e.event_id = j.at("i").get<std::string>();
+    e.ingested_ms = j.at("t").get<int64_t>();
+    e.content_type = j.at("c").get<std::string>();
+    const auto& bytes = j.at("d").get_binary();
+    e.data.assign(bytes.begin(), bytes.end());
+    if (auto it = j.find("m"); it != j.end()) e.metadata = it->get<std::vector<std::pair<std::string, std::string>>>();
+    e.group_id = j.value("g", "");
+    e.dedup_id = j.value("u", "");
+    e.source = j.value("s", "");
+    e.detail_type = j.value("y", "");
+    e.trace_header = j.value("h", "");
+    return e;
+  } catch (const std::exception& ex) {
+    return core::Status::corruption(std::string("not a bus log entry: ") + ex.what());
+  }
+}
+
 }  // namespace switchyard::storage

@@ -39,6 +39,11 @@ std::string encode_archive_record(const core::Event& e, const std::string* envel
 // numbers, so the marker cannot occur inside them. Empty when not found.
 std::string_view envelope_of(std::string_view record);
 
+// A bus log entry as CBOR (its data a byte string, so raw bytes of any
+// content type round-trip). The position is not part of the record.
+std::string encode_log_entry(const LogEntry& e);
+core::Result<LogEntry> decode_log_entry(std::string_view data);
+
 // The members of an event record before its envelope.
 struct EventRecordHeader {
   std::string id;      // archive records only

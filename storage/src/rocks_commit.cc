@@ -60,10 +60,22 @@ void RocksStore::commit_group(std::deque<Pending>& group) {
     for (const auto& [k, v] : p.batch->meta) wb.Put(cfs_[kDefault], k, v);
     for (const auto& r : p.batch->dedup) wb.Put(cfs_[kDedup], r.key, encode_dedup(r));
   }
+  const auto log_before = add_log_entries(group, wb);
+  if (!log_before) {
+    for (auto& p : group) {
+      settle_dedup(*p.batch);
+      p.done(log_before.status());
+    }
+    return;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   const Status st = from_rocks(db_->Write(wo, &wb), "store events");
-  if (!st) core::log::error("ingest commit failed", {{"error", st.message()}});
+  if (!st) {
+    core::log::error("ingest commit failed", {{"error", st.message()}});
+    core::MutexLock lock(log_mu_);
+    for (const auto& [bus, next] : *log_before) log_next_[bus] = next;
+  }
   if (st && !pending_stats.empty()) {
     core::MutexLock lock(stats_mu_);
     for (const auto& [archive, bytes] : pending_stats) {

@@ -7,6 +7,7 @@
 //   rocks_archives.cc    archives and their retention
 //   rocks_commit.cc      the committer: ingest batches grouped into one write
 //   rocks_dedup.cc       publish deduplication keys
+//   rocks_log.cc         bus logs: positions, reads, retention
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -76,6 +77,13 @@ class RocksStore final : public Store {
   core::Result<uint64_t> expire_archive(const std::string& archive, int64_t cutoff_ms, size_t limit,
                                         std::string* cursor) override;
 
+  // BusLog
+  core::Result<std::vector<LogEntry>> read_log(const std::string& bus, uint64_t from, size_t limit) override;
+  core::Result<LogBounds> log_bounds(const std::string& bus) override;
+  core::Result<uint64_t> log_position_at(const std::string& bus, int64_t time_ms) override;
+  core::Status trim_log(const std::string& bus, uint64_t position) override;
+  core::Result<uint64_t> expire_log(const std::string& bus, int64_t cutoff_ms, uint32_t retention_days) override;
+
   // SmallState
   core::Status set_paused(const std::string& destination, bool paused) override;
   core::Result<std::vector<std::string>> paused_destinations() override;
@@ -96,6 +104,12 @@ class RocksStore final : public Store {
   void load_archive_stats();
   void commit_loop();
   void commit_group(std::deque<Pending>& group);
+  // Gives the batches' log entries their positions and adds them, with
+  // each bus's next position, to `wb` (the committer's write). Returns the
+  // positions before, to put back if the write fails.
+  core::Result<std::map<std::string, uint64_t>> add_log_entries(std::deque<Pending>& group, rocksdb::WriteBatch& wb);
+  // The next position of `bus`'s log, read once from the store.
+  core::Result<uint64_t> log_next(const std::string& bus) SY_REQUIRES(log_mu_);
   // Lets go of the in-memory claims of a batch once it is written (or not).
   void settle_dedup(const IngestBatch& batch);
 
@@ -108,6 +122,9 @@ class RocksStore final : public Store {
 
   core::Mutex stats_mu_;
   std::map<std::string, ArchiveStats> archive_stats_ SY_GUARDED_BY(stats_mu_);
+
+  core::Mutex log_mu_;
+  std::map<std::string, uint64_t> log_next_ SY_GUARDED_BY(log_mu_);  // bus -> the position its next entry gets
 
   core::Mutex dedup_mu_;
   std::map<std::string, std::string> dedup_pending_ SY_GUARDED_BY(dedup_mu_);  // key -> claiming event id

@@ -517,5 +517,40 @@ TEST_F(JetStreamStoreTest, DeduplicationKeysAreSharedAndAFailedRequestIsResumed)
   EXPECT_EQ(stale->event_id, "ev-7");
 }
 
+TEST_F(JetStreamStoreTest, BusLogsKeepPositionsAndTrim) {
+  const std::string bus = "log-" + std::to_string(core::now_ms());
+  auto batch = std::make_shared<IngestBatch>();
+  const int64_t t0 = core::now_ms();
+  for (int i = 0; i < 4; ++i) {
+    LogEntry e;
+    e.bus = bus;
+    e.event_id = "e" + std::to_string(i);
+    e.ingested_ms = t0 + i;
+    e.data = std::string("\0raw", 4) + std::to_string(i);
+    e.content_type = "application/octet-stream";
+    e.group_id = i % 2 ? "odd" : "even";
+    batch->log.push_back(e);
+  }
+  std::promise<core::Status> done;
+  store_->append(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
+  ASSERT_TRUE(done.get_future().get());
+  EXPECT_EQ(batch->log_positions, (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(*store_->log_bounds(bus), (LogBounds{1, 5}));
+  auto read = store_->read_log(bus, 2, 2);
+  ASSERT_TRUE(read) << read.status().message();
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ(read->at(0).event_id, "e1");
+  EXPECT_EQ(read->at(0).position, 2u);
+  EXPECT_EQ(read->at(1).data, std::string("\0raw", 4) + "2");
+  EXPECT_EQ(read->at(1).group_id, "even");
+  EXPECT_EQ(*store_->log_position_at(bus, t0 - 60'000), 1u);
+  EXPECT_EQ(*store_->log_position_at(bus, t0 + 60'000), 5u);
+  ASSERT_TRUE(store_->trim_log(bus, 3));
+  EXPECT_EQ(*store_->log_bounds(bus), (LogBounds{3, 5}));
+  EXPECT_EQ(store_->read_log(bus, 1, 10)->front().event_id, "e2");
+  ASSERT_TRUE(store_->expire_log(bus, 0, 7));
+  EXPECT_EQ(*store_->log_bounds("never-logged"), (LogBounds{1, 1}));
+}
+
 }  // namespace
 }  // namespace switchyard::storage

@@ -41,6 +41,8 @@ struct StreamState {
   uint64_t messages = 0;
   uint64_t bytes = 0;
   int64_t max_age_ms = 0;
+  uint64_t first_sequence = 0;  // of the oldest message held (last + 1 when it holds none)
+  uint64_t last_sequence = 0;   // of the newest message ever stored (0: none yet)
 };
 
 struct Published {
@@ -160,6 +162,11 @@ class JetStream {
   core::Result<std::string> last_message(const std::string& stream, const std::string& subject);
   // How many messages each subject matching `filter` holds now.
   core::Result<std::map<std::string, uint64_t>> subject_counts(const std::string& stream, const std::string& filter);
+  // The sequence of the first message of `subject` stored at or after
+  // `time_ms` (wall clock); 0 when there is none.
+  core::Result<uint64_t> first_sequence_since(const std::string& stream, const std::string& subject, int64_t time_ms);
+  // Deletes every message before `sequence`.
+  core::Status purge_before(const std::string& stream, uint64_t sequence);
   // Deletes every message of `subject`; returns how many there were.
   core::Result<uint64_t> purge_subject(const std::string& stream, const std::string& subject);
   // Whether the connection to a server is up now.

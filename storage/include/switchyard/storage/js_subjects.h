@@ -25,6 +25,8 @@ std::string dead_letter_subject(std::string_view destination);  // sy.dlq.<tok>
 // sy.ar.<tok>.<YYYYMMDDHH of the event's time, UTC>: replays walk the hours.
 std::string archive_subject(std::string_view archive, int64_t event_time_s);
 
+std::string log_subject(std::string_view bus);  // sy.log.<tok>: a bus's log (its own stream)
+
 // FNV-1a (64 bits) of the destination's name modulo `partitions` (> 0).
 uint32_t partition_of(std::string_view destination, uint32_t partitions);
 

@@ -34,6 +34,26 @@ struct DedupRecord {
 // How long accepted events are kept (IngestLog::expire_events).
 inline constexpr int64_t kEventsKeptMs = 25 * 3600 * 1000LL;
 
+// One entry of a bus's log (eventbridge-v2.md §1, §3): an accepted event as
+// subscribers read it, in publish order, at a position.
+struct LogEntry {
+  std::string bus;
+  std::string event_id;
+  int64_t ingested_ms = 0;
+  // application/eventbridge+json for an envelope (classic publishes,
+  // webhooks, v2 PutEvents); otherwise the v2 PutRawEvents content type.
+  std::string content_type = "application/eventbridge+json";
+  std::string data;                                           // the envelope, or the raw bytes
+  std::vector<std::pair<std::string, std::string>> metadata;  // PutRawEvents' Metadata
+  std::string group_id;                                       // SystemMetadata.EventGroupId ("" without one)
+  std::string dedup_id;             // the deduplication id the publish carried ("" without one)
+  std::string source, detail_type;  // aws:Source, aws:DetailType (envelopes only)
+  std::string trace_header;
+  uint64_t position = 0;  // given by the store: read_log fills it in
+
+  bool operator==(const LogEntry&) const = default;
+};
+
 // Everything one ingest request stores, written atomically: the accepted
 // events and the deliveries their matches produced.
 struct IngestBatch {
@@ -49,6 +69,11 @@ struct IngestBatch {
   std::vector<std::pair<std::string, std::string>> meta;
   // The deduplication keys its events claimed (PublishDedup::claim_dedup).
   std::vector<DedupRecord> dedup;
+  // Entries appended to their buses' logs (BusLog), in this order.
+  std::vector<LogEntry> log;
+  // Filled in by the store before `done` runs, once the batch is stored:
+  // log[i]'s position. An output on an otherwise read-only batch.
+  mutable std::vector<uint64_t> log_positions;
 };
 
 // An archived event as a replay reads it.
@@ -191,6 +216,34 @@ class Archives : public virtual Writability {
   virtual core::Status set_archive_retention(const std::string& /*archive*/, uint32_t /*retention_days*/) {
     return core::Status::ok();
   }
+};
+
+// A bus log's extent: positions [first, next) are held; next is what the
+// next append gets. Positions start at 1 and only grow, also across
+// restarts and after everything was removed.
+struct LogBounds {
+  uint64_t first = 1;
+  uint64_t next = 1;
+  bool operator==(const LogBounds&) const = default;
+};
+
+// The logs of buses that keep their events (eventbridge-v2.md: retention and
+// positions). Entries are appended by ingest, in its batch (IngestBatch::log).
+class BusLog : public virtual Writability {
+ public:
+  // Up to `limit` entries of `bus` from position `from` on, oldest first.
+  virtual core::Result<std::vector<LogEntry>> read_log(const std::string& bus, uint64_t from, size_t limit) = 0;
+  virtual core::Result<LogBounds> log_bounds(const std::string& bus) = 0;
+  // The position of the first entry ingested at or after `time_ms`
+  // (bounds.next when there is none).
+  virtual core::Result<uint64_t> log_position_at(const std::string& bus, int64_t time_ms) = 0;
+  // Removes the entries before `position` (what every subscriber passed,
+  // on a bus that keeps events only as long as they are needed).
+  virtual core::Status trim_log(const std::string& bus, uint64_t position) = 0;
+  // Removes entries ingested before `cutoff_ms` and returns how many (the
+  // embedded store); a store whose log removes them by itself sets its
+  // maximum age from `retention_days` instead and returns 0.
+  virtual core::Result<uint64_t> expire_log(const std::string& bus, int64_t cutoff_ms, uint32_t retention_days) = 0;
 };
 
 // Small operator state: paused destinations, replay progress.

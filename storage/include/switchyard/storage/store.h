@@ -49,6 +49,7 @@ class Store : public IngestLog,
               public DeliveryQueue,
               public DeadLetters,
               public Archives,
+              public BusLog,
               public SmallState {
  public:
   // Opens (creating when needed) the store at options.path.
