@@ -182,6 +182,7 @@ void Reloader::apply(config::Config next, std::string* report) {
   const auto routing = bus::build_routing(next, registry_);
   server_.set_routing(routing);
   replayer_.set_routing(routing);
+  if (on_routing_) on_routing_(routing);
   if (!fixed_log_level_) {
     core::log::Level level;
     if (core::log::parse_level(next.server.log_level, &level)) core::log::set_level(level);

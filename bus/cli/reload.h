@@ -12,6 +12,7 @@
 #include <string>
 
 #include "switchyard/bus/replay.h"
+#include "switchyard/bus/routing.h"
 #include "switchyard/bus/server.h"
 #include "switchyard/config/config.h"
 #include "switchyard/destinations/dispatcher.h"
@@ -40,6 +41,9 @@ class Reloader {
   // that fails the reload is refused and nothing changes. Set before the
   // first reload.
   void set_share(std::function<core::Status(const config::Config&)> fn) { share_ = std::move(fn); }
+  // Runs with each new routing (the subscribers follow it). Set before the
+  // first reload.
+  void set_on_routing(std::function<void(std::shared_ptr<const bus::Routing>)> fn) { on_routing_ = std::move(fn); }
   // Applies a configuration another node shared (already valid).
   void apply_shared(config::Config next, uint64_t revision);
 
@@ -60,6 +64,7 @@ class Reloader {
   prometheus::Gauge& last_success_;
   std::function<void(const config::Config&)> on_applied_;
   std::function<core::Status(const config::Config&)> share_;
+  std::function<void(std::shared_ptr<const bus::Routing>)> on_routing_;
 
   // Swaps `next` in (mu_ held) and writes the report.
   void apply(config::Config next, std::string* report);

@@ -16,6 +16,7 @@
 #include "cli/tools.h"
 #include "switchyard/bus/routing.h"
 #include "switchyard/bus/server.h"
+#include "switchyard/bus/subscribers.h"
 #include "switchyard/config/config.h"
 #include "switchyard/core/log.h"
 #include "switchyard/destinations/dispatcher.h"
@@ -112,6 +113,13 @@ int run_serve(const ServeArgs& args) {
   replayer.set_routing(routing);
   replayer.start();
   server.set_replayer(&replayer);
+  sy::bus::Subscribers::Options subscriber_options;
+  if (cluster)  // every node serves their state; the node that runs replays runs them
+    subscriber_options.may_run = [node = cluster.get()] { return node->runs_replays(); };
+  sy::bus::Subscribers subscribers(subscriber_options, *store, dispatcher, *registry);
+  subscribers.set_routing(routing);
+  subscribers.start();
+  server.set_subscribers(&subscribers);
   const int64_t drain_ms = int64_t{config.server.shutdown_timeout_seconds} * 1000;
   sy::cli::Reloader reloader(config_path, config, *store, dispatcher, server, replayer, *registry, fixed_log_level);
   if (cluster) {  // a reload is shared with every node, and every node follows the others'
@@ -120,6 +128,8 @@ int run_serve(const ServeArgs& args) {
     cluster->follow(
         [&reloader](sy::config::Config c, uint64_t revision) { reloader.apply_shared(std::move(c), revision); });
   }
+  reloader.set_on_routing(
+      [&subscribers](std::shared_ptr<const sy::bus::Routing> r) { subscribers.set_routing(std::move(r)); });
   server.set_reload_handler([&reloader](std::string* report) { return reloader.reload(report); });
   if (auto st = server.start(); !st) {
     sy::core::log::error("cannot start the server", {{"error", st.message()}});
@@ -168,6 +178,8 @@ int run_serve(const ServeArgs& args) {
   server.set_reload_handler(nullptr);
   server.set_replayer(nullptr);
   server.set_cluster_view({});
+  server.set_subscribers(nullptr);
+  subscribers.stop();            // a subscriber stops between two stored steps and goes on after the next start
   replayer.stop();               // a replay stops between two stored steps and resumes after the next start
   if (cluster) cluster->stop();  // partitions handed over while this node can still record outcomes
   dispatcher.stop();

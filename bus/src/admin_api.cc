@@ -67,6 +67,7 @@ class AdminApi::Impl {
         {std::nullopt, "/admin/archives/**", &Impl::archives_and_replays},
         {std::nullopt, "/admin/replays/**", &Impl::archives_and_replays},
         {http::verb::get, "/admin/rules", &Impl::rules},
+        {http::verb::get, "/admin/subscribers", &Impl::subscribers},
         {http::verb::get, "/admin/cluster", &Impl::cluster},
     };
     return kRoutes;
@@ -211,6 +212,21 @@ class AdminApi::Impl {
         }
     }
     return json_response(req, http::status::ok, nlohmann::json{{"rules", out}}.dump());
+  }
+
+  // Every subscriber with its state, position and backlog.
+  Response subscribers(const Request& req, const Parts&) const {
+    Subscribers* subscribers = deps_.subscribers ? deps_.subscribers() : nullptr;
+    if (!subscribers)
+      return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
+                            "Subscribers are not running yet.");
+    std::string out = "{\"subscribers\":[";
+    bool first = true;
+    for (const auto& s : subscribers->list()) {
+      out += (first ? "" : ",") + subscriber_json(s);
+      first = false;
+    }
+    return json_response(req, http::status::ok, out + "]}");
   }
 
   // GET /admin/archives, POST|GET /admin/replays, GET /admin/replays/{name},

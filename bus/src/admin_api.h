@@ -15,6 +15,7 @@
 #include "switchyard/bus/replay.h"
 #include "switchyard/bus/routing.h"
 #include "switchyard/bus/server.h"
+#include "switchyard/bus/subscribers.h"
 #include "switchyard/destinations/dispatcher.h"
 #include "switchyard/storage/store.h"
 
@@ -28,6 +29,7 @@ struct AdminApiDeps {
   std::function<std::shared_ptr<const Routing>()> routing;  // the running rules
   std::function<ReloadHandler()> reload;                    // empty: reload unavailable
   std::function<Replayer*()> replayer;                      // null: replays unavailable
+  std::function<Subscribers*()> subscribers;                // null: subscribers unavailable
   std::function<ClusterView()> cluster;                     // empty: single-node mode
 };
 

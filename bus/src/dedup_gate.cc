@@ -31,6 +31,7 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
   const bool away = store_.dedup_claims_wait();
   if (away) co_await asio::post(asio::bind_executor(pool_, asio::use_awaitable));
   std::vector<core::Event> kept;
+  std::vector<std::string> kept_ids;
   std::map<std::string, std::string> in_request;  // key -> the event of this request that took it
   auto deduplicated = [this](EntryResult& r, const std::string& bus, std::string first) {
     r.event_id = std::move(first);
@@ -45,6 +46,7 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
     const std::string& id = parsed.dedup_ids[i];
     if (id.empty()) {
       kept.push_back(std::move(e));
+      kept_ids.emplace_back();
       continue;
     }
     const BusSettings& bus = routing.buses.at(e.bus).bus;
@@ -79,9 +81,10 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
                         .ingested_ms = e.ingested_ms,
                         .expires_ms = e.ingested_ms + bus.dedup_window_ms});
     kept.push_back(std::move(e));
+    kept_ids.push_back(id);
   }
   parsed.events = std::move(kept);
-  parsed.dedup_ids.clear();
+  parsed.dedup_ids = std::move(kept_ids);  // still one per event: the bus logs keep them
   if (away) co_await asio::post(home, asio::use_awaitable);
 }
 

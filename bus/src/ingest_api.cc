@@ -149,7 +149,10 @@ asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRe
       const core::Event& e = parsed.events[i];
       // Serialized once: matched, rendered from, and stored as these bytes.
       batch->envelopes.push_back(core::envelope_json(e));
+      const size_t logged = batch->log.size();
       Pipeline::route(routing.buses.at(e.bus), e, batch->envelopes.back(), i, *batch, {.routing = &routing});
+      if (i < parsed.dedup_ids.size())
+        for (size_t k = logged; k < batch->log.size(); ++k) batch->log[k].dedup_id = parsed.dedup_ids[i];
     }
   });
   for (auto& t : batch->tasks) t.request_id = request;

@@ -387,8 +387,9 @@ class Replayer::Impl {
       e.trace_header = a.trace_header;
       e.replay_name = name;
       const size_t first = batch->tasks.size();
-      Pipeline::route(bus, e, with_replay_name(a.envelope, name), 0, *batch,
-                      {.only_rules = s.rules.empty() ? nullptr : &only, .archive = false, .routing = &routing});
+      Pipeline::route(
+          bus, e, with_replay_name(a.envelope, name), 0, *batch,
+          {.only_rules = s.rules.empty() ? nullptr : &only, .archive = false, .routing = &routing, .log = false});
       for (size_t i = first; i < batch->tasks.size(); ++i) {
         core::DeliveryTask& t = batch->tasks[i];
         t.id += "_" + name;  // a new delivery: its own webhook-id

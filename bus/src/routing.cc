@@ -23,7 +23,9 @@ BusSettings settings_of(const config::BusConfig& b) {
                   .ingest_tokens = b.ingest_tokens,
                   .access_keys = {},
                   .dedup_window_ms = b.dedup_window_seconds * 1000,
-                  .dedup_content_based = b.dedup_content_based};
+                  .dedup_content_based = b.dedup_content_based,
+                  .logged = b.retention_days >= 0,
+                  .retention_days = static_cast<uint32_t>(std::max(b.retention_days, 0))};
   for (const auto& k : b.access_keys) out.access_keys.push_back({.id = k.id, .secret = k.secret});
   return out;
 }
@@ -60,6 +62,67 @@ ArchiveSettings settings_of(const config::ArchiveConfig& a) {
           .event_pattern = a.event_pattern,
           .retention_days = a.retention_days,
           .description = a.description};
+}
+
+// One matcher holding one filter's pattern; null for no filter.
+std::shared_ptr<const rules::Matcher> filter_matcher(const std::string& pattern, const std::string& subscriber) {
+  if (pattern.empty()) return nullptr;
+  rules::MatcherBuilder builder;
+  if (const core::Status st = builder.add(pattern); !st)  // validated with the config: never
+    core::log::error("subscriber filter rejected after validation",
+                     {{"subscriber", subscriber}, {"error", st.message()}});
+  return builder.build();
+}
+
+void add_subscribers(const config::Config& config, prometheus::Registry& registry, Routing& routing) {
+  auto& events = prometheus::BuildCounter()
+                     .Name("switchyard_subscriber_events_total")
+                     .Help("Events a subscriber read from its bus's log, by outcome (matched: passed its filters)")
+                     .Register(registry);
+  for (const auto& s : config.subscribers) {
+    auto bus = routing.buses.find(s.bus);
+    if (bus == routing.buses.end()) continue;  // validated: never
+    bus->second.bus.logged = true;
+    SubscriberRoute r;
+    r.name = s.name;
+    r.bus = s.bus;
+    r.arn = "arn:aws:events:" + bus->second.bus.region + ":" + bus->second.bus.account + ":subscriber/" + s.bus + "/" +
+            s.name;
+    r.fifo = s.fifo;
+    r.group_by = s.group_by;
+    r.data = filter_matcher(s.data_pattern, s.name);
+    r.metadata = filter_matcher(s.metadata_pattern, s.name);
+    r.system_metadata = filter_matcher(s.system_metadata_pattern, s.name);
+    r.transform = s.transform == "WITH_METADATA" ? SubscriberRoute::Transform::kWithMetadata
+                  : s.transform == "INPUT"       ? SubscriberRoute::Transform::kInput
+                                                 : SubscriberRoute::Transform::kRaw;
+    const config::TargetConfig& t = s.target;
+    auto input = rules::Transformer::compile(t.input, t.id);
+    if (!input) {  // validated with the config: never
+      core::log::error("subscriber input rejected after validation",
+                       {{"subscriber", s.name}, {"error", input.status().message()}});
+      continue;
+    }
+    r.target = {.id = s.name,
+                .destination = t.destination,
+                .bus = t.bus,
+                .path_params = t.path_parameter_values,
+                .header_parameters = t.header_parameters,
+                .query_string_parameters = t.query_string_parameters,
+                .retry = t.retry_policy,
+                .dead_letter = t.dead_letter,
+                .input = *input,
+                .cloudevents = cloudevents_format(config, t.destination)};
+    r.running = s.running;
+    r.resume_latest = s.resume_latest;
+    r.starting_position = s.starting_position;
+    r.start_ms = s.start_ms;
+    r.end_ms = s.end_ms;
+    r.park_on_exhausted = s.park_on_exhausted;
+    r.matched = &events.Add({{"bus", s.bus}, {"subscriber", s.name}, {"outcome", "matched"}});
+    r.filtered = &events.Add({{"bus", s.bus}, {"subscriber", s.name}, {"outcome", "filtered"}});
+    routing.subscribers.push_back(std::move(r));
+  }
 }
 
 }  // namespace
@@ -142,6 +205,7 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
     route.archive_matcher = archive_builder.build();
   }
   for (const auto& w : config.webhooks) routing->webhooks[w.name] = settings_of(w);
+  add_subscribers(config, registry, *routing);
   return routing;
 }
 
@@ -160,6 +224,32 @@ std::vector<std::string> archives_for(const BusRoute& bus, const std::string& en
       if (id < with_pattern.size()) out.push_back(bus.archives[with_pattern[id]].name);
   }
   return out;
+}
+
+void render_target(const TargetRoute& t, const rules::EventDocument& document, const rules::TransformContext& context,
+                   std::string_view fallback_body, core::DeliveryTask& task) {
+  // Dynamic parameters ("$.detail.id") read the original event.
+  std::string bad;
+  auto resolve = [&](const std::string& v) {
+    auto value = rules::resolve_dynamic_value(document, v);
+    if (!value && bad.empty()) bad = v;
+    return value.value_or("");
+  };
+  for (const auto& v : t.path_params) task.path_params.push_back(resolve(v));
+  for (const auto& [k, v] : t.header_parameters) task.headers.emplace_back(k, resolve(v));
+  for (const auto& [k, v] : t.query_string_parameters) task.query.emplace_back(resolve(k), resolve(v));
+  auto rendered = t.input->render(document, context);
+  if (rendered) {
+    task.body = std::move(rendered->body);
+    task.content_type = std::move(rendered->content_type);
+  } else {
+    task.body = fallback_body;  // kept for the dead-letter record
+    task.render_error = rendered.status().message();
+  }
+  if (!bad.empty() && task.render_error.empty()) {
+    task.render_error = "the dynamic parameter " + bad + " selects nothing in the event";
+    task.render_error_code = "INVALID_PARAMETER";
+  }
 }
 
 size_t route_event(const BusRoute& bus, const core::Event& event, const std::string& envelope,
@@ -192,30 +282,10 @@ size_t route_event(const BusRoute& bus, const core::Event& event, const std::str
       task.rule_arn = rule.arn;
       task.target = t.id;
       task.destination = t.destination;
-      // Dynamic parameters ("$.detail.id") read the original event.
-      std::string bad;
-      auto resolve = [&](const std::string& v) {
-        auto value = rules::resolve_dynamic_value(document, v);
-        if (!value && bad.empty()) bad = v;
-        return value.value_or("");
-      };
-      for (const auto& v : t.path_params) task.path_params.push_back(resolve(v));
-      for (const auto& [k, v] : t.header_parameters) task.headers.emplace_back(k, resolve(v));
-      for (const auto& [k, v] : t.query_string_parameters) task.query.emplace_back(resolve(k), resolve(v));
-      auto rendered = t.input->render(document, {.rule_name = rule.name,
-                                                 .rule_arn = rule.arn,
-                                                 .ingestion_time = core::format_time(event.ingested_ms / 1000)});
-      if (rendered) {
-        task.body = std::move(rendered->body);
-        task.content_type = std::move(rendered->content_type);
-      } else {
-        task.body = envelope;  // kept for the dead-letter record
-        task.render_error = rendered.status().message();
-      }
-      if (!bad.empty() && task.render_error.empty()) {
-        task.render_error = "the dynamic parameter " + bad + " selects nothing in the event";
-        task.render_error_code = "INVALID_PARAMETER";
-      }
+      render_target(
+          t, document,
+          {.rule_name = rule.name, .rule_arn = rule.arn, .ingestion_time = core::format_time(event.ingested_ms / 1000)},
+          envelope, task);
       if (t.cloudevents != TargetRoute::CloudEvents::kNone && task.render_error.empty())
         as_cloudevent(event, t.cloudevents == TargetRoute::CloudEvents::kStructured, task);
       task.trace_header = event.trace_header;

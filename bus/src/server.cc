@@ -26,6 +26,7 @@
 #include "switchyard/bus/auth.h"
 #include "switchyard/bus/ingest.h"
 #include "switchyard/bus/replay.h"
+#include "switchyard/bus/subscribers.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/json_limits.h"
 #include "switchyard/core/log.h"
@@ -105,6 +106,10 @@ class Server::Impl {
                                                           0.05,   0.1,   0.25,   0.5,   1,    2.5};
     ingest_seconds_ = &http_seconds_.Add({{"listener", "ingest"}}, buckets);
     admin_seconds_ = &http_seconds_.Add({{"listener", "admin"}}, buckets);
+    pipeline_.set_on_logged([this] {
+      core::MutexLock lock(mu_);
+      if (subscribers_) subscribers_->notify();
+    });
   }
 
   ~Impl() { stop(); }
@@ -122,6 +127,11 @@ class Server::Impl {
   void set_replayer(Replayer* replayer) {
     core::MutexLock lock(mu_);
     replayer_ = replayer;
+  }
+
+  void set_subscribers(Subscribers* subscribers) {
+    core::MutexLock lock(mu_);
+    subscribers_ = subscribers;
   }
 
   void set_cluster_view(ClusterView view) {
@@ -405,6 +415,7 @@ class Server::Impl {
   std::shared_ptr<const Routing> routing_ SY_GUARDED_BY(mu_);
   ReloadHandler reload_ SY_GUARDED_BY(mu_);
   Replayer* replayer_ SY_GUARDED_BY(mu_) = nullptr;
+  Subscribers* subscribers_ SY_GUARDED_BY(mu_) = nullptr;
   ClusterView cluster_view_ SY_GUARDED_BY(mu_);
 
   Pipeline pipeline_{store_, dispatcher_};
@@ -429,6 +440,11 @@ class Server::Impl {
                                          core::MutexLock lock(mu_);
                                          return replayer_;
                                        },
+                                   .subscribers =
+                                       [this] {
+                                         core::MutexLock lock(mu_);
+                                         return subscribers_;
+                                       },
                                    .cluster =
                                        [this] {
                                          core::MutexLock lock(mu_);
@@ -444,6 +460,7 @@ void Server::set_routing(std::shared_ptr<const Routing> routing) { impl_->set_ro
 core::Status Server::start() { return impl_->start(); }
 void Server::set_reload_handler(ReloadHandler handler) { impl_->set_reload_handler(std::move(handler)); }
 void Server::set_replayer(Replayer* replayer) { impl_->set_replayer(replayer); }
+void Server::set_subscribers(Subscribers* subscribers) { impl_->set_subscribers(subscribers); }
 void Server::set_cluster_view(ClusterView view) { impl_->set_cluster_view(std::move(view)); }
 void Server::stop(int64_t drain_ms) { impl_->stop(drain_ms); }
 std::string Server::ingest_address() const { return impl_->ingest_address(); }

@@ -71,8 +71,8 @@ Result<std::vector<LogEntry>> JsStore::read_log(const std::string& bus, uint64_t
       [&](jetstream::Message& m) {
         auto entry = decode_log_entry(m.data());
         if (!entry) {
-          failed = entry.status().with_context("bus " + bus + "'s log, position " +
-                                               std::to_string(m.stream_sequence()));
+          failed =
+              entry.status().with_context("bus " + bus + "'s log, position " + std::to_string(m.stream_sequence()));
           return false;
         }
         entry->position = m.stream_sequence();

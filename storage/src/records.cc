@@ -189,6 +189,7 @@ std::string encode_log_entry(const LogEntry& e) {
   if (!e.source.empty()) j["s"] = e.source;
   if (!e.detail_type.empty()) j["y"] = e.detail_type;
   if (!e.trace_header.empty()) j["h"] = e.trace_header;
+  if (!e.via.empty()) j["v"] = e.via;
   const std::vector<uint8_t> bytes = json::to_cbor(j);
   return std::string(bytes.begin(), bytes.end());
 }
@@ -209,6 +210,7 @@ core::Result<LogEntry> decode_log_entry(std::string_view data) {
     e.source = j.value("s", "");
     e.detail_type = j.value("y", "");
     e.trace_header = j.value("h", "");
+    if (auto it = j.find("v"); it != j.end()) e.via = it->get<std::vector<std::string>>();
     return e;
   } catch (const std::exception& ex) {
     return core::Status::corruption(std::string("not a bus log entry: ") + ex.what());

@@ -50,7 +50,7 @@ Result<uint64_t> RocksStore::log_next(const std::string& bus) {
 }
 
 Result<std::map<std::string, uint64_t>> RocksStore::add_log_entries(std::deque<Pending>& group,
-                                                                     rocksdb::WriteBatch& wb) {
+                                                                    rocksdb::WriteBatch& wb) {
   std::map<std::string, uint64_t> before;
   core::MutexLock lock(log_mu_);
   for (auto& p : group) {

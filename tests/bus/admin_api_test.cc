@@ -47,6 +47,7 @@ class AdminApiTest : public ::testing::Test {
                                                      };
                                                    },
                                                    .replayer = [] { return static_cast<Replayer*>(nullptr); },
+                                                   .subscribers = {},
                                                    .cluster = {}});
   }
   void TearDown() override {

@@ -80,6 +80,7 @@ TEST_F(BusLogTest, EveryFieldOfAnEntryIsKept) {
   e.source = "shop";
   e.detail_type = "Order";
   e.trace_header = "Root=1-abc";
+  e.via = {"upstream"};
   append(*store, {e});
   auto read = store->read_log("raw", 1, 1);
   ASSERT_TRUE(read);

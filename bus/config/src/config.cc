@@ -26,9 +26,9 @@ void Loader::load(const YAML::Node& root, Config* c) {
     error(root, "the configuration must be a mapping");
     return;
   }
-  check_keys(
-      root, "the configuration",
-      {"server", "storage", "cluster", "buses", "connections", "api_destinations", "rules", "webhooks", "archives"});
+  check_keys(root, "the configuration",
+             {"server", "storage", "cluster", "buses", "connections", "api_destinations", "rules", "webhooks",
+              "archives", "subscribers"});
   if (const auto s = root["server"]; s && require_map(s, "server")) {
     check_keys(s, "server",
                {"listen", "admin_listen", "max_body_bytes", "max_put_events_bytes", "threads", "max_connections",
@@ -75,6 +75,7 @@ void Loader::load(const YAML::Node& root, Config* c) {
   load_rules(root["rules"], c);
   load_webhooks(root["webhooks"], c);
   load_archives(root["archives"], c);
+  load_subscribers(root["subscribers"], c);
   if (const auto n = root["cluster"]) load_cluster(n, c);
 }
 

@@ -23,7 +23,8 @@ void Loader::load_buses(const YAML::Node& list, Config* c) {
       const YAML::Node b = list[i];
       const std::string where = "buses[" + std::to_string(i) + "]";
       if (!require_map(b, where)) continue;
-      check_keys(b, where, {"name", "account", "region", "ingest_tokens", "access_keys", "deduplication"});
+      check_keys(b, where,
+                 {"name", "account", "region", "ingest_tokens", "access_keys", "deduplication", "retention_days"});
       BusConfig bus;
       bus.name = str(b, "name", where, true);
       name(b, bus.name, where, 256);
@@ -51,6 +52,7 @@ void Loader::load_buses(const YAML::Node& list, Config* c) {
         bus.dedup_window_seconds = number<int64_t>(d, "window_seconds", dw, 300, 1, 86400);
         bus.dedup_content_based = boolean(d, "content_based", dw, false);
       }
+      bus.retention_days = number<int32_t>(b, "retention_days", where, -1, 0, 365);
       if (!seen.insert(bus.name).second) error(b, "duplicate bus name '" + bus.name + "'");
       c->buses.push_back(bus);
     }
@@ -136,63 +138,65 @@ void Loader::load_targets(const YAML::Node& list, const std::string& rule_where,
       error(n["id"], "invalid target id '" + t.id + "' in " + where +
                          ": 1 to 64 characters of letters, digits, '.', '-' and '_'");
     if (!ids.insert(t.id).second) error(n, "duplicate target id '" + t.id + "' in rule '" + r.name + "'");
-    if (n["bus"]) {  // an event-bus target: nothing else of a target applies
-      t.bus = str(n, "bus", where, true);
-      if (n["destination"])
-        error(n["bus"], "target '" + t.id + "' of rule '" + r.name + "' gives both destination and bus");
-      if (std::none_of(c->buses.begin(), c->buses.end(), [&](const BusConfig& b) { return b.name == t.bus; }))
-        error(n["bus"],
-              "target '" + t.id + "' of rule '" + r.name + "' names bus '" + t.bus + "', which is not defined");
-      else if (t.bus == r.bus)
-        error(n["bus"], "target '" + t.id + "' of rule '" + r.name + "' names the rule's own bus '" + t.bus + "'");
-      for (const char* k :
-           {"http_parameters", "retry_policy", "dead_letter", "input", "input_path", "input_transformer"})
-        if (n[k])
-          error(n[k], std::string("'") + k + "' does not apply to target '" + t.id + "' of rule '" + r.name +
-                          "': a bus target puts the event itself on the bus, in the same write");
-      r.targets.push_back(std::move(t));
-      continue;
-    }
-    t.destination = str(n, "destination", where, true);
-    const ApiDestinationConfig* dest = nullptr;
-    for (const auto& d : c->api_destinations)
-      if (d.name == t.destination) dest = &d;
-    if (!dest && !t.destination.empty())
-      error(n["destination"], "target '" + t.id + "' of rule '" + r.name + "' names api destination '" + t.destination +
-                                  "', which is not defined");
-    if (const auto hp = n["http_parameters"]; hp && require_map(hp, where + ".http_parameters")) {
-      check_keys(hp, where + ".http_parameters",
-                 {"path_parameter_values", "header_parameters", "query_string_parameters"});
-      t.header_parameters = params(hp["header_parameters"], where + ".http_parameters.header_parameters", true);
-      t.query_string_parameters =
-          params(hp["query_string_parameters"], where + ".http_parameters.query_string_parameters", false);
-      if (const auto pv = hp["path_parameter_values"]; sequence(pv, "path_parameter_values")) {
-        for (const auto& v : pv) {
-          if (!v.IsScalar() || v.Scalar().find_first_not_of(" \t") == std::string::npos)
-            error(v, "path parameter values must be non-blank strings");
-          else
-            t.path_parameter_values.push_back(v.Scalar());
-        }
-      }
-    }
-    if (dest) {
-      const size_t stars = count_path_wildcards(dest->endpoint);
-      if (stars != t.path_parameter_values.size())
-        error(n, "target '" + t.id + "' of rule '" + r.name + "' gives " +
-                     std::to_string(t.path_parameter_values.size()) + " path parameter values but the endpoint of '" +
-                     dest->name + "' has " + std::to_string(stars) + " '*'");
-    }
-    if (const auto rp = n["retry_policy"]; rp && require_map(rp, where + ".retry_policy")) {
-      check_keys(rp, where + ".retry_policy", {"maximum_retry_attempts", "maximum_event_age_seconds"});
-      t.retry_policy.maximum_retry_attempts =
-          number<uint32_t>(rp, "maximum_retry_attempts", where + ".retry_policy", 185, 0, 185);
-      t.retry_policy.maximum_event_age_seconds =
-          number<uint32_t>(rp, "maximum_event_age_seconds", where + ".retry_policy", 86400, 60, 86400);
-    }
-    t.dead_letter = boolean(n, "dead_letter", where, true);
-    load_target_input(n, where, &t);
+    load_target(n, where, "target '" + t.id + "' of rule '" + r.name + "'", "rule", r.bus, c, &t);
     r.targets.push_back(std::move(t));
   }
+}
+
+void Loader::load_target(const YAML::Node& n, const std::string& where, const std::string& label,
+                         const std::string& owner_kind, const std::string& own_bus, const Config* c,
+                         TargetConfig* out) {
+  TargetConfig& t = *out;
+  if (n["bus"]) {  // an event-bus target: nothing else of a target applies
+    t.bus = str(n, "bus", where, true);
+    if (n["destination"]) error(n["bus"], label + " gives both destination and bus");
+    if (std::none_of(c->buses.begin(), c->buses.end(), [&](const BusConfig& b) { return b.name == t.bus; }))
+      error(n["bus"], label + " names bus '" + t.bus + "', which is not defined");
+    else if (t.bus == own_bus)
+      error(n["bus"], label + " names the " + owner_kind + "'s own bus '" + t.bus + "'");
+    for (const char* k : {"http_parameters", "retry_policy", "dead_letter", "input", "input_path", "input_transformer"})
+      if (n[k])
+        error(n[k], std::string("'") + k + "' does not apply to " + label +
+                        ": a bus target puts the event itself on the bus, in the same write");
+    return;
+  }
+  t.destination = str(n, "destination", where, true);
+  const ApiDestinationConfig* dest = nullptr;
+  for (const auto& d : c->api_destinations)
+    if (d.name == t.destination) dest = &d;
+  if (!dest && !t.destination.empty())
+    error(n["destination"], label + " names api destination '" + t.destination + "', which is not defined");
+  if (const auto hp = n["http_parameters"]; hp && require_map(hp, where + ".http_parameters")) {
+    check_keys(hp, where + ".http_parameters",
+               {"path_parameter_values", "header_parameters", "query_string_parameters"});
+    t.header_parameters = params(hp["header_parameters"], where + ".http_parameters.header_parameters", true);
+    t.query_string_parameters =
+        params(hp["query_string_parameters"], where + ".http_parameters.query_string_parameters", false);
+    if (const auto pv = hp["path_parameter_values"]; sequence(pv, "path_parameter_values")) {
+      for (const auto& v : pv) {
+        if (!v.IsScalar() || v.Scalar().find_first_not_of(" \t") == std::string::npos)
+          error(v, "path parameter values must be non-blank strings");
+        else
+          t.path_parameter_values.push_back(v.Scalar());
+      }
+    }
+  }
+  if (dest) {
+    const size_t stars = count_path_wildcards(dest->endpoint);
+    if (stars != t.path_parameter_values.size())
+      error(n, label + " gives " + std::to_string(t.path_parameter_values.size()) +
+                   " path parameter values but the endpoint of '" + dest->name + "' has " + std::to_string(stars) +
+                   " '*'");
+  }
+  if (const auto rp = n["retry_policy"]; rp && require_map(rp, where + ".retry_policy")) {
+    check_keys(rp, where + ".retry_policy", {"maximum_retry_attempts", "maximum_event_age_seconds"});
+    t.retry_policy.maximum_retry_attempts =
+        number<uint32_t>(rp, "maximum_retry_attempts", where + ".retry_policy", 185, 0, 185);
+    t.retry_policy.maximum_event_age_seconds =
+        number<uint32_t>(rp, "maximum_event_age_seconds", where + ".retry_policy", 86400, 60, 86400);
+  }
+  t.dead_letter = boolean(n, "dead_letter", where, true);
+  load_target_input(n, where, &t);
 }
 
 // input (JSON text, or YAML converted to JSON), input_path, or

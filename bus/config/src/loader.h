@@ -7,6 +7,7 @@
 //   load_destinations.cc  connections (auth, OAuth) and API destinations
 //   load_rules.cc         buses, rules and targets, archives, webhooks
 //   load_cluster.cc       the cluster section (NATS, partitions, leases)
+//   load_subscribers.cc   subscribers of bus logs
 //   config.cc             the document's top level, load_text, load_file
 // yaml_values.cc reads YAML scalars with strict JSON typing.
 
@@ -114,11 +115,21 @@ class Loader {
 
   void load_targets(const YAML::Node& list, const std::string& rule_where, RuleConfig& r, Config* c);
 
+  // One target's destination or bus, HTTP parameters, retry policy and
+  // input. `label` names it in errors ("target 'x' of rule 'y'"); an
+  // event-bus target must not be `own_bus`, the <owner_kind>'s bus.
+  void load_target(const YAML::Node& n, const std::string& where, const std::string& label,
+                   const std::string& owner_kind, const std::string& own_bus, const Config* c, TargetConfig* out);
+
   // input (JSON text, or YAML converted to JSON), input_path, or
   // input_transformer {input_paths_map, input_template}; at most one.
   void load_target_input(const YAML::Node& n, const std::string& where, TargetConfig* t);
 
   void load_webhooks(const YAML::Node& list, Config* c);
+  void load_subscribers(const YAML::Node& list, Config* c);  // load_subscribers.cc
+  // A subscriber's filter pattern of `scope`: the classic language without
+  // wildcards; METADATA takes exact string values only.
+  std::string filter_pattern(const YAML::Node& p, const std::string& scope, const std::string& what);
   void load_cluster(const YAML::Node& n, Config* c);  // load_cluster.cc
 
  private:

@@ -57,12 +57,33 @@ struct BusRoute {
   std::vector<size_t> archive_everything;
 };
 
+// A subscriber of a bus's log (subscribers.h runs them).
+struct SubscriberRoute {
+  std::string name;
+  std::string bus;
+  std::string arn;  // arn:aws:events:<region>:<account>:subscriber/<bus>/<name>
+  bool fifo = false;
+  std::string group_by;  // FIFO: a JSONPath into the event; "": the publish's EventGroupId
+  // One matcher per filter scope (null: no filter of that scope).
+  std::shared_ptr<const rules::Matcher> data, metadata, system_metadata;
+  enum class Transform { kRaw, kWithMetadata, kInput } transform = Transform::kRaw;
+  TargetRoute target;  // an API destination or a bus; its input for kInput
+  bool running = true;
+  bool resume_latest = false;
+  std::string starting_position = "LATEST";  // LATEST | HORIZON | TIMESTAMP
+  int64_t start_ms = 0, end_ms = 0;
+  bool park_on_exhausted = false;
+  prometheus::Counter* matched = nullptr;   // events that passed the filters
+  prometheus::Counter* filtered = nullptr;  // events the filters left out
+};
+
 // Everything ingest needs, built from one validated config and never changed
 // afterwards: a reload builds a new Routing and swaps the pointer.
 struct Routing {
   std::map<std::string, BusRoute> buses;
   std::map<std::string, WebhookSettings> webhooks;
   std::map<std::string, ArchiveSettings> archives;
+  std::vector<SubscriberRoute> subscribers;  // in config order
 };
 
 // Builds the routing of a validated config; metric series are created in
@@ -83,6 +104,13 @@ std::string rule_arn(const BusSettings& bus, const std::string& rule);
 size_t route_event(const BusRoute& bus, const core::Event& event, const std::string& envelope,
                    std::vector<core::DeliveryTask>& out, const std::set<std::string>* only_rules = nullptr,
                    std::vector<std::string>* forward = nullptr);
+
+// Renders one target's delivery of an event into `task`: its path, header
+// and query parameters (JSONPaths read `document`) and its body (the
+// target's input). A failure is recorded in task.render_error, with
+// `fallback_body` as the body the dead letter keeps.
+void render_target(const TargetRoute& target, const rules::EventDocument& document,
+                   const rules::TransformContext& context, std::string_view fallback_body, core::DeliveryTask& task);
 
 // The archives of `bus` that keep this event (its envelope).
 std::vector<std::string> archives_for(const BusRoute& bus, const std::string& envelope);

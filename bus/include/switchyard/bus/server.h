@@ -21,6 +21,7 @@ class Dispatcher;
 namespace switchyard::bus {
 
 class Replayer;
+class Subscribers;
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";
@@ -69,6 +70,9 @@ class Server {
   void set_cluster_view(ClusterView view);
   // Serves /admin/replays with it (not owned; outlives the server).
   void set_replayer(Replayer* replayer);
+  // Serves /admin/subscribers with it, and tells it when ingest appended
+  // to a bus log (not owned; outlives the server). Set before start().
+  void set_subscribers(Subscribers* subscribers);
 
   core::Status start();
   // Stops accepting, lets requests being handled finish (their events are

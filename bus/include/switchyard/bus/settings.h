@@ -27,6 +27,10 @@ struct BusSettings {
   std::vector<AccessKey> access_keys;      // SigV4 keys for PutEvents (secrets)
   int64_t dedup_window_ms = 300'000;       // publish deduplication window
   bool dedup_content_based = false;        // entries without an id: their content's hash is one
+  // The bus keeps a log of its events (it has subscribers, or a retention):
+  // for retention_days (1-365), or with 0 until every subscriber passed them.
+  bool logged = false;
+  uint32_t retention_days = 0;
 };
 
 // How a webhook route checks its sender's signature.

@@ -49,7 +49,8 @@ struct LogEntry {
   std::string dedup_id;             // the deduplication id the publish carried ("" without one)
   std::string source, detail_type;  // aws:Source, aws:DetailType (envelopes only)
   std::string trace_header;
-  uint64_t position = 0;  // given by the store: read_log fills it in
+  std::vector<std::string> via;  // buses it was put on before this one (event-bus targets' loop guard)
+  uint64_t position = 0;         // given by the store: read_log fills it in
 
   bool operator==(const LogEntry&) const = default;
 };

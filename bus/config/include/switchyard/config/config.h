@@ -73,6 +73,11 @@ struct BusConfig {
   // content as one.
   int64_t dedup_window_seconds = 300;
   bool dedup_content_based = false;
+  // Retention (eventbridge-v2.md §1.2): the bus keeps its events as a log
+  // with positions for this many days (1-365), or with 0 only until every
+  // subscriber has passed them. -1 (not given): a log is kept, as with 0,
+  // only when the bus has subscribers.
+  int32_t retention_days = -1;
 };
 
 // How a webhook route checks its sender's signature.
@@ -177,6 +182,31 @@ struct ArchiveConfig {
   std::string description;
 };
 
+// A subscriber of a bus's log (eventbridge-v2.md §1.3): filters, a
+// transform and exactly one target, reading the log from its own position.
+struct SubscriberConfig {
+  std::string name;
+  std::string bus = "default";
+  bool fifo = false;  // type FIFO: in publish order within each event group
+  // FIFO: where an event's group is, a JSONPath into the event
+  // ("$.detail.orderId"); empty: the publish's EventGroupId.
+  std::string group_by;
+  // Filters by scope (JSON patterns; "" when the scope has none), ANDed.
+  std::string data_pattern, metadata_pattern, system_metadata_pattern;
+  // RAW (the published data as it is), WITH_METADATA ({Data, Metadata,
+  // SystemMetadata}), or INPUT: the target's classic input settings.
+  std::string transform = "RAW";
+  TargetConfig target;         // its id is the subscriber's name
+  bool running = true;         // state RUNNING | STOPPED
+  bool resume_latest = false;  // resume_position LATEST: a restart skips the backlog
+  // Where a new subscriber starts: LATEST, HORIZON (the oldest retained
+  // event) or TIMESTAMP (start_ms); it stops once past end_ms (0: never).
+  std::string starting_position = "LATEST";
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+  bool park_on_exhausted = false;  // FIFO: a group whose event ran out of retries waits for an operator
+};
+
 struct Config {
   std::string file;
   ServerConfig server;
@@ -188,6 +218,7 @@ struct Config {
   std::vector<RuleConfig> rules;
   std::vector<WebhookConfig> webhooks;
   std::vector<ArchiveConfig> archives;
+  std::vector<SubscriberConfig> subscribers;
 };
 
 // Reads and validates a configuration file. Returns true when it is valid;
