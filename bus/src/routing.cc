@@ -149,6 +149,7 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
                            "or loop when the event had been on the bus already and was not put on it again)")
                        .Register(registry);
   auto routing = std::make_shared<Routing>();
+  routing->built_ms = core::now_ms();
   for (const auto& b : config.buses) {
     BusRoute& route = routing->buses[b.name];
     route.bus = settings_of(b);

@@ -257,8 +257,17 @@ class Subscribers::Impl {
       }
       Progress p;
       if (!known) {
-        p.live_from = bounds->next;
-        p.position = bounds->next;  // LATEST
+        // LATEST counts from when the configuration naming it was taken,
+        // not from when this thread (in cluster mode, maybe on another
+        // node, seconds later) first sees it: nothing published meanwhile
+        // is missed.
+        auto latest = store_.log_position_at(s.bus, routing.built_ms);
+        if (!latest) {
+          core::log::warn("cannot read a bus log", {{"bus", s.bus}, {"error", latest.status().message()}});
+          continue;
+        }
+        p.live_from = *latest;
+        p.position = *latest;
         if (s.starting_position == "HORIZON") {
           p.position = bounds->first;
         } else if (s.starting_position == "TIMESTAMP") {

@@ -221,6 +221,64 @@ TEST_P(WithBase, ReportsTheProblemWithItsPosition) {
 }
 INSTANTIATE_TEST_SUITE_P(Targets, WithBase, ::testing::ValuesIn(kTargetCases));
 
+// Subscribers (after kBase: line 3 is "subscribers:").
+const Case kSubscriberCases[] = {
+    {"subscribers:\n  - {name: s, target: {destination: d}, type: ORDERED}\n",
+     "sy.yaml:4:47: type of subscriber 's' must be UNORDERED or FIFO"},
+    {"subscribers:\n  - {name: s, bus: nope, target: {destination: d}}\n",
+     "sy.yaml:4:20: subscriber 's' is on bus 'nope', which is not defined"},
+    {"subscribers:\n  - {name: s}\n",
+     "sy.yaml:4:5: missing required key 'target' in subscribers[0]: a subscriber has exactly one target"},
+    {"subscribers:\n  - {name: s, target: {destination: nope}}\n",
+     "sy.yaml:4:37: the target of subscriber 's' names api destination 'nope', which is not defined"},
+    {"subscribers:\n  - {name: s, target: {bus: default}}\n",
+     "sy.yaml:4:29: the target of subscriber 's' names the subscriber's own bus 'default'"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, group_by: $.detail.id}\n",
+     "sy.yaml:4:51: group_by applies to FIFO subscribers only; subscriber 's' is UNORDERED"},
+    {"subscribers:\n  - {name: s, type: FIFO, target: {destination: d}, group_by: detail}\n",
+     "sy.yaml:4:63: group_by of subscriber 's' must be a JSONPath into the event, such as $.detail.orderId"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, on_exhausted: park}\n",
+     "sy.yaml:4:55: on_exhausted: park applies to FIFO subscribers only"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, state: PAUSED}\n",
+     "sy.yaml:4:48: state of subscriber 's' must be RUNNING or STOPPED"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, resume_position: HORIZON}\n",
+     "sy.yaml:4:58: resume_position of subscriber 's' must be LAST_PROCESSED or LATEST"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, starting_position: yesterday}\n",
+     "sy.yaml:4:60: starting_position of subscriber 's' must be LATEST, HORIZON or a timestamp such as "
+     "2026-12-01T00:00:00Z, not 'yesterday'"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, starting_position: '2999-01-01T00:00:00Z'}\n",
+     "sy.yaml:4:60: starting_position of subscriber 's' (2999-01-01T00:00:00Z) is in the future"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, end_position: '2020-01-01T00:00:00Z'}\n",
+     "sy.yaml:4:55: end_position of subscriber 's' needs a starting_position of HORIZON or a timestamp"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, transform: JSONATA}\n",
+     "sy.yaml:4:52: transform of subscriber 's' must be RAW or WITH_METADATA (or left out with the target's input)"},
+    {"subscribers:\n  - {name: s, target: {destination: d, input_path: $.detail}, transform: WITH_METADATA}\n",
+     "sy.yaml:4:74: subscriber 's' gives transform WITH_METADATA and an input on its target; give one of them"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, filters: []}\n",
+     "sy.yaml:4:50: filters of subscriber 's' must hold at least one filter"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, filters: [{scope: DATA, pattern: {a: [{wildcard: "
+     "'x*'}]}}]}\n",
+     "sy.yaml:4:74: the DATA filter of subscriber 's' uses 'wildcard': subscriber filters take every operator but "
+     "wildcard"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, filters: [{scope: METADATA, pattern: {a: [{prefix: "
+     "x}]}}]}\n",
+     "sy.yaml:4:78: the METADATA filter of subscriber 's' uses 'prefix': METADATA filters take exact string values "
+     "only"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, filters: [{scope: METADATA, pattern: {a: [1]}}]}\n",
+     "sy.yaml:4:78: the METADATA filter of subscriber 's' uses a number value: METADATA filters take exact string "
+     "values only"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, filters: [{scope: DATA, pattern: {a: [1]}}, {pattern: {b: "
+     "[2]}}]}\n",
+     "sy.yaml:4:85: subscriber 's' has more than one DATA filter"},
+    {"subscribers:\n  - {name: s, target: {destination: d}, filters: [{scope: USER, pattern: {a: [1]}}]}\n",
+     "sy.yaml:4:59: scope of subscribers[0].filters[0] must be DATA, METADATA or SYSTEM_METADATA"},
+    {"subscribers:\n  - {name: s, target: {destination: d}}\n  - {name: s, target: {destination: d}}\n",
+     "sy.yaml:5:5: duplicate subscriber name 's' on bus 'default'"},
+    {"buses:\n  - {name: default, retention_days: 400}\n",
+     "sy.yaml:4:37: 'retention_days' in buses[0] must be between 0 and 365"},
+};
+INSTANTIATE_TEST_SUITE_P(Subscribers, WithBase, ::testing::ValuesIn(kSubscriberCases));
+
 // Issue 12.13: a YAML alias bomb of a few hundred bytes (it used to take 26 s
 // and 977 MB to build) is refused from its text, at once, with its position.
 TEST(ConfigLimitsTest, AnAliasBombIsRefusedBeforeItIsExpanded) {

@@ -84,6 +84,7 @@ struct Routing {
   std::map<std::string, WebhookSettings> webhooks;
   std::map<std::string, ArchiveSettings> archives;
   std::vector<SubscriberRoute> subscribers;  // in config order
+  int64_t built_ms = 0;                      // when this routing was built (a new LATEST subscriber starts there)
 };
 
 // Builds the routing of a validated config; metric series are created in

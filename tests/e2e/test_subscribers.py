@@ -1,0 +1,180 @@
+"""Subscribers of bus logs (eventbridge-v2.md §1.3, §3, §6) through the real
+binary: starting positions (LATEST sees none of the earlier events, HORIZON
+all of them as REPLAY, a timestamp the later ones, an end point stops it),
+pause and resume both ways, filters by scope, an event-bus target, the dead
+letter queue, and a restart that neither repeats nor skips an event."""
+
+import datetime
+import json
+import time
+import unittest
+
+from harness import Receiver, Service, admin_json, wait_until
+
+BASE = """
+server: {{listen: 127.0.0.1:0, admin_listen: 127.0.0.1:0}}
+buses:
+  - name: default
+  - {{name: positions, retention_days: 1}}
+  - name: pause
+  - name: shop
+  - name: audit
+  - name: durable
+api_destinations:
+{destinations}
+rules:
+  - {{name: audited, bus: audit, event_pattern: {{source: [shop]}}, targets: [{{id: t, destination: audit-rule}}]}}
+subscribers:
+{subscribers}
+"""
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class SubscribersTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.receiver = Receiver(responder=lambda r, i: (400 if r["path"] == "/failing" else 200, {}, "", 0))
+        cls.subscribers = {
+            "keeper": "{name: keeper, bus: pause, state: STOPPED, target: {destination: keeper}}",
+            "skipper": "{name: skipper, bus: pause, state: STOPPED, resume_position: LATEST, "
+                       "target: {destination: skipper}}",
+            "big": "{name: big, bus: shop, target: {destination: big, input_path: $.detail}, filters: ["
+                   "{scope: DATA, pattern: {detail: {total: [{numeric: ['>', 100]}]}}}, "
+                   "{scope: SYSTEM_METADATA, pattern: {'aws:DetailType': [OrderPlaced]}}]}",
+            "meta": "{name: meta, bus: shop, target: {destination: meta}, "
+                    "filters: [{scope: METADATA, pattern: {tenant: [acme]}}]}",
+            "forward": "{name: forward, bus: shop, target: {bus: audit}}",
+            "failing": "{name: failing, bus: shop, target: {destination: failing, "
+                       "retry_policy: {maximum_retry_attempts: 0}}}",
+            "once": "{name: once, bus: durable, target: {destination: once}}",
+        }
+        cls.service = Service(cls.config()).start()
+
+    @classmethod
+    def config(cls):
+        names = list(dict.fromkeys(list(cls.subscribers) + ["audit-rule", "latest", "horizon", "midpoint", "window"]))
+        destinations = "\n".join('  - {name: %s, endpoint: "http://127.0.0.1:%d/%s"}' % (n, cls.receiver.port, n)
+                                 for n in names)
+        subs = "\n".join("  - " + s for s in cls.subscribers.values())
+        return BASE.format(destinations=destinations, subscribers=subs)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.service.cleanup()
+        cls.receiver.close()
+
+    def reload(self):
+        self.service.write_config(self.config())
+        status, text = self.service.request("POST", "/admin/reload", b"", admin=True)
+        self.assertEqual(status, 200, text)
+
+    def status(self, name):
+        _, out = admin_json(self.service, "GET", "/admin/subscribers")
+        return next((s for s in out["subscribers"] if s["name"] == name), None)
+
+    def wait_state(self, name, state):
+        self.assertTrue(wait_until(lambda: (self.status(name) or {}).get("state") == state, timeout=20),
+                        "%s never became %s: %s" % (name, state, self.status(name)))
+
+    def publish(self, bus, entries):
+        status, out = self.service.post("/buses/%s/events" % bus, entries)
+        self.assertEqual(status, 200, out)
+        self.assertEqual(out["FailedEntryCount"], 0, out)
+        return [e["EventId"] for e in out["Entries"]]
+
+    def received(self, path):
+        return [r for r in self.receiver.requests if r["path"] == "/" + path]
+
+    def settle(self, path, n, timeout=20):
+        """Waits for n requests on `path`, then a little more for any extra."""
+        wait_until(lambda: len(self.received(path)) >= n, timeout=timeout)
+        time.sleep(0.8)
+        return self.received(path)
+
+    def ids(self, path, n):
+        """The event ids `path` received (exactly n expected), sorted."""
+        return sorted(json.loads(r["body"])["id"] for r in self.settle(path, n))
+
+    def test_starting_positions_and_end_point(self):
+        early = self.publish("positions", [{"source": "s", "detail-type": "t", "detail": {"n": i}} for i in (1, 2)])
+        time.sleep(1.2)
+        midpoint = now_iso()
+        time.sleep(0.3)
+        later = self.publish("positions", [{"source": "s", "detail-type": "t", "detail": {"n": i}} for i in (3, 4, 5)])
+        self.subscribers.update({
+            "latest": "{name: latest, bus: positions, target: {destination: latest}}",
+            "horizon": "{name: horizon, bus: positions, starting_position: HORIZON, transform: WITH_METADATA, "
+                       "target: {destination: horizon}}",
+            "midpoint": "{name: midpoint, bus: positions, starting_position: '%s', target: {destination: midpoint}}"
+                        % midpoint,
+            "window": "{name: window, bus: positions, starting_position: HORIZON, end_position: '%s', "
+                      "target: {destination: window}}" % midpoint,
+        })
+        self.reload()
+        for name in ("latest", "horizon", "midpoint"):
+            self.wait_state(name, "RUNNING")
+        self.wait_state("window", "ENDED")
+        live = self.publish("positions", [{"source": "s", "detail-type": "t", "detail": {"n": 6}}])
+
+        # UNORDERED subscribers deliver in parallel: compared in log order.
+        horizon = sorted((json.loads(r["body"]) for r in self.settle("horizon", 6)),
+                         key=lambda h: int(h["SystemMetadata"]["aws:SequenceNumber"]))
+        self.assertEqual([h["Data"]["id"] for h in horizon], early + later + live)
+        self.assertEqual([h["SystemMetadata"]["aws:DeliveryType"] for h in horizon], ["REPLAY"] * 5 + ["LIVE"])
+        self.assertEqual(len({h["SystemMetadata"]["aws:SequenceNumber"] for h in horizon}), 6)
+        self.assertEqual(self.ids("midpoint", 4), sorted(later + live))
+        self.assertEqual(self.ids("latest", 1), live)
+        self.assertEqual(self.ids("window", 2), sorted(early))
+        self.assertEqual(self.status("window")["state"], "ENDED")
+
+    def test_pause_and_resume_from_last_processed_or_latest(self):
+        self.wait_state("keeper", "STOPPED")
+        self.wait_state("skipper", "STOPPED")
+        backlog = self.publish("pause", [{"source": "s", "detail-type": "t", "detail": {"n": i}} for i in (1, 2, 3)])
+        time.sleep(0.8)
+        self.assertEqual(self.received("keeper") + self.received("skipper"), [])
+        self.assertEqual(self.status("keeper")["backlog"], 3)
+        self.subscribers["keeper"] = "{name: keeper, bus: pause, target: {destination: keeper}}"
+        self.subscribers["skipper"] = ("{name: skipper, bus: pause, resume_position: LATEST, "
+                                       "target: {destination: skipper}}")
+        self.reload()
+        self.wait_state("keeper", "RUNNING")
+        self.wait_state("skipper", "RUNNING")
+        after = self.publish("pause", [{"source": "s", "detail-type": "t", "detail": {"n": 4}}])
+        self.assertEqual(self.ids("keeper", 4), sorted(backlog + after))
+        self.assertEqual(self.ids("skipper", 1), after)
+
+    def test_filters_by_scope_and_an_event_bus_target(self):
+        ids = self.publish("shop", [{"source": "shop", "detail-type": "OrderPlaced", "detail": {"total": 500}},
+                                    {"source": "shop", "detail-type": "OrderPlaced", "detail": {"total": 5}},
+                                    {"source": "shop", "detail-type": "Refund", "detail": {"total": 900}}])
+        self.assertEqual([json.loads(r["body"]) for r in self.settle("big", 1)], [{"total": 500}])
+        # METADATA comes with raw publishes only: an envelope never matches it.
+        self.assertEqual(self.received("meta"), [])
+        # The bus target puts every event on "audit", whose rule delivers it.
+        self.assertEqual(self.ids("audit-rule", 3), sorted(ids))
+        # A 400 is not retried (as for rule targets) and goes to the DLQ.
+        self.settle("failing", 3)
+        dlq = wait_until(lambda: len(admin_json(self.service, "GET", "/admin/dlq/failing?limit=10")[1]["entries"]) == 3)
+        self.assertTrue(dlq)
+        _, out = admin_json(self.service, "GET", "/admin/dlq/failing?limit=10")
+        self.assertIn("subscriber/shop/failing", json.dumps(out["entries"][0]))
+
+    def test_a_restart_neither_repeats_nor_skips(self):
+        first = self.publish("durable", [{"source": "s", "detail-type": "t", "detail": {"n": i}} for i in (1, 2, 3)])
+        self.settle("once", 3)
+        self.service.stop()
+        self.service.start()
+        # "durable" has no retention_days: its log keeps events only until
+        # every subscriber has read them (the retention pass at start trims).
+        self.assertTrue(wait_until(lambda: (self.status("once") or {}).get("log_first_position") == 4),
+                        self.status("once"))
+        second = self.publish("durable", [{"source": "s", "detail-type": "t", "detail": {"n": i}} for i in (4, 5)])
+        self.assertEqual(self.ids("once", 5), sorted(first + second))
+
+
+if __name__ == "__main__":
+    unittest.main()
