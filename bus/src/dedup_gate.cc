@@ -31,7 +31,10 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
   const bool away = store_.dedup_claims_wait();
   if (away) co_await asio::post(asio::bind_executor(pool_, asio::use_awaitable));
   std::vector<core::Event> kept;
-  std::vector<std::string> kept_ids;
+  std::vector<std::string> kept_ids, kept_groups;
+  std::vector<RawData> kept_raw;
+  const bool grouped = parsed.group_ids.size() == parsed.events.size();
+  const bool raw = parsed.raw.size() == parsed.events.size();
   std::map<std::string, std::string> in_request;  // key -> the event of this request that took it
   auto deduplicated = [this](EntryResult& r, const std::string& bus, std::string first) {
     r.event_id = std::move(first);
@@ -44,13 +47,19 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
     const size_t i = next++;
     core::Event& e = parsed.events[i];
     const std::string& id = parsed.dedup_ids[i];
-    if (id.empty()) {
+    std::string group = grouped ? parsed.group_ids[i] : std::string();
+    auto keep = [&] {
       kept.push_back(std::move(e));
-      kept_ids.emplace_back();
+      kept_ids.push_back(id);
+      kept_groups.push_back(std::move(group));
+      if (raw) kept_raw.push_back(std::move(parsed.raw[i]));
+    };
+    if (id.empty()) {
+      keep();
       continue;
     }
     const BusSettings& bus = routing.buses.at(e.bus).bus;
-    const std::string key = dedup_key(e.bus, "", id);
+    const std::string key = dedup_key(e.bus, group, id);
     if (auto same = in_request.find(key); same != in_request.end()) {  // stored once, with the first
       deduplicated(r, e.bus, same->second);
       continue;
@@ -80,11 +89,12 @@ asio::awaitable<void> DedupGate::claim(const Routing& routing, ParsedRequest& pa
                         .event_id = e.id,
                         .ingested_ms = e.ingested_ms,
                         .expires_ms = e.ingested_ms + bus.dedup_window_ms});
-    kept.push_back(std::move(e));
-    kept_ids.push_back(id);
+    keep();
   }
   parsed.events = std::move(kept);
   parsed.dedup_ids = std::move(kept_ids);  // still one per event: the bus logs keep them
+  if (grouped) parsed.group_ids = std::move(kept_groups);
+  if (raw) parsed.raw = std::move(kept_raw);
   if (away) co_await asio::post(home, asio::use_awaitable);
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dedup_ids.h"
+#include "entry_members.h"
 #include "switchyard/core/http_header.h"
 #include "switchyard/core/json_text.h"
 #include "switchyard/core/time.h"
@@ -204,6 +205,14 @@ bool parse_entry_time(const json& time, core::Event& e) {
   e.time = *ms >= 0 ? *ms / 1000 : (*ms - 999) / 1000;
   return true;
 }
+
+}  // namespace
+
+EntryResult parse_put_events_members(const json& entry, core::Event& e, size_t* size) {
+  return parse_common_entry(entry, kPutEventsDialect, "", e, size);
+}
+
+namespace {
 
 // One entry of PutEvents: the shared members, then TraceHeader and
 // EventBusName, which only PutEvents has.

@@ -53,6 +53,8 @@ asio::awaitable<Response> IngestApi::handle(const Request& req) {
     co_return json_response(req, http::status::ok,
                             parts[0] == "healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
   }
+  if (parts.size() == 4 && parts[0] == "service" && parts[1] == "AWSEventsV2" && parts[2] == "operation")
+    co_return co_await handle_v2(req, parts[3]);
   const bool events_route = parts.size() == 3 && parts[0] == "buses" && parts[2] == "events";
   const bool webhook_route = parts.size() == 2 && parts[0] == "webhooks";
   if (!events_route && !webhook_route) co_return no_route(req);
@@ -143,25 +145,57 @@ asio::awaitable<core::Status> IngestApi::commit(const Routing& routing, ParsedRe
       if (!stored && !records.empty()) gate.release(records);
     }
   } claims{deps_.dedup, batch->dedup};
+  // Per event: the index of its own bus's log entry in batch->log (npos:
+  // its bus keeps no log).
+  std::vector<size_t> own_entry(parsed.events.size(), std::string::npos);
   co_await deps_.cpu.run([&] {  // matching and rendering
     batch->envelopes.reserve(parsed.events.size());
     for (size_t i = 0; i < parsed.events.size(); ++i) {
-      const core::Event& e = parsed.events[i];
-      // Serialized once: matched, rendered from, and stored as these bytes.
-      batch->envelopes.push_back(core::envelope_json(e));
+      core::Event& e = parsed.events[i];
+      const BusRoute& bus = routing.buses.at(e.bus);
       const size_t logged = batch->log.size();
-      Pipeline::route(routing.buses.at(e.bus), e, batch->envelopes.back(), i, *batch, {.routing = &routing});
-      if (i < parsed.dedup_ids.size())
-        for (size_t k = logged; k < batch->log.size(); ++k) batch->log[k].dedup_id = parsed.dedup_ids[i];
+      if (i < parsed.raw.size() && !parsed.raw[i].content_type.empty()) {  // PutRawEvents: the log only
+        RawData& raw = parsed.raw[i];
+        storage::LogEntry entry;
+        entry.bus = e.bus;
+        entry.event_id = e.id;
+        entry.ingested_ms = e.ingested_ms;
+        entry.content_type = std::move(raw.content_type);
+        entry.data = std::move(raw.data);
+        entry.metadata = std::move(raw.metadata);
+        batch->log.push_back(std::move(entry));
+      } else {
+        // Serialized once: matched, rendered from, and stored as these bytes.
+        batch->envelopes.push_back(core::envelope_json(e));
+        Pipeline::route(bus, e, batch->envelopes.back(), batch->events.size(), *batch, {.routing = &routing});
+        batch->events.push_back(std::move(e));
+      }
+      if (bus.bus.logged && batch->log.size() > logged) own_entry[i] = logged;
+      for (size_t k = logged; k < batch->log.size(); ++k) {
+        if (i < parsed.dedup_ids.size()) batch->log[k].dedup_id = parsed.dedup_ids[i];
+        if (i < parsed.group_ids.size()) batch->log[k].group_id = parsed.group_ids[i];
+      }
     }
   });
   for (auto& t : batch->tasks) t.request_id = request;
-  batch->events = std::move(parsed.events);
   const size_t deliveries = batch->tasks.size();
   const core::Status st = co_await async_commit(deps_.pipeline, batch, asio::use_awaitable);
   if (!st) co_return st;
   claims.stored = true;
+  // Each stored entry's log position, for the v2 answers' SequenceNumber:
+  // results that stored an event are those accepted and not deduplicated,
+  // in the events' order.
+  parsed.positions.assign(parsed.results.size(), 0);
+  for (size_t r = 0, i = 0; r < parsed.results.size() && i < own_entry.size(); ++r) {
+    const EntryResult& result = parsed.results[r];
+    if (!result.ok() || result.success_code == "DEDUPLICATED") continue;
+    if (own_entry[i] != std::string::npos && own_entry[i] < batch->log_positions.size())
+      parsed.positions[r] = batch->log_positions[own_entry[i]];
+    ++i;
+  }
   for (const auto& e : batch->events) routing.buses.at(e.bus).ingested->Increment();
+  for (const auto& l : batch->log)
+    if (l.content_type != "application/eventbridge+json") routing.buses.at(l.bus).ingested->Increment();
   if (core::log::enabled(core::log::Level::kDebug)) {
     std::string ids;
     for (const auto& e : batch->events) ids += (ids.empty() ? "" : ",") + e.id;

@@ -43,6 +43,8 @@ class IngestApi {
 
  private:
   boost::asio::awaitable<Response> handle_aws(const Request& req);
+  // POST /service/AWSEventsV2/operation/{PutEvents|PutRawEvents} (ingest_api_v2.cc).
+  boost::asio::awaitable<Response> handle_v2(const Request& req, std::string_view operation);
   // Routes, stores and hands over the accepted events; the failure says why
   // nothing was stored.
   boost::asio::awaitable<core::Status> commit(const Routing& routing, ParsedRequest& parsed, std::string_view request);

@@ -4,10 +4,13 @@ all of them as REPLAY, a timestamp the later ones, an end point stops it),
 pause and resume both ways, filters by scope, an event-bus target, the dead
 letter queue, and a restart that neither repeats nor skips an event."""
 
+import binascii
 import datetime
 import json
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 from harness import Receiver, Service, admin_json, wait_until
 
@@ -20,6 +23,7 @@ buses:
   - name: shop
   - name: audit
   - name: durable
+  - {{name: orders, retention_days: 1}}
 api_destinations:
 {destinations}
 rules:
@@ -27,6 +31,49 @@ rules:
 subscribers:
 {subscribers}
 """
+
+
+# What botocore 1.43's rpc-v2-cbor serializer sends for put_events(EventBusArn=
+# "arn:aws:events:us-east-1:000000000000:event-busv2/orders/abcdefghijklmnopqrstuvwxy", Entries=[{Source: shop,
+# DetailType: OrderPlaced, Detail: '{"total": 7}', Time: 2026-12-01T12:00:00Z, Resources: [r1],
+# SystemMetadata: {EventGroupId: g, DeduplicationId: cbor-1}}]) (tests/bus/ingest_v2_test.cc has the same).
+BOTOCORE_PUT_EVENTS = binascii.unhexlify(
+    "a26b4576656e7442757341726e785261726e3a6177733a6576656e74733a75732d656173742d313a3030303030303030303030303a6576"
+    "656e742d62757376322f6f72646572732f6162636465666768696a6b6c6d6e6f7071727374757677787967456e747269657381a66653"
+    "6f757263656473686f706a44657461696c547970656b4f72646572506c616365646644657461696c6c7b22746f74616c223a20377d64"
+    "54696d65c11a6b0eb6c0695265736f7572636573816272316e53797374656d4d65746164617461a26c4576656e7447726f7570496461"
+    "676f44656475706c69636174696f6e49646663626f722d31")
+
+
+def cbor_decode(data):
+    """Just enough CBOR for the answers: maps, arrays, text, unsigned ints."""
+    def item(i):
+        major, info = data[i] >> 5, data[i] & 0x1f
+        i += 1
+        if info < 24:
+            n = info
+        else:
+            size = 1 << (info - 24)
+            n = int.from_bytes(data[i:i + size], "big")
+            i += size
+        if major == 0:
+            return n, i
+        if major == 3:
+            return data[i:i + n].decode(), i + n
+        if major == 4:
+            out = []
+            for _ in range(n):
+                v, i = item(i)
+                out.append(v)
+            return out, i
+        if major == 5:
+            out = {}
+            for _ in range(n):
+                k, i = item(i)
+                out[k], i = item(i)
+            return out, i
+        raise ValueError("unexpected CBOR major type %d" % major)
+    return item(0)[0]
 
 
 def now_iso():
@@ -50,6 +97,7 @@ class SubscribersTest(unittest.TestCase):
             "failing": "{name: failing, bus: shop, target: {destination: failing, "
                        "retry_policy: {maximum_retry_attempts: 0}}}",
             "once": "{name: once, bus: durable, target: {destination: once}}",
+            "v2": "{name: v2, bus: orders, transform: WITH_METADATA, target: {destination: v2}}",
         }
         cls.service = Service(cls.config()).start()
 
@@ -162,6 +210,58 @@ class SubscribersTest(unittest.TestCase):
         self.assertTrue(dlq)
         _, out = admin_json(self.service, "GET", "/admin/dlq/failing?limit=10")
         self.assertIn("subscriber/shop/failing", json.dumps(out["entries"][0]))
+
+    def v2(self, operation, body, cbor=False):
+        headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"} if cbor else \
+            {"Content-Type": "application/json"}
+        url = "http://%s/service/AWSEventsV2/operation/%s" % (self.service.ingest, operation)
+        req = urllib.request.Request(url, data=body if cbor else json.dumps(body).encode(), method="POST",
+                                     headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                status, raw, ctype = r.status, r.read(), r.headers.get("Content-Type")
+        except urllib.error.HTTPError as e:
+            status, raw, ctype = e.code, e.read(), e.headers.get("Content-Type")
+        if cbor:
+            self.assertEqual(ctype, "application/cbor")
+            return status, cbor_decode(raw)
+        return status, json.loads(raw)
+
+    def test_v2_publishes_in_cbor_and_json(self):
+        status, out = self.v2("PutEvents", BOTOCORE_PUT_EVENTS, cbor=True)
+        self.assertEqual(status, 200, out)
+        self.assertEqual(out["FailedEntryCount"], 0)
+        first = out["Entries"][0]
+        self.assertEqual(first["SuccessCode"], "PUBLISHED")
+        # The same id in the same group within the window: DEDUPLICATED, the first event's id.
+        status, again = self.v2("PutEvents", BOTOCORE_PUT_EVENTS, cbor=True)
+        self.assertEqual(again["Entries"][0], {"EventId": first["EventId"], "SuccessCode": "DEDUPLICATED"})
+        # Deduplication is scoped by group: the same id in another group is a new event.
+        status, raw = self.v2("PutRawEvents", {
+            "EventBusArn": "orders",
+            "Entries": [{"Data": binascii.b2a_base64(b'{"sku": "A-1"}').decode().strip(),
+                         "SystemMetadata": {"ContentType": "application/json", "EventGroupId": "other",
+                                            "DeduplicationId": "cbor-1"},
+                         "Metadata": {"tenant": "acme"}},
+                        {"Data": "AAE=", "SystemMetadata": {"ContentType": "text/plain"}}]})
+        self.assertEqual(status, 200, raw)
+        self.assertEqual(raw["FailedEntryCount"], 1)
+        self.assertEqual(raw["Entries"][0]["SuccessCode"], "PUBLISHED")
+        self.assertTrue(raw["Entries"][1]["ErrorMessage"].startswith("Unsupported contentType: text/plain."))
+        status, missing = self.v2("PutEvents", {"EventBusArn": "nope", "Entries": [{"Source": "s", "DetailType": "t"}]})
+        self.assertEqual((status, missing["__type"]), (404, "ResourceNotFoundException"))
+
+        got = sorted((json.loads(r["body"]) for r in self.settle("v2", 2)),
+                     key=lambda b: int(b["SystemMetadata"]["aws:SequenceNumber"]))
+        self.assertEqual(got[0]["SystemMetadata"]["aws:SequenceNumber"], first["SequenceNumber"])
+        self.assertEqual(got[0]["Data"]["time"], "2026-12-01T12:00:00Z")  # the CBOR timestamp
+        self.assertEqual(got[0]["Data"]["detail"], {"total": 7})
+        self.assertEqual(got[0]["SystemMetadata"]["EventGroupId"], "g")
+        self.assertEqual(got[0]["SystemMetadata"]["DeduplicationId"], "cbor-1")
+        self.assertEqual(got[1]["Data"], {"sku": "A-1"})
+        self.assertEqual(got[1]["Metadata"], {"tenant": "acme"})
+        self.assertEqual(got[1]["SystemMetadata"]["ContentType"], "application/json")
+        self.assertEqual(got[1]["SystemMetadata"]["aws:SequenceNumber"], raw["Entries"][0]["SequenceNumber"])
 
     def test_a_restart_neither_repeats_nor_skips(self):
         first = self.publish("durable", [{"source": "s", "detail-type": "t", "detail": {"n": i}} for i in (1, 2, 3)])

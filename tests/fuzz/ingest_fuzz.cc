@@ -1,5 +1,6 @@
 // Fuzz target: the ingest parsers that face the network, on arbitrary bytes:
-// the PutEvents body, the /buses/{bus}/events body and a webhook payload.
+// the PutEvents body, the /buses/{bus}/events body, a webhook payload, and
+// the v2 PutEvents/PutRawEvents bodies in JSON and in RPC v2 CBOR.
 // Each must answer (an error says why), never crash or recurse on depth, and
 // what it accepts must stay within the limits it enforces.
 #include <cstddef>
@@ -18,6 +19,7 @@ const bus::BusSettings& default_bus() {
   static const bus::BusSettings b = [] {
     bus::BusSettings c;
     c.name = "default";
+    c.logged = true;
     return c;
   }();
   return b;
@@ -38,6 +40,9 @@ void check(const bus::ParsedRequest& p) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
+  // CBOR first: its reader checks nesting itself, whatever the bytes.
+  for (auto op : {bus::V2Operation::kPutEvents, bus::V2Operation::kPutRawEvents})
+    check(bus::parse_v2_publish(op, bus::WireFormat::kCbor, body, lookup, nullptr, 1767225600000));
   // The server refuses deeper bodies before any parser sees them.
   if (switchyard::core::json_nesting_depth(body, switchyard::core::kMaxBodyDepth) > switchyard::core::kMaxBodyDepth)
     return 0;
@@ -49,5 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   hook.source = "fuzz";
   hook.detail_type = "t";
   check(bus::parse_webhook(body, hook, default_bus(), "", now));
+  for (auto op : {bus::V2Operation::kPutEvents, bus::V2Operation::kPutRawEvents})
+    check(bus::parse_v2_publish(op, bus::WireFormat::kJson, body, lookup, nullptr, now));
   return 0;
 }

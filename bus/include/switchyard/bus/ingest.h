@@ -38,12 +38,29 @@ struct RequestError {
 
 // A parsed ingest request. `results` has one item per entry, in request
 // order; `events` holds the accepted entries, in the same order.
+// A v2 PutRawEvents entry's payload (eventbridge-v2.md §2.3): stored in
+// its bus's log as it is, never matched by the classic rules.
+struct RawData {
+  std::string content_type;
+  std::string data;
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
 struct ParsedRequest {
   std::vector<core::Event> events;
   std::vector<EntryResult> results;
   RequestError error;
   // Empty, or one per event: its deduplication id ("" when it has none).
   std::vector<std::string> dedup_ids;
+  // Empty, or one per event: its v2 EventGroupId ("" when it has none),
+  // which scopes its deduplication id and orders FIFO subscribers.
+  std::vector<std::string> group_ids;
+  // Empty, or one per event: a PutRawEvents entry's payload (events[i]
+  // then carries only its id, bus and times).
+  std::vector<RawData> raw;
+  // Filled in once stored: per result, the log position of its event on
+  // its bus (0: none, the bus keeps no log or the entry was not stored).
+  std::vector<uint64_t> positions;
 };
 
 // A new event of `bus` accepted at now_ms: its id, account, region and
@@ -66,6 +83,19 @@ using BusLookup = const BusSettings* (*)(const void* ctx, std::string_view name)
 // event-bus/<name>; "default" when absent). An unknown bus fails its entry.
 ParsedRequest parse_put_events(std::string_view body, BusLookup lookup, const void* ctx, int64_t now_ms,
                                size_t max_entries_bytes = kMaxEntriesSize);
+
+// EventBridge v2 publishes (eventbridge-v2.md §2): POST
+// /service/AWSEventsV2/operation/PutEvents or /PutRawEvents, in JSON or in
+// Smithy RPC v2 CBOR. One bus per request (EventBusArn, or its name).
+enum class V2Operation { kPutEvents, kPutRawEvents };
+enum class WireFormat { kJson, kCbor };
+ParsedRequest parse_v2_publish(V2Operation op, WireFormat wire, std::string_view body, BusLookup lookup,
+                               const void* ctx, int64_t now_ms, size_t max_entry_bytes = kMaxEntriesSize);
+// {"FailedEntryCount", "Entries": [{"EventId", "SequenceNumber", "SuccessCode"}
+// or {"ErrorCode", "ErrorMessage"}]} in the request's format.
+std::string v2_publish_response(const ParsedRequest& parsed, WireFormat wire);
+// An operation error, {"__type": "<type>", "message": "..."}, in the format.
+std::string v2_error_body(std::string_view type, std::string_view message, WireFormat wire);
 
 // {"__type": "...", "message": "..."}: AWS JSON 1.1 operation errors.
 std::string aws_error_body(std::string_view type, std::string_view message);
