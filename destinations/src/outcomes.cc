@@ -37,10 +37,12 @@ void Dispatcher::Impl::flush_finished() {
   const core::Status st = store_.finish_tasks(finished_);
   for (const auto& t : finished_) {
     DestState& s = state(t.destination);
-    if (!record(st, "finish deliveries", s))
+    if (!record(st, "finish deliveries", s)) {
       s.holding.on_disk = true;  // still stored: paged in again
-    else if (s.stored > 0)
-      --s.stored;
+      continue;
+    }
+    if (s.stored > 0) --s.stored;
+    if (!t.group_key.empty() && options_.on_settled) options_.on_settled(t, false);
   }
   finished_.clear();
 }
@@ -83,10 +85,12 @@ void Dispatcher::Impl::fail_for_good(core::DeliveryTask& task, const std::string
   dl.error_message = message;
   dl.exhausted_condition = exhausted;
   dl.dead_ms = clock_.wall_ms();
-  if (!record(store_.dead_letter(dl), "dead-letter delivery", s))
+  if (!record(store_.dead_letter(dl), "dead-letter delivery", s)) {
     s.holding.on_disk = true;  // still a stored delivery
-  else if (s.stored > 0)
-    --s.stored;
+  } else {
+    if (s.stored > 0) --s.stored;
+    if (!task.group_key.empty() && options_.on_settled) options_.on_settled(task, true);
+  }
   pager_.forget(s.holding, task.id);
   s.m.failed->Increment();
   if (task.dead_letter) {

@@ -280,7 +280,17 @@ void JsStore::settle(const std::shared_ptr<Source>& source) {
 
 Status JsStore::finish_task(const core::DeliveryTask& task) {
   auto source = release(task);
-  if (source) outcomes_.push([this, source] { settle(source); });
+  if (!source) return Status::ok();
+  outcomes_.push([this, source, key = task.group_key, record = group_record("done", task)] {
+    // A FIFO group's record first: if it cannot be written the delivery
+    // stays stored (and comes again) rather than its group staying blocked.
+    if (!key.empty())
+      if (auto st = put_meta(key, record); !st) {
+        core::log::warn("cannot record a FIFO delivery's end; it comes again", {{"error", st.message()}});
+        return;
+      }
+    settle(source);
+  });
   return Status::ok();
 }
 
@@ -390,6 +400,11 @@ Status JsStore::dead_letter(const DeadLetter& record) {
         return;
       }
     }
+    if (!record.task.group_key.empty())
+      if (auto st = put_meta(record.task.group_key, group_record("dead", record.task)); !st) {
+        core::log::warn("cannot record a FIFO delivery's end; it comes again", {{"error", st.message()}});
+        return;
+      }
     settle(source);
   });
   return Status::ok();

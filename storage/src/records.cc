@@ -177,6 +177,10 @@ core::Result<EventRecordHeader> decode_event_header(std::string_view record) {
   }
 }
 
+std::string group_record(const char* state, const core::DeliveryTask& task) {
+  return std::string(state) + " " + std::to_string(task.group_position);
+}
+
 std::string encode_log_entry(const LogEntry& e) {
   json j = {{"b", e.bus},
             {"i", e.event_id},

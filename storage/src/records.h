@@ -39,6 +39,10 @@ std::string encode_archive_record(const core::Event& e, const std::string* envel
 // numbers, so the marker cannot occur inside them. Empty when not found.
 std::string_view envelope_of(std::string_view record);
 
+// What a FIFO delivery leaves under its group_key when it leaves the queue:
+// "<state> <position>" ("done" delivered, "dead" dead-lettered).
+std::string group_record(const char* state, const core::DeliveryTask& task);
+
 // A bus log entry as CBOR (its data a byte string, so raw bytes of any
 // content type round-trip). The position is not part of the record.
 std::string encode_log_entry(const LogEntry& e);

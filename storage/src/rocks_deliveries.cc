@@ -15,12 +15,16 @@ using core::Status;
 Status RocksStore::finish_task(const core::DeliveryTask& task) {
   rocksdb::WriteBatch wb;
   wb.Delete(cfs_[kTasks], task_key(task));
+  if (!task.group_key.empty()) wb.Put(cfs_[kDefault], task.group_key, group_record("done", task));
   return write(wb, "delete task");
 }
 
 Status RocksStore::finish_tasks(const std::vector<core::DeliveryTask>& tasks) {
   rocksdb::WriteBatch wb;
-  for (const auto& t : tasks) wb.Delete(cfs_[kTasks], task_key(t));
+  for (const auto& t : tasks) {
+    wb.Delete(cfs_[kTasks], task_key(t));
+    if (!t.group_key.empty()) wb.Put(cfs_[kDefault], t.group_key, group_record("done", t));
+  }
   return write(wb, "delete tasks");
 }
 
@@ -34,6 +38,7 @@ Status RocksStore::reschedule_task(int64_t previous_due_ms, const core::Delivery
 Status RocksStore::dead_letter(const DeadLetter& record) {
   rocksdb::WriteBatch wb;
   wb.Delete(cfs_[kTasks], task_key(record.task));
+  if (!record.task.group_key.empty()) wb.Put(cfs_[kDefault], record.task.group_key, group_record("dead", record.task));
   if (record.task.dead_letter) {
     DeadLetter kept = record;  // with its event: the event's own record expires after 25 h
     if (kept.event_envelope.empty())

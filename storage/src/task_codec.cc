@@ -106,6 +106,10 @@ void append_binary_task(const core::DeliveryTask& t, std::string* out) {
   put_varint(t.attempts, out);
   put_signed(t.last_status, out);
   put_string(t.last_error, out);
+  if (!t.group_key.empty()) {  // later fields: records without them read as before
+    put_string(t.group_key, out);
+    put_varint(t.group_position, out);
+  }
 }
 
 core::Result<core::DeliveryTask> decode_binary_task(std::string_view data) {
@@ -130,6 +134,10 @@ core::Result<core::DeliveryTask> decode_binary_task(std::string_view data) {
   t.attempts = static_cast<uint32_t>(r.varint());
   t.last_status = static_cast<int>(r.signed_varint());
   r.string(&t.last_error);
+  if (r.ok() && !r.at_end()) {
+    r.string(&t.group_key);
+    t.group_position = r.varint();
+  }
   if (!r.ok() || !r.at_end()) return core::Status::corruption("a stored task is cut short or has trailing bytes");
   return t;
 }

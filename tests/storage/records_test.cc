@@ -76,6 +76,25 @@ TEST(RecordsTest, TaskRecordsAreBinaryAndEveryCutIsCorruption) {
   EXPECT_EQ(decode_task(unknown).status().code(), core::Code::kCorruption);
 }
 
+// A FIFO delivery's group fields follow the others; records written before
+// them (and tasks of other subscribers and rules) have none.
+TEST(RecordsTest, FifoTasksKeepTheirGroupAndCutsInsideItAreCorruption) {
+  core::DeliveryTask t = full_task();
+  const std::string without = encode_task(t);
+  t.group_key = "fifo/orders/s/customer-1";
+  t.group_position = 1ull << 40;
+  const std::string with = encode_task(t);
+  auto back = decode_task(with);
+  ASSERT_TRUE(back) << back.status().message();
+  EXPECT_EQ(*back, t);
+  EXPECT_EQ(back->group_key, t.group_key);
+  EXPECT_EQ(back->group_position, t.group_position);
+  EXPECT_EQ(with.substr(0, without.size()), without);
+  for (size_t n = without.size() + 1; n < with.size(); ++n)
+    EXPECT_EQ(decode_task(with.substr(0, n)).status().code(), core::Code::kCorruption) << "cut at " << n;
+  EXPECT_EQ(group_record("done", t), "done 1099511627776");
+}
+
 // A task stored as JSON by a version before the binary record is read with
 // every field as it was written.
 TEST(RecordsTest, TasksStoredAsJsonByEarlierVersionsAreRead) {

@@ -55,6 +55,10 @@ struct Options {
   // fetch them); the admin view counts them as queued and in the backlog.
   // Null: none (the embedded store's backlog is all known here).
   std::function<uint64_t(const std::string& destination)> stored_beyond;
+  // A FIFO subscriber's delivery (one with a group_key) left the queue:
+  // delivered, or dead-lettered (`dead`), and the store recorded it. Runs
+  // on the delivery thread; must not block. Null: nobody is told.
+  std::function<void(const core::DeliveryTask& task, bool dead)> on_settled;
 };
 
 struct DestinationStats {

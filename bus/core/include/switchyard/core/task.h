@@ -50,6 +50,13 @@ struct DeliveryTask {
   int last_status = 0;      // last HTTP status, 0 when none
   std::string last_error;
 
+  // A FIFO subscriber's delivery (one of its event group's, one at a time):
+  // when the task leaves the queue the store writes "done <position>" (or
+  // "dead <position>" when it is dead-lettered) under this small-state key
+  // in the same write, so the group's next event may go. Empty otherwise.
+  std::string group_key;
+  uint64_t group_position = 0;  // the event's log position
+
   bool operator==(const DeliveryTask&) const = default;
 };
 
