@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -87,6 +88,11 @@ int run_serve(const ServeArgs& args) {
   }
   sy::storage::Store* store = cluster ? static_cast<sy::storage::Store*>(&cluster->store()) : rocks.get();
 
+  // FIFO subscribers learn from the dispatcher when each delivery ends.
+  std::atomic<sy::bus::Subscribers*> fifo_listener{nullptr};
+  dispatch_options.on_settled = [&fifo_listener](const sy::core::DeliveryTask& task, bool dead) {
+    if (auto* s = fifo_listener.load()) s->settled(task, dead);
+  };
   sy::destinations::Dispatcher dispatcher(dispatch_options, *store, *registry);
   dispatcher.set_destinations(sy::cli::destinations_of(config));
   dispatcher.start();
@@ -114,9 +120,13 @@ int run_serve(const ServeArgs& args) {
   replayer.start();
   server.set_replayer(&replayer);
   sy::bus::Subscribers::Options subscriber_options;
-  if (cluster)  // every node serves their state; the node that runs replays runs them
+  if (cluster) {  // every node serves their state; the node that runs replays runs them, but
     subscriber_options.may_run = [node = cluster.get()] { return node->runs_replays(); };
+    // ... a FIFO subscriber runs where its destination's deliveries are made.
+    subscriber_options.may_run_target = [node = cluster.get()](const std::string& d) { return node->may_send(d); };
+  }
   sy::bus::Subscribers subscribers(subscriber_options, *store, dispatcher, *registry);
+  fifo_listener = &subscribers;
   subscribers.set_routing(routing);
   subscribers.start();
   server.set_subscribers(&subscribers);
@@ -179,6 +189,7 @@ int run_serve(const ServeArgs& args) {
   server.set_replayer(nullptr);
   server.set_cluster_view({});
   server.set_subscribers(nullptr);
+  fifo_listener = nullptr;
   subscribers.stop();            // a subscriber stops between two stored steps and goes on after the next start
   replayer.stop();               // a replay stops between two stored steps and resumes after the next start
   if (cluster) cluster->stop();  // partitions handed over while this node can still record outcomes

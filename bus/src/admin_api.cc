@@ -68,6 +68,7 @@ class AdminApi::Impl {
         {std::nullopt, "/admin/replays/**", &Impl::archives_and_replays},
         {http::verb::get, "/admin/rules", &Impl::rules},
         {http::verb::get, "/admin/subscribers", &Impl::subscribers},
+        {http::verb::post, "/admin/subscribers/{}/{}/release", &Impl::release_group},
         {http::verb::get, "/admin/cluster", &Impl::cluster},
     };
     return kRoutes;
@@ -227,6 +228,26 @@ class AdminApi::Impl {
       first = false;
     }
     return json_response(req, http::status::ok, out + "]}");
+  }
+
+  // POST /admin/subscribers/{bus}/{name}/release with {"group": "..."}: a
+  // parked FIFO group goes on.
+  Response release_group(const Request& req, const Parts& parts) const {
+    Subscribers* subscribers = deps_.subscribers ? deps_.subscribers() : nullptr;
+    if (!subscribers)
+      return error_response(req, http::status::service_unavailable, "ServiceUnavailable",
+                            "Subscribers are not running yet.");
+    const auto body = nlohmann::json::parse(req.body(), nullptr, false);
+    if (!body.is_object() || !body.contains("group") || !body["group"].is_string())
+      return error_response(req, http::status::bad_request, "InvalidInputException",
+                            R"(The body must be {"group": "<the parked group's id>"}.)");
+    const std::string bus(parts[2]), name(parts[3]), group = body["group"].get<std::string>();
+    const ReleaseAnswer a = subscribers->release(bus, name, group);
+    if (a.http_status != 0) return error_response(req, static_cast<http::status>(a.http_status), a.code, a.message);
+    core::log::info("FIFO group release requested", {{"bus", bus}, {"subscriber", name}, {"group", group}});
+    return json_response(
+        req, http::status::ok,
+        nlohmann::json{{"bus", bus}, {"subscriber", name}, {"group", group}, {"released", true}}.dump());
   }
 
   // GET /admin/archives, POST|GET /admin/replays, GET /admin/replays/{name},

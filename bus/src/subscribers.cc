@@ -10,11 +10,14 @@
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 #include <utility>
 
 #include "pipeline.h"
 #include "subscriber_delivery.h"
+#include "subscriber_fifo.h"
+#include "subscriber_progress.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/mutex.h"
 #include "switchyard/core/time.h"
@@ -22,47 +25,6 @@
 #include "switchyard/storage/store.h"
 
 namespace switchyard::bus {
-
-namespace {
-
-constexpr const char* kMetaPrefix = "subscriber/";
-
-// A subscriber's stored progress.
-struct Progress {
-  uint64_t position = 1;   // the next log position it reads
-  uint64_t live_from = 1;  // positions below it were published before the subscriber existed
-  bool running = true;
-  bool ended = false;  // read past its end point
-  uint64_t delivered = 0;
-  int64_t created_ms = 0;
-};
-
-std::string key_of(const std::string& bus, const std::string& name) { return kMetaPrefix + bus + "/" + name; }
-
-std::string encode(const Progress& p) {
-  return nlohmann::json{{"position", p.position}, {"live_from", p.live_from}, {"running", p.running},
-                        {"ended", p.ended},       {"delivered", p.delivered}, {"created_ms", p.created_ms}}
-      .dump();
-}
-
-std::optional<Progress> decode(const std::string& text) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  try {
-    Progress p;
-    p.position = j.at("position").get<uint64_t>();
-    p.live_from = j.at("live_from").get<uint64_t>();
-    p.running = j.at("running").get<bool>();
-    p.ended = j.value("ended", false);
-    p.delivered = j.value("delivered", uint64_t{0});
-    p.created_ms = j.value("created_ms", int64_t{0});
-    return p;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-}
-
-}  // namespace
 
 std::string subscriber_json(const SubscriberStatus& s) {
   nlohmann::json j = {{"bus", s.bus},
@@ -77,10 +39,24 @@ std::string subscriber_json(const SubscriberStatus& s) {
                       {"backlog", s.log_next > s.position ? s.log_next - s.position : 0},
                       {"delivered", s.delivered}};
   if (s.created_ms) j["created"] = core::format_time_ms(s.created_ms);
+  if (s.type == "FIFO") {
+    j["groups"] = s.groups;
+    j["groups_blocked"] = s.groups_blocked;
+    j["oldest_blocked_seconds"] = static_cast<double>(s.oldest_blocked_ms) / 1000;
+    j["parked_groups"] = s.parked_groups;
+    j["events_waiting"] = s.waiting;
+  }
   return j.dump();
 }
 
 class Subscribers::Impl {
+  // A FIFO delivery that left the queue, as the dispatcher told it.
+  struct Settled {
+    std::string key;  // the task's group_key
+    uint64_t position = 0;
+    bool dead = false;
+  };
+
  public:
   Impl(Options options, storage::Store& store, destinations::Dispatcher& dispatcher, prometheus::Registry& registry,
        core::Clock& clock)
@@ -95,7 +71,15 @@ class Subscribers::Impl {
         expired_(prometheus::BuildCounter()
                      .Name("switchyard_bus_log_expired_events_total")
                      .Help("Bus log entries removed past the bus's retention, by bus")
-                     .Register(registry)) {}
+                     .Register(registry)),
+        blocked_(prometheus::BuildGauge()
+                     .Name("switchyard_subscriber_groups_blocked")
+                     .Help("FIFO groups with events waiting behind an unfinished or parked delivery")
+                     .Register(registry)),
+        oldest_blocked_(prometheus::BuildGauge()
+                            .Name("switchyard_subscriber_oldest_blocked_seconds")
+                            .Help("How long the longest-blocked FIFO group of a subscriber has waited")
+                            .Register(registry)) {}
 
   ~Impl() { stop(); }
 
@@ -134,16 +118,16 @@ class Subscribers::Impl {
   std::vector<SubscriberStatus> list() {
     std::shared_ptr<const Routing> routing;
     std::map<std::string, Progress> progress;
+    std::map<std::string, FifoSubscriber::Stats> fifo;
     {
       core::MutexLock lock(mu_);
       routing = routing_;
       progress = progress_;
+      fifo = fifo_stats_;
     }
     std::vector<SubscriberStatus> out;
     if (!routing) return out;
-    if (!may_run()) {  // another node runs them: what it stored
-      if (auto stored = read_stored()) progress = std::move(*stored);
-    }
+    std::optional<std::map<std::string, Progress>> stored;  // read once, for those another node runs
     for (const auto& s : routing->subscribers) {
       SubscriberStatus st;
       st.bus = s.bus;
@@ -151,15 +135,32 @@ class Subscribers::Impl {
       st.type = s.fifo ? "FIFO" : "UNORDERED";
       st.target = s.target.bus.empty() ? "api-destination/" + s.target.destination : "event-bus/" + s.target.bus;
       st.starting_position = s.starting_position;
-      auto it = progress.find(key_of(s.bus, s.name));
-      if (it == progress.end()) {
+      const std::string key = progress_key(s.bus, s.name);
+      const Progress* found = nullptr;
+      if (auto it = progress.find(key); it != progress.end()) {
+        found = &it->second;
+      } else {
+        if (!stored) stored = read_stored();
+        if (stored)
+          if (auto in_store = stored->find(key); in_store != stored->end()) found = &in_store->second;
+      }
+      if (!found) {
         st.state = "STARTING";
       } else {
-        const Progress& p = it->second;
+        const Progress& p = *found;
         st.state = p.ended ? "ENDED" : p.running ? "RUNNING" : "STOPPED";
         st.position = p.position;
         st.delivered = p.delivered;
         st.created_ms = p.created_ms;
+      }
+      if (auto f = fifo.find(key); f != fifo.end()) {
+        st.groups = f->second.groups;
+        st.groups_blocked = f->second.blocked;
+        st.oldest_blocked_ms = f->second.oldest_blocked_ms;
+        st.parked_groups = f->second.parked;
+        st.waiting = f->second.pending;
+      } else if (s.fifo && s.park_on_exhausted) {  // run elsewhere: the parked groups are in the store
+        st.parked_groups = parked_in_store(s);
       }
       if (auto bounds = store_.log_bounds(s.bus)) {
         st.log_first = bounds->first;
@@ -170,18 +171,58 @@ class Subscribers::Impl {
     return out;
   }
 
+  void settled(const core::DeliveryTask& task, bool dead) {
+    {
+      core::MutexLock lock(mu_);
+      settled_.push_back({task.group_key, task.group_position, dead});
+      poked_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  // An operator releases a parked group: its record says so (whichever
+  // node runs the subscriber reads it), and this node's runner looks now.
+  ReleaseAnswer release(const std::string& bus, const std::string& name, const std::string& group) {
+    std::shared_ptr<const Routing> routing;
+    {
+      core::MutexLock lock(mu_);
+      routing = routing_;
+    }
+    const SubscriberRoute* s = nullptr;
+    if (routing)
+      for (const auto& r : routing->subscribers)
+        if (r.bus == bus && r.name == name) s = &r;
+    if (!s) return {404, "ResourceNotFoundException", "Subscriber " + name + " on bus " + bus + " does not exist."};
+    if (!s->fifo || !s->park_on_exhausted)
+      return {400, "InvalidInputException",
+              "Subscriber " + name + " does not park groups (type FIFO with on_exhausted: park)."};
+    const std::string key = group_prefix(bus, name) + group;
+    auto stored = store_.list_meta(key);
+    if (!stored)
+      return {503, "ServiceUnavailable", "The group's record cannot be read now: " + stored.status().message()};
+    std::optional<GroupRecord> record;
+    for (const auto& [k, v] : *stored)
+      if (k == key) record = decode_group(v);
+    if (!record || record->state != "dead")
+      return {409, "InvalidStateException", "Group " + group + " of subscriber " + name + " is not parked."};
+    if (auto st = store_.put_meta(key, encode_group({"released", record->position})); !st)
+      return {503, "ServiceUnavailable", "The release cannot be stored now: " + st.message()};
+    notify();
+    return {};
+  }
+
  private:
   bool may_run() const { return !options_.may_run || options_.may_run(); }
 
   std::optional<std::map<std::string, Progress>> read_stored() {
-    auto stored = store_.list_meta(kMetaPrefix);
+    auto stored = store_.list_meta(kProgressPrefix);
     if (!stored) {
       core::log::warn("cannot read the subscribers' progress", {{"error", stored.status().message()}});
       return std::nullopt;
     }
     std::map<std::string, Progress> out;
     for (const auto& [key, value] : *stored) {
-      if (auto p = decode(value))
+      if (auto p = decode_progress(value))
         out[key] = *p;
       else
         core::log::error("a subscriber's stored progress is unreadable; it starts again", {{"key", key}});
@@ -197,63 +238,150 @@ class Subscribers::Impl {
     return !stopping_;
   }
 
+  // Whether this node runs `s` now: a FIFO subscriber where its
+  // destination's deliveries are (the dispatcher there tells it when each
+  // delivery ends), any other where the node running replays is.
+  bool mine(const SubscriberRoute& s) const {
+    if (s.fifo && !s.target.destination.empty() && options_.may_run_target)
+      return options_.may_run_target(s.target.destination);
+    return may_run();
+  }
+
   void run() {
     int64_t next_retention = INT64_MIN;  // on the monotonic clock
-    bool loaded = false;
     for (;;) {
       std::shared_ptr<const Routing> routing;
+      std::vector<Settled> settled;
       {
         core::MutexLock lock(mu_);
         if (stopping_) return;
         routing = routing_;
+        settled.swap(settled_);
       }
-      if (!routing || !may_run()) {  // another node runs them: take over from the store when this one does
-        loaded = false;
-        next_retention = INT64_MIN;
+      if (!routing) {
         if (!pause(1000)) return;
         continue;
       }
-      if (!loaded) {
-        auto stored = read_stored();
-        if (!stored) {
-          if (!pause(1000)) return;
+      size_t did = 0;
+      for (const auto& s : routing->subscribers) {
+        const std::string key = progress_key(s.bus, s.name);
+        if (!mine(s)) {  // another node's now (or again): what this one knew goes
+          forget(key);
           continue;
         }
-        core::MutexLock lock(mu_);
-        progress_ = std::move(*stored);
-        loaded = true;
+        if (!known_.count(key)) {
+          if (!load_progress(key)) continue;
+          known_.insert(key);
+        }
+        reconcile(routing->built_ms, s);
+        if (s.fifo && !s.target.destination.empty())
+          did += fifo_step(*routing, s, settled);
+        else
+          did += step(*routing, s);
       }
-      reconcile(*routing);
-      if (const int64_t mono = clock_.mono_ms(); mono >= next_retention) {
-        retention(*routing);
-        next_retention = mono + options_.retention_interval_ms;
+      if (may_run()) {
+        if (const int64_t mono = clock_.mono_ms(); mono >= next_retention) {
+          retention(*routing);
+          next_retention = mono + options_.retention_interval_ms;
+        }
+      } else {
+        next_retention = INT64_MIN;  // due at once when this node takes over
       }
-      size_t did = 0;
-      for (const auto& s : routing->subscribers) did += step(*routing, s);
       if (did == 0 && !pause(options_.idle_poll_ms)) return;
     }
   }
 
+  void forget(const std::string& key) {
+    known_.erase(key);
+    fifo_.erase(key);
+    core::MutexLock lock(mu_);
+    progress_.erase(key);
+    fifo_stats_.erase(key);
+  }
+
+  // Reads one subscriber's stored progress (none yet is fine).
+  bool load_progress(const std::string& key) {
+    auto stored = store_.list_meta(key);
+    if (!stored) {
+      core::log::warn("cannot read a subscriber's progress",
+                      {{"subscriber", key}, {"error", stored.status().message()}});
+      return false;
+    }
+    for (const auto& [k, v] : *stored) {
+      if (k != key) continue;  // another subscriber's name that starts with this one's
+      if (auto p = decode_progress(v)) {
+        core::MutexLock lock(mu_);
+        progress_[key] = *p;
+      } else {
+        core::log::error("a subscriber's stored progress is unreadable; it starts again", {{"key", key}});
+      }
+    }
+    return true;
+  }
+
+  size_t fifo_step(const Routing& routing, const SubscriberRoute& s, const std::vector<Settled>& settled) {
+    const std::string key = progress_key(s.bus, s.name);
+    Progress p;
+    {
+      core::MutexLock lock(mu_);
+      auto it = progress_.find(key);
+      if (it == progress_.end()) return 0;
+      p = it->second;
+    }
+    auto& f = fifo_[key];
+    if (!f) f = std::make_unique<FifoSubscriber>(store_, pipeline_, clock_, options_.chunk, options_.max_pending_bytes);
+    if (!f->loaded() && !f->load(s, p)) return 0;
+    const std::string prefix = group_prefix(s.bus, s.name);
+    for (const auto& done : settled)
+      if (done.key.rfind(prefix, 0) == 0) f->settled(s, done.key.substr(prefix.size()), done.position, done.dead);
+    f->check_released(s, clock_.mono_ms());
+    size_t did = 0;
+    if (p.running) {
+      did = f->step(routing, s, p);
+      if (did > 0) {
+        core::MutexLock lock(mu_);
+        progress_[key] = p;
+      }
+    }
+    const FifoSubscriber::Stats stats = f->stats();
+    blocked_.Add({{"bus", s.bus}, {"subscriber", s.name}}).Set(static_cast<double>(stats.blocked));
+    oldest_blocked_.Add({{"bus", s.bus}, {"subscriber", s.name}})
+        .Set(static_cast<double>(stats.oldest_blocked_ms) / 1000);
+    core::MutexLock lock(mu_);
+    fifo_stats_[key] = stats;
+    return did;
+  }
+
+  std::vector<std::string> parked_in_store(const SubscriberRoute& s) {
+    std::vector<std::string> out;
+    const std::string prefix = group_prefix(s.bus, s.name);
+    if (auto stored = store_.list_meta(prefix))
+      for (const auto& [k, v] : *stored)
+        if (auto g = decode_group(v); g && g->state == "dead" && out.size() < 100)
+          out.push_back(k.substr(prefix.size()));
+    return out;
+  }
+
   void persist(const std::string& key, const Progress& p) {
-    if (auto st = store_.put_meta(key, encode(p)); !st)
+    if (auto st = store_.put_meta(key, encode_progress(p)); !st)
       core::log::error("cannot store a subscriber's progress", {{"subscriber", key}, {"error", st.message()}});
   }
 
-  // New subscribers get their starting position; STOPPED and RUNNING in
-  // the config take effect.
-  void reconcile(const Routing& routing) {
-    for (const auto& s : routing.subscribers) {
-      const std::string key = key_of(s.bus, s.name);
+  // A new subscriber gets its starting position; STOPPED and RUNNING in the
+  // config take effect.
+  void reconcile(int64_t built_ms, const SubscriberRoute& s) {
+    {
+      const std::string key = progress_key(s.bus, s.name);
       std::optional<Progress> known;
       {
         core::MutexLock lock(mu_);
         if (auto it = progress_.find(key); it != progress_.end()) known = it->second;
       }
-      if (known && known->running == s.running) continue;
+      if (known && known->running == s.running) return;
       auto bounds = store_.log_bounds(s.bus);
       if (!bounds) {
         core::log::warn("cannot read a bus log", {{"bus", s.bus}, {"error", bounds.status().message()}});
-        continue;
+        return;
       }
       Progress p;
       if (!known) {
@@ -261,10 +389,10 @@ class Subscribers::Impl {
         // not from when this thread (in cluster mode, maybe on another
         // node, seconds later) first sees it: nothing published meanwhile
         // is missed.
-        auto latest = store_.log_position_at(s.bus, routing.built_ms);
+        auto latest = store_.log_position_at(s.bus, built_ms);
         if (!latest) {
           core::log::warn("cannot read a bus log", {{"bus", s.bus}, {"error", latest.status().message()}});
-          continue;
+          return;
         }
         p.live_from = *latest;
         p.position = *latest;
@@ -275,7 +403,7 @@ class Subscribers::Impl {
           if (!at) {
             core::log::warn("cannot find a subscriber's starting point",
                             {{"subscriber", s.name}, {"error", at.status().message()}});
-            continue;
+            return;
           }
           p.position = *at;
         }
@@ -328,7 +456,7 @@ class Subscribers::Impl {
 
   // One chunk of one subscriber; returns how many log entries it passed.
   size_t step(const Routing& routing, const SubscriberRoute& s) {
-    const std::string key = key_of(s.bus, s.name);
+    const std::string key = progress_key(s.bus, s.name);
     Progress p;
     {
       core::MutexLock lock(mu_);
@@ -369,7 +497,7 @@ class Subscribers::Impl {
       else
         batch->tasks.push_back(subscriber_task(s, e, system, now));
     }
-    batch->meta.emplace_back(key, encode(p));
+    batch->meta.emplace_back(key, encode_progress(p));
     std::promise<core::Status> done;
     pipeline_.commit(batch, [&done](core::Status st) { done.set_value(std::move(st)); });
     if (auto st = done.get_future().get(); !st) {
@@ -393,6 +521,7 @@ class Subscribers::Impl {
   // as long as needed (retention 0), those every subscriber has passed.
   void retention(const Routing& routing) {
     const int64_t now = clock_.wall_ms();
+    std::optional<std::map<std::string, Progress>> stored;
     for (const auto& [name, bus] : routing.buses) {
       if (!bus.bus.logged) continue;
       const uint32_t days = bus.bus.retention_days;
@@ -410,17 +539,16 @@ class Subscribers::Impl {
       if (!bounds) continue;
       uint64_t needed = bounds->next;
       bool all_placed = true;
-      {
-        core::MutexLock lock(mu_);
-        for (const auto& s : routing.subscribers) {
-          if (s.bus != name) continue;
-          auto it = progress_.find(key_of(s.bus, s.name));
-          if (it == progress_.end()) {
-            all_placed = false;
-            break;
-          }
-          needed = std::min(needed, it->second.position);
+      if (!stored) stored = read_stored();  // FIFO subscribers may run on other nodes
+      if (!stored) continue;
+      for (const auto& s : routing.subscribers) {
+        if (s.bus != name) continue;
+        auto it = stored->find(progress_key(s.bus, s.name));
+        if (it == stored->end()) {
+          all_placed = false;
+          break;
         }
+        needed = std::min(needed, it->second.position);
       }
       if (!all_placed || needed <= bounds->first) continue;
       if (auto st = store_.trim_log(name, needed); !st)
@@ -434,11 +562,18 @@ class Subscribers::Impl {
   Pipeline pipeline_;  // store -> deliver, as HTTP ingest does
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Counter>& expired_;
+  prometheus::Family<prometheus::Gauge>& blocked_;
+  prometheus::Family<prometheus::Gauge>& oldest_blocked_;
 
   mutable core::Mutex mu_;
   std::condition_variable cv_;
   std::shared_ptr<const Routing> routing_ SY_GUARDED_BY(mu_);
-  std::map<std::string, Progress> progress_ SY_GUARDED_BY(mu_);  // by key_of(bus, name)
+  std::map<std::string, Progress> progress_ SY_GUARDED_BY(mu_);  // by progress_key(bus, name)
+  std::map<std::string, FifoSubscriber::Stats> fifo_stats_ SY_GUARDED_BY(mu_);
+  std::vector<Settled> settled_ SY_GUARDED_BY(mu_);  // from the dispatcher, for the runner
+  // The runner thread's own.
+  std::set<std::string> known_;  // subscribers whose progress this node read (it runs them)
+  std::map<std::string, std::unique_ptr<FifoSubscriber>> fifo_;
   bool poked_ SY_GUARDED_BY(mu_) = false;
   bool stopping_ SY_GUARDED_BY(mu_) = false;
   std::thread thread_;
@@ -453,5 +588,9 @@ void Subscribers::start() { impl_->start(); }
 void Subscribers::stop() { impl_->stop(); }
 void Subscribers::notify() { impl_->notify(); }
 std::vector<SubscriberStatus> Subscribers::list() const { return impl_->list(); }
+void Subscribers::settled(const core::DeliveryTask& task, bool dead) { impl_->settled(task, dead); }
+ReleaseAnswer Subscribers::release(const std::string& bus, const std::string& name, const std::string& group) {
+  return impl_->release(bus, name, group);
+}
 
 }  // namespace switchyard::bus

@@ -120,6 +120,7 @@ class JsStore final : public JetStreamStore {
   core::Result<std::vector<std::string>> paused_destinations() override;
   core::Status put_meta(const std::string& key, const std::string& value) override;
   core::Result<std::vector<std::pair<std::string, std::string>>> list_meta(const std::string& prefix) override;
+  core::Status delete_meta(const std::string& key) override;
 
   // JetStreamStore
   core::Status ensure_destination(const std::string& destination) override;

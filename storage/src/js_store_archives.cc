@@ -238,6 +238,10 @@ Status JsStore::put_meta(const std::string& key, const std::string& value) {
   return put ? Status::ok() : put.status();
 }
 
+Status JsStore::delete_meta(const std::string& key) {
+  return js_.kv_delete(kStateBucket, kMetaPrefix + core::to_hex(key));
+}
+
 core::Result<std::vector<std::pair<std::string, std::string>>> JsStore::list_meta(const std::string& prefix) {
   auto keys = js_.kv_keys(kStateBucket);
   if (!keys) return keys.status();

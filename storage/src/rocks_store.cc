@@ -135,6 +135,12 @@ Status RocksStore::put_meta(const std::string& key, const std::string& value) {
   return write(wb, "store a record", options_.sync);
 }
 
+Status RocksStore::delete_meta(const std::string& key) {
+  rocksdb::WriteBatch wb;
+  wb.Delete(cfs_[kDefault], key);
+  return write(wb, "delete a record");
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> RocksStore::list_meta(const std::string& prefix) {
   std::vector<std::pair<std::string, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kDefault]));

@@ -89,6 +89,7 @@ class RocksStore final : public Store {
   core::Result<std::vector<std::string>> paused_destinations() override;
   core::Status put_meta(const std::string& key, const std::string& value) override;
   core::Result<std::vector<std::pair<std::string, std::string>>> list_meta(const std::string& prefix) override;
+  core::Status delete_meta(const std::string& key) override;
 
  private:
   struct Pending {

@@ -22,6 +22,7 @@
 
 #include "switchyard/bus/routing.h"
 #include "switchyard/core/clock.h"
+#include "switchyard/core/task.h"
 
 namespace prometheus {
 class Registry;
@@ -43,6 +44,18 @@ struct SubscriberStatus {
   uint64_t log_first = 0, log_next = 0;
   uint64_t delivered = 0;  // events it has handed to delivery (or put on its target bus)
   int64_t created_ms = 0;
+  // FIFO (as the node running it knows them; another node shows the parked ones only).
+  size_t groups = 0;                       // groups with something in flight or waiting
+  size_t groups_blocked = 0;               // ... with events waiting behind an unfinished or parked one
+  int64_t oldest_blocked_ms = 0;           // how long the longest of those has waited
+  std::vector<std::string> parked_groups;  // waiting for an operator (at most 100)
+  size_t waiting = 0;                      // events read and waiting their group's turn
+};
+
+// An admin answer: 0 http_status means done.
+struct ReleaseAnswer {
+  int http_status = 0;
+  std::string code, message;
 };
 
 std::string subscriber_json(const SubscriberStatus& s);  // the admin API's view
@@ -51,11 +64,15 @@ class Subscribers {
  public:
   struct Options {
     size_t chunk = 500;                     // log entries per atomic step
+    size_t max_pending_bytes = 64u << 20;   // FIFO: events read ahead and waiting their group's turn, per subscriber
     int64_t idle_poll_ms = 50;              // how often an idle runner looks at the logs again
     int64_t retention_interval_ms = 60000;  // how often old log entries are removed
     // Cluster mode: only the node for which `may_run` says yes runs them;
     // every node reads their state from the store.
     std::function<bool()> may_run{};  // empty: this process runs them
+    // Cluster mode: a FIFO subscriber runs where its destination's
+    // deliveries are made (that node's dispatcher tells it when each ends).
+    std::function<bool(const std::string& destination)> may_run_target{};  // empty: this process
   };
 
   Subscribers(Options options, storage::Store& store, destinations::Dispatcher& dispatcher,
@@ -71,6 +88,10 @@ class Subscribers {
   void notify();
   // Every configured subscriber with its stored progress.
   std::vector<SubscriberStatus> list() const;
+  // A FIFO delivery left the queue (the dispatcher's on_settled).
+  void settled(const core::DeliveryTask& task, bool dead);
+  // Lets a parked FIFO group go on.
+  ReleaseAnswer release(const std::string& bus, const std::string& name, const std::string& group);
 
  private:
   class Impl;

@@ -294,6 +294,7 @@ class SmallState : public virtual Writability {
   // Records by key prefix (replays); put_meta is synced when storage.sync is.
   virtual core::Status put_meta(const std::string& key, const std::string& value) = 0;
   virtual core::Result<std::vector<std::pair<std::string, std::string>>> list_meta(const std::string& prefix) = 0;
+  virtual core::Status delete_meta(const std::string& key) = 0;
 };
 
 }  // namespace switchyard::storage
