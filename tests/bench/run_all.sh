@@ -12,3 +12,6 @@ bash "$root/tests/bench/run_ingest_bench.sh" "${1:-10}"
 echo
 echo "== delivery (tests/bench/run_delivery_bench.sh ${2:-100000} ${3:-1000000})"
 bash "$root/tests/bench/run_delivery_bench.sh" "${2:-100000}" "${3:-1000000}" 2>&1 | grep -v '"level"'
+echo
+echo "== subscribers: FIFO against unordered (tests/bench/run_fifo_bench.sh 20000)"
+bash "$root/tests/bench/run_fifo_bench.sh" 20000
