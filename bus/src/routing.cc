@@ -39,6 +39,20 @@ TargetRoute::CloudEvents cloudevents_format(const config::Config& config, const 
   return TargetRoute::CloudEvents::kNone;
 }
 
+TargetRoute target_route(const config::Config& config, const config::TargetConfig& t, std::string id,
+                         std::shared_ptr<const rules::Transformer> input) {
+  return {.id = std::move(id),
+          .destination = t.destination,
+          .bus = t.bus,
+          .path_params = t.path_parameter_values,
+          .header_parameters = t.header_parameters,
+          .query_string_parameters = t.query_string_parameters,
+          .retry = t.retry_policy,
+          .dead_letter = t.dead_letter,
+          .input = std::move(input),
+          .cloudevents = cloudevents_format(config, t.destination)};
+}
+
 WebhookSettings settings_of(const config::WebhookConfig& w) {
   const config::WebhookVerify& v = w.verify;
   return {.name = w.name,
@@ -103,16 +117,7 @@ void add_subscribers(const config::Config& config, prometheus::Registry& registr
                        {{"subscriber", s.name}, {"error", input.status().message()}});
       continue;
     }
-    r.target = {.id = s.name,
-                .destination = t.destination,
-                .bus = t.bus,
-                .path_params = t.path_parameter_values,
-                .header_parameters = t.header_parameters,
-                .query_string_parameters = t.query_string_parameters,
-                .retry = t.retry_policy,
-                .dead_letter = t.dead_letter,
-                .input = *input,
-                .cloudevents = cloudevents_format(config, t.destination)};
+    r.target = target_route(config, t, s.name, *input);
     r.running = s.running;
     r.resume_latest = s.resume_latest;
     r.starting_position = s.starting_position;
@@ -175,16 +180,7 @@ std::shared_ptr<const Routing> build_routing(const config::Config& config, prome
                            {{"rule", r.name}, {"error", input.status().message()}});
           continue;
         }
-        rr.targets.push_back({.id = t.id,
-                              .destination = t.destination,
-                              .bus = t.bus,
-                              .path_params = t.path_parameter_values,
-                              .header_parameters = t.header_parameters,
-                              .query_string_parameters = t.query_string_parameters,
-                              .retry = t.retry_policy,
-                              .dead_letter = t.dead_letter,
-                              .input = *input,
-                              .cloudevents = cloudevents_format(config, t.destination)});
+        rr.targets.push_back(target_route(config, t, t.id, *input));
       }
       route.rules.push_back(std::move(rr));
     }

@@ -291,6 +291,13 @@ class Subscribers::Impl {
     }
   }
 
+  std::optional<Progress> progress_of(const std::string& key) {
+    core::MutexLock lock(mu_);
+    auto it = progress_.find(key);
+    if (it == progress_.end()) return std::nullopt;
+    return it->second;
+  }
+
   void forget(const std::string& key) {
     known_.erase(key);
     fifo_.erase(key);
@@ -321,13 +328,9 @@ class Subscribers::Impl {
 
   size_t fifo_step(const Routing& routing, const SubscriberRoute& s, const std::vector<Settled>& settled) {
     const std::string key = progress_key(s.bus, s.name);
-    Progress p;
-    {
-      core::MutexLock lock(mu_);
-      auto it = progress_.find(key);
-      if (it == progress_.end()) return 0;
-      p = it->second;
-    }
+    auto known = progress_of(key);
+    if (!known) return 0;
+    Progress p = *known;
     auto& f = fifo_[key];
     if (!f) f = std::make_unique<FifoSubscriber>(store_, pipeline_, clock_, options_.chunk, options_.max_pending_bytes);
     if (!f->loaded() && !f->load(s, p)) return 0;
@@ -372,11 +375,7 @@ class Subscribers::Impl {
   void reconcile(int64_t built_ms, const SubscriberRoute& s) {
     {
       const std::string key = progress_key(s.bus, s.name);
-      std::optional<Progress> known;
-      {
-        core::MutexLock lock(mu_);
-        if (auto it = progress_.find(key); it != progress_.end()) known = it->second;
-      }
+      const std::optional<Progress> known = progress_of(key);
       if (known && known->running == s.running) return;
       auto bounds = store_.log_bounds(s.bus);
       if (!bounds) {
@@ -457,13 +456,9 @@ class Subscribers::Impl {
   // One chunk of one subscriber; returns how many log entries it passed.
   size_t step(const Routing& routing, const SubscriberRoute& s) {
     const std::string key = progress_key(s.bus, s.name);
-    Progress p;
-    {
-      core::MutexLock lock(mu_);
-      auto it = progress_.find(key);
-      if (it == progress_.end()) return 0;
-      p = it->second;
-    }
+    auto known = progress_of(key);
+    if (!known) return 0;
+    Progress p = *known;
     if (!p.running || p.ended) return 0;
     auto read = store_.read_log(s.bus, p.position, options_.chunk);
     if (!read) {

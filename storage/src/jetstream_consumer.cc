@@ -3,6 +3,7 @@
 // the start, per-subject counts, deleting and purging, key listings.
 
 #include <chrono>
+#include <functional>
 #include <utility>
 
 #include "jetstream_handles.h"
@@ -127,22 +128,38 @@ core::Result<std::unique_ptr<PullConsumer>> JetStream::bind(const std::string& s
   return std::make_unique<PullConsumer>(sub);
 }
 
-Status JetStream::read_subject(const std::string& stream, const std::string& subject,
-                               const std::function<bool(Message&)>& fn, uint64_t start_sequence) {
+namespace {
+
+// A short-lived consumer of `subject` that acknowledges nothing, set up by
+// `configure` (where it starts); the server drops it 30 s after its last
+// use if this node dies mid-read.
+core::Result<natsSubscription*> reader(jsCtx* js, const std::string& stream, const std::string& subject,
+                                       const std::function<void(jsConsumerConfig&)>& configure) {
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = stream.c_str();
   so.Config.AckPolicy = js_AckNone;
-  so.Config.DeliverPolicy = start_sequence > 0 ? js_DeliverByStartSequence : js_DeliverAll;
-  so.Config.OptStartSeq = start_sequence;
-  so.Config.InactiveThreshold = 30000 * kNanosPerMs;  // the server drops it if this node dies mid-read
+  configure(so.Config);
+  so.Config.InactiveThreshold = 30000 * kNanosPerMs;
   so.Config.Replicas = 1;
   so.Config.MemoryStorage = true;
   natsSubscription* sub = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  if (natsStatus s = js_PullSubscribe(&sub, h_->js, subject.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK)
+  if (natsStatus s = js_PullSubscribe(&sub, js, subject.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK)
     return failure("cannot read " + subject + " from " + stream, s, jerr);
-  PullConsumer consumer(sub);
+  return sub;
+}
+
+}  // namespace
+
+Status JetStream::read_subject(const std::string& stream, const std::string& subject,
+                               const std::function<bool(Message&)>& fn, uint64_t start_sequence) {
+  auto sub = reader(h_->js, stream, subject, [start_sequence](jsConsumerConfig& c) {
+    c.DeliverPolicy = start_sequence > 0 ? js_DeliverByStartSequence : js_DeliverAll;
+    c.OptStartSeq = start_sequence;
+  });
+  if (!sub) return sub.status();
+  PullConsumer consumer(*sub);
   for (;;) {
     auto batch = consumer.fetch(256, 250);
     if (!batch) return batch.status();
@@ -151,34 +168,26 @@ Status JetStream::read_subject(const std::string& stream, const std::string& sub
     for (auto& m : *batch) {
       last = m.num_pending() == 0;
       if (!fn(m)) {
-        natsSubscription_Unsubscribe(sub);
+        natsSubscription_Unsubscribe(*sub);
         return Status::ok();
       }
     }
     if (last) break;
   }
-  natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
+  natsSubscription_Unsubscribe(*sub);  // deletes the ephemeral consumer
   return Status::ok();
 }
 
 core::Result<uint64_t> JetStream::first_sequence_since(const std::string& stream, const std::string& subject,
                                                        int64_t time_ms) {
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = stream.c_str();
-  so.Config.AckPolicy = js_AckNone;
-  so.Config.DeliverPolicy = js_DeliverByStartTime;
-  so.Config.OptStartTime = time_ms * kNanosPerMs;
-  so.Config.InactiveThreshold = 30000 * kNanosPerMs;
-  so.Config.Replicas = 1;
-  so.Config.MemoryStorage = true;
-  natsSubscription* sub = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  if (natsStatus s = js_PullSubscribe(&sub, h_->js, subject.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK)
-    return failure("cannot read " + subject + " from " + stream, s, jerr);
-  PullConsumer consumer(sub);
+  auto sub = reader(h_->js, stream, subject, [time_ms](jsConsumerConfig& c) {
+    c.DeliverPolicy = js_DeliverByStartTime;
+    c.OptStartTime = time_ms * kNanosPerMs;
+  });
+  if (!sub) return sub.status();
+  PullConsumer consumer(*sub);
   auto batch = consumer.fetch(1, 250);
-  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Unsubscribe(*sub);
   if (!batch) return batch.status();
   return batch->empty() ? 0 : batch->front().stream_sequence();
 }
