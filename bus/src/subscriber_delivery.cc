@@ -1,8 +1,12 @@
 #include "subscriber_delivery.h"
 
+#include <prometheus/counter.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "pipeline.h"
 #include "switchyard/bus/cloudevents.h"
 #include "switchyard/core/crypto.h"
 #include "switchyard/core/time.h"
@@ -123,6 +127,34 @@ core::DeliveryTask subscriber_task(const SubscriberRoute& s, const storage::LogE
   task.age_from_ms = now_ms;
   task.due_ms = now_ms;
   return task;
+}
+
+// Puts the entry on the subscriber's target bus: an envelope goes
+// through that bus's rules and into its log, other data into its log.
+void forward_to_bus(const Routing& routing, const SubscriberRoute& s, const storage::LogEntry& e,
+                    storage::IngestBatch& batch) {
+  auto it = routing.buses.find(s.target.bus);
+  if (it == routing.buses.end()) return;  // validated: never
+  const BusRoute& to = it->second;
+  if (std::find(e.via.begin(), e.via.end(), to.bus.name) != e.via.end()) {
+    if (to.loops) to.loops->Increment();
+    return;
+  }
+  std::vector<std::string> via = e.via;
+  via.push_back(e.bus);
+  if (to.forwarded) to.forwarded->Increment();
+  if (e.content_type == kEnvelopeContentType) {
+    if (auto event = event_of_envelope(e.data, e.bus, e.ingested_ms)) {
+      event->trace_header = e.trace_header;
+      Pipeline::route(to, *event, e.data, 0, batch, {.archive = false, .routing = &routing, .via = &via});
+      return;
+    }
+  }
+  if (!to.bus.logged) return;
+  storage::LogEntry copy = e;
+  copy.bus = to.bus.name;
+  copy.via = std::move(via);
+  batch.log.push_back(std::move(copy));
 }
 
 }  // namespace switchyard::bus

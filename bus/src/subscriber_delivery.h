@@ -43,6 +43,12 @@ bool passes_filters(const SubscriberRoute& s, const storage::LogEntry& e, const 
 core::DeliveryTask subscriber_task(const SubscriberRoute& s, const storage::LogEntry& e,
                                    const std::string& system_metadata, int64_t now_ms);
 
+// Puts the entry on the subscriber's target bus, in `batch`: an envelope
+// goes through that bus's rules and into its log, other data into its log.
+// A bus the entry was on already is not entered again (the loop guard).
+void forward_to_bus(const Routing& routing, const SubscriberRoute& s, const storage::LogEntry& e,
+                    storage::IngestBatch& batch);
+
 // The event an envelope holds (for the rules of a bus it is put on);
 // nothing when the text is not an envelope.
 std::optional<core::Event> event_of_envelope(std::string_view envelope, const std::string& bus, int64_t ingested_ms);

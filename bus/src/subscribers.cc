@@ -9,7 +9,6 @@
 #include <condition_variable>
 #include <future>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 #include <utility>
@@ -18,6 +17,7 @@
 #include "subscriber_delivery.h"
 #include "subscriber_fifo.h"
 #include "subscriber_progress.h"
+#include "subscriber_retention.h"
 #include "switchyard/core/log.h"
 #include "switchyard/core/mutex.h"
 #include "switchyard/core/time.h"
@@ -25,29 +25,6 @@
 #include "switchyard/storage/store.h"
 
 namespace switchyard::bus {
-
-std::string subscriber_json(const SubscriberStatus& s) {
-  nlohmann::json j = {{"bus", s.bus},
-                      {"name", s.name},
-                      {"type", s.type},
-                      {"target", s.target},
-                      {"state", s.state},
-                      {"starting_position", s.starting_position},
-                      {"position", s.position},
-                      {"log_first_position", s.log_first},
-                      {"log_next_position", s.log_next},
-                      {"backlog", s.log_next > s.position ? s.log_next - s.position : 0},
-                      {"delivered", s.delivered}};
-  if (s.created_ms) j["created"] = core::format_time_ms(s.created_ms);
-  if (s.type == "FIFO") {
-    j["groups"] = s.groups;
-    j["groups_blocked"] = s.groups_blocked;
-    j["oldest_blocked_seconds"] = static_cast<double>(s.oldest_blocked_ms) / 1000;
-    j["parked_groups"] = s.parked_groups;
-    j["events_waiting"] = s.waiting;
-  }
-  return j.dump();
-}
 
 class Subscribers::Impl {
   // A FIFO delivery that left the queue, as the dispatcher told it.
@@ -281,7 +258,8 @@ class Subscribers::Impl {
       }
       if (may_run()) {
         if (const int64_t mono = clock_.mono_ms(); mono >= next_retention) {
-          retention(*routing);
+          if (auto stored = read_stored())  // FIFO subscribers may run on other nodes: their stored positions
+            apply_retention(*routing, store_, *stored, clock_.wall_ms(), expired_);
           next_retention = mono + options_.retention_interval_ms;
         }
       } else {
@@ -425,34 +403,6 @@ class Subscribers::Impl {
     }
   }
 
-  // Puts the entry on the subscriber's target bus: an envelope goes
-  // through that bus's rules and into its log, other data into its log.
-  static void forward(const Routing& routing, const SubscriberRoute& s, const storage::LogEntry& e,
-                      storage::IngestBatch& batch) {
-    auto it = routing.buses.find(s.target.bus);
-    if (it == routing.buses.end()) return;  // validated: never
-    const BusRoute& to = it->second;
-    if (std::find(e.via.begin(), e.via.end(), to.bus.name) != e.via.end()) {
-      if (to.loops) to.loops->Increment();
-      return;
-    }
-    std::vector<std::string> via = e.via;
-    via.push_back(e.bus);
-    if (to.forwarded) to.forwarded->Increment();
-    if (e.content_type == kEnvelopeContentType) {
-      if (auto event = event_of_envelope(e.data, e.bus, e.ingested_ms)) {
-        event->trace_header = e.trace_header;
-        Pipeline::route(to, *event, e.data, 0, batch, {.archive = false, .routing = &routing, .via = &via});
-        return;
-      }
-    }
-    if (!to.bus.logged) return;
-    storage::LogEntry copy = e;
-    copy.bus = to.bus.name;
-    copy.via = std::move(via);
-    batch.log.push_back(std::move(copy));
-  }
-
   // One chunk of one subscriber; returns how many log entries it passed.
   size_t step(const Routing& routing, const SubscriberRoute& s) {
     const std::string key = progress_key(s.bus, s.name);
@@ -488,7 +438,7 @@ class Subscribers::Impl {
       if (s.matched) s.matched->Increment();
       ++p.delivered;
       if (!s.target.bus.empty())
-        forward(routing, s, e, *batch);
+        forward_to_bus(routing, s, e, *batch);
       else
         batch->tasks.push_back(subscriber_task(s, e, system, now));
     }
@@ -510,45 +460,6 @@ class Subscribers::Impl {
       lag_.Add({{"bus", s.bus}, {"subscriber", s.name}})
           .Set(static_cast<double>(bounds->next > p.position ? bounds->next - p.position : 0));
     return std::max<size_t>(passed, p.ended ? 1 : 0);
-  }
-
-  // Entries older than a bus's retention go; on a bus that keeps them only
-  // as long as needed (retention 0), those every subscriber has passed.
-  void retention(const Routing& routing) {
-    const int64_t now = clock_.wall_ms();
-    std::optional<std::map<std::string, Progress>> stored;
-    for (const auto& [name, bus] : routing.buses) {
-      if (!bus.bus.logged) continue;
-      const uint32_t days = bus.bus.retention_days;
-      auto removed = store_.expire_log(name, days > 0 ? now - int64_t{days} * 86'400'000 : 0, days);
-      if (!removed) {
-        core::log::warn("cannot expire a bus log", {{"bus", name}, {"error", removed.status().message()}});
-        continue;
-      }
-      if (*removed) {
-        expired_.Add({{"bus", name}}).Increment(static_cast<double>(*removed));
-        core::log::info("expired bus log entries removed", {{"bus", name}, {"count", std::to_string(*removed)}});
-      }
-      if (days > 0) continue;
-      auto bounds = store_.log_bounds(name);
-      if (!bounds) continue;
-      uint64_t needed = bounds->next;
-      bool all_placed = true;
-      if (!stored) stored = read_stored();  // FIFO subscribers may run on other nodes
-      if (!stored) continue;
-      for (const auto& s : routing.subscribers) {
-        if (s.bus != name) continue;
-        auto it = stored->find(progress_key(s.bus, s.name));
-        if (it == stored->end()) {
-          all_placed = false;
-          break;
-        }
-        needed = std::min(needed, it->second.position);
-      }
-      if (!all_placed || needed <= bounds->first) continue;
-      if (auto st = store_.trim_log(name, needed); !st)
-        core::log::warn("cannot trim a bus log", {{"bus", name}, {"error", st.message()}});
-    }
   }
 
   Options options_;
