@@ -54,6 +54,13 @@ void FifoSubscriber::settled(const SubscriberRoute& s, const std::string& group,
   if (it == groups_.end() || it->second.last != position) return;  // an earlier delivery's late word
   Group& g = it->second;
   g.busy = false;
+  // The store wrote this with the delivery's end; written again here, after
+  // this thread's own write of "busy" has surely landed: JetStream's
+  // writes of the two are not ordered, and a "busy" left last would hold
+  // the group after a restart.
+  if (auto st = store_.put_meta(group_prefix(s.bus, s.name) + group, encode_group({dead ? "dead" : "done", position}));
+      !st)
+    core::log::warn("cannot record a FIFO delivery's end", {{"subscriber", s.name}, {"error", st.message()}});
   if (dead && s.park_on_exhausted) {
     g.parked = true;
     g.since_ms = clock_.wall_ms();

@@ -98,6 +98,9 @@ class SubscribersTest(unittest.TestCase):
                        "retry_policy: {maximum_retry_attempts: 0}}}",
             "once": "{name: once, bus: durable, target: {destination: once}}",
             "v2": "{name: v2, bus: orders, transform: WITH_METADATA, target: {destination: v2}}",
+            "acme": "{name: acme, bus: orders, target: {destination: acme}, "
+                    "filters: [{scope: METADATA, pattern: {tenant: [acme]}}, "
+                    "{scope: SYSTEM_METADATA, pattern: {ContentType: [application/json]}}]}",
         }
         cls.service = Service(cls.config()).start()
 
@@ -262,6 +265,8 @@ class SubscribersTest(unittest.TestCase):
         self.assertEqual(got[1]["Metadata"], {"tenant": "acme"})
         self.assertEqual(got[1]["SystemMetadata"]["ContentType"], "application/json")
         self.assertEqual(got[1]["SystemMetadata"]["aws:SequenceNumber"], raw["Entries"][0]["SequenceNumber"])
+        # METADATA filters see a raw publish's Metadata (exact values); RAW delivers the bytes as published.
+        self.assertEqual([r["body"] for r in self.settle("acme", 1)], ['{"sku": "A-1"}'])
 
     def test_a_restart_neither_repeats_nor_skips(self):
         first = self.publish("durable", [{"source": "s", "detail-type": "t", "detail": {"n": i}} for i in (1, 2, 3)])
