@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "switchyard/core/crypto.h"
 #include "task_codec.h"
 
 namespace switchyard::storage {
@@ -14,8 +15,23 @@ using nlohmann::json;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+// Whether `s` is UTF-8, which a JSON string must be: a raw event's body
+// (application/octet-stream) need not be, and is then kept in base64.
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += n;
+  }
+  return true;
+}
+
 json task_json(const core::DeliveryTask& t) {
-  return {
+  json j = {
       {"id", t.id},
       {"event_id", t.event_id},
       {"bus", t.bus},
@@ -23,7 +39,7 @@ json task_json(const core::DeliveryTask& t) {
       {"rule_arn", t.rule_arn},
       {"target", t.target},
       {"destination", t.destination},
-      {"body", t.body},
+      {"body", valid_utf8(t.body) ? t.body : std::string()},
       {"content_type", t.content_type},
       {"path_params", t.path_params},
       {"headers", t.headers},
@@ -42,6 +58,8 @@ json task_json(const core::DeliveryTask& t) {
       {"last_status", t.last_status},
       {"last_error", t.last_error},
   };
+  if (!valid_utf8(t.body)) j["body_base64"] = core::base64_encode(t.body);
+  return j;
 }
 
 core::Result<core::DeliveryTask> task_from(const json& j) {
@@ -56,6 +74,8 @@ core::Result<core::DeliveryTask> task_from(const json& j) {
     t.target = j.value("target", "");
     t.destination = j.at("destination").get<std::string>();
     t.body = j.at("body").get<std::string>();
+    if (auto b64 = j.find("body_base64"); b64 != j.end() && !core::base64_decode(b64->get<std::string>(), &t.body))
+      return core::Status::corruption("a stored task's base64 body is not base64");
     t.content_type = j.value("content_type", t.content_type);
     t.path_params = j.value("path_params", std::vector<std::string>{});
     t.headers = j.value("headers", std::vector<std::pair<std::string, std::string>>{});

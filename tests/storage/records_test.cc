@@ -76,6 +76,22 @@ TEST(RecordsTest, TaskRecordsAreBinaryAndEveryCutIsCorruption) {
   EXPECT_EQ(decode_task(unknown).status().code(), core::Code::kCorruption);
 }
 
+// A raw event's body (application/octet-stream) may be any bytes: a dead
+// letter, a JSON record, keeps them in base64, so a redrive sends them as
+// they were.
+TEST(RecordsTest, ADeadLetterKeepsABinaryBodyByteForByte) {
+  DeadLetter d;
+  d.task = full_task();
+  d.task.body = std::string("\0\xff\xfe raw \xc3", 9);
+  d.error_code = "ERROR_FROM_TARGET";
+  auto back = decode_dead_letter(encode_dead_letter(d));
+  ASSERT_TRUE(back) << back.status().message();
+  EXPECT_EQ(back->task.body, d.task.body);
+  d.task.body = "{\"x\":\"\xc3\xa9\"}";  // UTF-8 stays as it is
+  EXPECT_EQ(encode_dead_letter(d).find("body_base64"), std::string::npos);
+  EXPECT_EQ(decode_dead_letter(encode_dead_letter(d))->task.body, d.task.body);
+}
+
 // A FIFO delivery's group fields follow the others; records written before
 // them (and tasks of other subscribers and rules) have none.
 TEST(RecordsTest, FifoTasksKeepTheirGroupAndCutsInsideItAreCorruption) {
