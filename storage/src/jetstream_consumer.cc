@@ -150,6 +150,21 @@ core::Result<natsSubscription*> reader(jsCtx* js, const std::string& stream, con
   return sub;
 }
 
+// How many messages the reader had to deliver when it was made. An empty
+// fetch only says none came within its wait, which a busy server can
+// exceed: readers keep fetching until they have seen this many.
+core::Result<uint64_t> pending_at_start(natsSubscription* sub) {
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (natsStatus s = natsSubscription_GetConsumerInfo(&ci, sub, nullptr, &jerr); s != NATS_OK)
+    return failure("cannot read a reader's pending count", s, jerr);
+  const uint64_t n = ci->NumPending;
+  jsConsumerInfo_Destroy(ci);
+  return n;
+}
+
+constexpr int64_t kReadPatienceMs = 10000;  // a reader that has messages waits this long for them
+
 }  // namespace
 
 Status JetStream::read_subject(const std::string& stream, const std::string& subject,
@@ -160,10 +175,24 @@ Status JetStream::read_subject(const std::string& stream, const std::string& sub
   });
   if (!sub) return sub.status();
   PullConsumer consumer(*sub);
+  auto expected = pending_at_start(*sub);
+  if (!expected) {
+    natsSubscription_Unsubscribe(*sub);
+    return expected.status();
+  }
+  uint64_t seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadPatienceMs);
   for (;;) {
     auto batch = consumer.fetch(256, 250);
     if (!batch) return batch.status();
-    if (batch->empty()) break;
+    if (batch->empty()) {
+      if (seen >= *expected) break;
+      if (std::chrono::steady_clock::now() < deadline) continue;
+      natsSubscription_Unsubscribe(*sub);
+      return Status::unavailable("reading " + subject + " from " + stream + ": " + std::to_string(seen) + " of " +
+                                 std::to_string(*expected) + " messages came");
+    }
+    seen += batch->size();
     bool last = false;  // the consumer had nothing after it when it was sent
     for (auto& m : *batch) {
       last = m.num_pending() == 0;
@@ -186,10 +215,30 @@ core::Result<uint64_t> JetStream::first_sequence_since(const std::string& stream
   });
   if (!sub) return sub.status();
   PullConsumer consumer(*sub);
-  auto batch = consumer.fetch(1, 250);
+  auto expected = pending_at_start(*sub);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadPatienceMs);
+  core::Result<uint64_t> found = uint64_t{0};
+  if (!expected) {
+    found = expected.status();
+  } else if (*expected > 0) {  // there is one: wait for it
+    for (;;) {
+      auto batch = consumer.fetch(1, 250);
+      if (!batch) {
+        found = batch.status();
+        break;
+      }
+      if (!batch->empty()) {
+        found = batch->front().stream_sequence();
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        found = Status::unavailable("the first message of " + subject + " since a time did not come");
+        break;
+      }
+    }
+  }
   natsSubscription_Unsubscribe(*sub);
-  if (!batch) return batch.status();
-  return batch->empty() ? 0 : batch->front().stream_sequence();
+  return found;
 }
 
 Status JetStream::purge_before(const std::string& stream, uint64_t sequence) {
