@@ -16,6 +16,14 @@ bool valid_dedup_id(std::string_view id) {
   return !id.empty() && id.size() <= 128 && id.find_first_not_of(" \t\r\n") != std::string_view::npos;
 }
 
+std::string content_dedup_id(const core::Event& e, bool time_given) {
+  std::string content = e.source + "\n" + e.detail_type + "\n";
+  for (const auto& r : e.resources) content += r + "\n";
+  content += e.detail + "\n";
+  if (time_given) content += std::to_string(e.time);
+  return "content:" + core::sha256_hex(content);
+}
+
 EntryResult entry_dedup_id(const json& entry, const core::Event& e, const BusSettings& bus,
                            std::string_view idempotency_key, size_t index, size_t entries, std::string* out) {
   if (auto it = entry.find("deduplication-id"); it != entry.end() && !it->is_null()) {
@@ -34,11 +42,8 @@ EntryResult entry_dedup_id(const json& entry, const core::Event& e, const BusSet
     return {};
   }
   if (bus.dedup_content_based) {
-    std::string content = e.source + "\n" + e.detail_type + "\n";
-    for (const auto& r : e.resources) content += r + "\n";
-    content += e.detail + "\n";
-    if (auto t = entry.find("time"); t != entry.end() && !t->is_null()) content += std::to_string(e.time);
-    *out = "content:" + core::sha256_hex(content);
+    const auto t = entry.find("time");
+    *out = content_dedup_id(e, t != entry.end() && !t->is_null());
   }
   return {};
 }

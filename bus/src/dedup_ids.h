@@ -18,6 +18,11 @@ namespace switchyard::bus {
 // all white space.
 bool valid_dedup_id(std::string_view id);
 
+// A content-based deduplication id: "content:" and the SHA-256 of what the
+// publisher sent (source, detail-type, resources, detail, and the time when
+// the entry gave one).
+std::string content_dedup_id(const core::Event& e, bool time_given);
+
 // The deduplication id of a bus-route entry: its own `deduplication-id`,
 // else the request's Idempotency-Key (one per entry: "#<index>" added when
 // there are several), else with content_based a hash of what the publisher

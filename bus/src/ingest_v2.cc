@@ -189,14 +189,6 @@ EntryResult raw_entry(const json& entry, WireFormat wire, bool has_registry, Raw
   return {};
 }
 
-std::string content_hash(const core::Event& e, bool time_given) {
-  std::string content = e.source + "\n" + e.detail_type + "\n";
-  for (const auto& r : e.resources) content += r + "\n";
-  content += e.detail + "\n";
-  if (time_given) content += std::to_string(e.time);
-  return core::sha256_hex(content);
-}
-
 std::string raw_hash(const RawData& r) {
   std::string content = r.content_type + "\n";
   for (const auto& [k, v] : r.metadata) content += k + "=" + v + "\n";
@@ -277,7 +269,7 @@ ParsedRequest parse_v2_publish(V2Operation op, WireFormat wire, std::string_view
     }
     total += size;
     if (r.ok() && dedup.empty() && content_based)
-      dedup = "content:" + (raw_op ? raw_hash(raw) : content_hash(e, time_given));
+      dedup = raw_op ? "content:" + raw_hash(raw) : content_dedup_id(e, time_given);
     if (r.ok()) {
       r.event_id = e.id;
       p.events.push_back(std::move(e));
